@@ -1,1 +1,21 @@
+//! refundsim — a Monte Carlo simulator of export VAT-refund liquidity.
+//!
+//! The design of record is MODEL.md (shared with the team); module by module:
+//! [`scenario`] loads and validates scenario files, [`calendar`] does working-day
+//! arithmetic, [`population`] draws exporters, [`timeline`] draws each claim's path
+//! through the tax bureau, [`engine`] runs paths in parallel, [`stats`] summarises
+//! over paths and [`report`] writes the output files. Nothing here prints or exits:
+//! the binary (`src/main.rs`) does that.
 
+pub mod budget;
+pub mod calendar;
+pub mod dist;
+pub mod engine;
+pub mod finance;
+pub mod metrics;
+pub mod population;
+pub mod report;
+pub mod rng;
+pub mod scenario;
+pub mod stats;
+pub mod timeline;

@@ -1,0 +1,349 @@
+//! Exporters (MODEL.md §3): drawn once per run from the master seed, identical on
+//! every path and in both arms of a comparison, or loaded from a CSV file.
+
+use crate::calendar::CsvProblem;
+use crate::rng::{Purpose, Stream};
+use crate::scenario::{ExporterRow, Kind, Platform, Scenario, Sector};
+
+/// One exporter, with everything the engine needs precomputed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exporter {
+    /// Index into the scenario's platforms.
+    pub platform: usize,
+    /// Index into the scenario's sectors.
+    pub sector: usize,
+    /// Trading or manufacturer.
+    pub kind: Kind,
+    /// Annual exports, CNY.
+    pub annual_exports: f64,
+    /// Actual class, 0-based (0 = class I).
+    pub class: usize,
+    /// Processing class, 0-based, after `policy.class_treatment`.
+    pub pclass: usize,
+    /// Cash share of the refund (1 for trading firms).
+    pub cash_share: f64,
+    /// Annual default probability.
+    pub pd: f64,
+    /// Expected shipments a year (before season and demand).
+    pub shipments_per_year: f64,
+    /// Whether its platform is a pilot platform.
+    pub pilot: bool,
+}
+
+impl Exporter {
+    /// Refund claim per yuan of FOB: refund rate × cash share.
+    pub fn refund_per_fob(&self, s: &Scenario) -> f64 {
+        s.sectors[self.sector].refund_rate * self.cash_share
+    }
+}
+
+fn pick(cum_probs: impl IntoIterator<Item = f64>, u: f64) -> usize {
+    let mut acc = 0.0;
+    let mut last = 0;
+    for (i, p) in cum_probs.into_iter().enumerate() {
+        acc += p;
+        if p > 0.0 {
+            last = i;
+        }
+        if u < acc {
+            return i;
+        }
+    }
+    last
+}
+
+fn shipments(s: &Scenario, platform: &Platform, exports: f64) -> f64 {
+    let r = &s.exporters.shipments_per_year;
+    let ratio = if platform.export_median > 0.0 {
+        exports / platform.export_median
+    } else {
+        1.0
+    };
+    (r.base * ratio.max(1e-12).powf(r.elasticity)).clamp(r.min, r.max)
+}
+
+/// The exporters of a scenario, in id order (platform by platform when drawn).
+pub fn exporters(s: &Scenario) -> Vec<Exporter> {
+    let pd_of = |class: usize| {
+        s.credit_risk
+            .as_ref()
+            .map(|c| c.pd_by_class[class])
+            .unwrap_or(0.0)
+    };
+    if let Some(rows) = &s.population {
+        return rows
+            .iter()
+            .map(|r| {
+                let class = r.class as usize - 1;
+                let p = &s.platforms[r.platform];
+                Exporter {
+                    platform: r.platform,
+                    sector: r.sector,
+                    kind: r.kind,
+                    annual_exports: r.annual_exports,
+                    class,
+                    pclass: s.processing_class(class),
+                    cash_share: match r.kind {
+                        Kind::Trading => 1.0,
+                        Kind::Manufacturer => r.cash_share.unwrap_or_else(|| {
+                            s.exporters.manufacturer_cash_share.mean().clamp(0.0, 1.0)
+                        }),
+                    },
+                    pd: r.pd.unwrap_or_else(|| pd_of(class)),
+                    shipments_per_year: r
+                        .shipments_per_year
+                        .unwrap_or_else(|| shipments(s, p, r.annual_exports)),
+                    pilot: p.pilot,
+                }
+            })
+            .collect();
+    }
+    let mut out = Vec::with_capacity(s.n_exporters());
+    for (pi, p) in s.platforms.iter().enumerate() {
+        for _ in 0..p.exporters {
+            let id = out.len() as u64;
+            let mut st = Stream::new(s.seed, Purpose::Population, 0, id, 0);
+            let (u_sector, u_kind, u_size, u_class, u_cash) = (
+                st.uniform(),
+                st.uniform(),
+                st.uniform(),
+                st.uniform(),
+                st.uniform(),
+            );
+            let sector = pick(s.sectors.iter().map(|x| x.share), u_sector);
+            let kind = if u_kind < p.trading_share {
+                Kind::Trading
+            } else {
+                Kind::Manufacturer
+            };
+            let annual_exports =
+                p.export_median * (p.export_sigma * crate::dist::norm_inv(u_size)).exp();
+            let class = pick(p.class_mix, u_class);
+            let cash_share = match kind {
+                Kind::Trading => 1.0,
+                Kind::Manufacturer => s
+                    .exporters
+                    .manufacturer_cash_share
+                    .quantile(u_cash)
+                    .clamp(0.0, 1.0),
+            };
+            out.push(Exporter {
+                platform: pi,
+                sector,
+                kind,
+                annual_exports,
+                class,
+                pclass: s.processing_class(class),
+                cash_share,
+                pd: pd_of(class),
+                shipments_per_year: shipments(s, p, annual_exports),
+                pilot: p.pilot,
+            });
+        }
+    }
+    out
+}
+
+/// Parses a population CSV: `id,platform,sector,kind,annual_exports,class` and
+/// optional `cash_share,pd,shipments_per_year`. Problems name the line and column.
+pub fn parse_csv(
+    text: &str,
+    platforms: &[Platform],
+    sectors: &[Sector],
+) -> Result<Vec<ExporterRow>, Vec<CsvProblem>> {
+    const REQUIRED: [&str; 6] = [
+        "id",
+        "platform",
+        "sector",
+        "kind",
+        "annual_exports",
+        "class",
+    ];
+    const OPTIONAL: [&str; 3] = ["cash_share", "pd", "shipments_per_year"];
+    let mut rdr = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut errs = Vec::new();
+    let headers = match rdr.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            return Err(vec![CsvProblem {
+                line: 1,
+                column: "header",
+                message: e.to_string(),
+            }]);
+        }
+    };
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    for h in headers.iter() {
+        if !REQUIRED.contains(&h) && !OPTIONAL.contains(&h) {
+            errs.push(CsvProblem {
+                line: 1,
+                column: "header",
+                message: format!(
+                    "unknown column `{h}`; columns are {} and optionally {}",
+                    REQUIRED.join(","),
+                    OPTIONAL.join(",")
+                ),
+            });
+        }
+    }
+    for r in REQUIRED {
+        if col(r).is_none() {
+            errs.push(CsvProblem {
+                line: 1,
+                column: "header",
+                message: format!(
+                    "missing column `{r}`; required columns: {}",
+                    REQUIRED.join(",")
+                ),
+            });
+        }
+    }
+    if !errs.is_empty() {
+        return Err(errs);
+    }
+    let idx: Vec<Option<usize>> = REQUIRED
+        .iter()
+        .chain(OPTIONAL.iter())
+        .map(|c| col(c))
+        .collect();
+    let mut rows = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    for rec in rdr.records() {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
+                errs.push(CsvProblem {
+                    line,
+                    column: "row",
+                    message: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+        let get = |k: usize| idx[k].and_then(|i| rec.get(i)).unwrap_or("");
+        let mut bad = |column: &'static str, message: String| {
+            errs.push(CsvProblem {
+                line,
+                column,
+                message,
+            })
+        };
+        let id = get(0).to_string();
+        if id.is_empty() || !ids.insert(id.clone()) {
+            bad(
+                "id",
+                format!("`{id}` is empty or repeats an earlier id; ids must be unique"),
+            );
+        }
+        let platform = platforms.iter().position(|p| p.name == get(1));
+        if platform.is_none() {
+            let names: Vec<&str> = platforms.iter().map(|p| p.name.as_str()).collect();
+            bad(
+                "platform",
+                format!(
+                    "`{}` is not a [[platform]] of the scenario; known: {}",
+                    get(1),
+                    names.join(", ")
+                ),
+            );
+        }
+        let sector = sectors.iter().position(|s| s.name == get(2));
+        if sector.is_none() {
+            let names: Vec<&str> = sectors.iter().map(|s| s.name.as_str()).collect();
+            bad(
+                "sector",
+                format!(
+                    "`{}` is not a [[sector]] of the scenario; known: {}",
+                    get(2),
+                    names.join(", ")
+                ),
+            );
+        }
+        let kind = match get(3) {
+            "trading" => Some(Kind::Trading),
+            "manufacturer" => Some(Kind::Manufacturer),
+            other => {
+                bad(
+                    "kind",
+                    format!("`{other}` is not a kind; allowed: trading, manufacturer"),
+                );
+                None
+            }
+        };
+        let exports = match crate::scenario::build::parse_amount(get(4)) {
+            Some(v) if v >= 0.0 => Some(v),
+            _ => {
+                bad(
+                    "annual_exports",
+                    format!(
+                        "`{}` is not a non-negative amount of CNY (e.g. 3000000 or 300万)",
+                        get(4)
+                    ),
+                );
+                None
+            }
+        };
+        let class = match get(5).parse::<u8>() {
+            Ok(c @ 1..=4) => Some(c),
+            _ => {
+                bad(
+                    "class",
+                    format!("`{}` is not a class; allowed: 1, 2, 3, 4", get(5)),
+                );
+                None
+            }
+        };
+        let mut opt = |k: usize, column: &'static str, lo: f64, hi: f64| -> Option<Option<f64>> {
+            let v = get(k);
+            if v.is_empty() {
+                return Some(None);
+            }
+            match v.parse::<f64>() {
+                Ok(x) if (lo..=hi).contains(&x) => Some(Some(x)),
+                _ => {
+                    errs.push(CsvProblem {
+                        line,
+                        column,
+                        message: format!(
+                            "`{v}` is out of range; allowed: a number from {lo} to {hi}, or empty"
+                        ),
+                    });
+                    None
+                }
+            }
+        };
+        let cash_share = opt(6, "cash_share", 0.0, 1.0);
+        let pd = opt(7, "pd", 0.0, 1.0);
+        let spy = opt(8, "shipments_per_year", 0.0, 100000.0);
+        if let (
+            Some(platform),
+            Some(sector),
+            Some(kind),
+            Some(annual_exports),
+            Some(class),
+            Some(cash_share),
+            Some(pd),
+            Some(shipments_per_year),
+        ) = (platform, sector, kind, exports, class, cash_share, pd, spy)
+        {
+            rows.push(ExporterRow {
+                id,
+                platform,
+                sector,
+                kind,
+                annual_exports,
+                class,
+                cash_share,
+                pd,
+                shipments_per_year,
+            });
+        }
+    }
+    if errs.is_empty() { Ok(rows) } else { Err(errs) }
+}

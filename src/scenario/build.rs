@@ -1,0 +1,1348 @@
+//! From the merged tree to a validated [`Scenario`], collecting every problem.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
+
+use super::keys::{self, KeyDef, Shape};
+use super::tree::{self, Node, Origin, Source, Sources, Value};
+use super::*;
+use crate::calendar;
+
+/// Parses an amount: a number, or `"3亿"`, `"300万"`, `"3e8"`, optionally ending in 元.
+pub fn parse_amount(s: &str) -> Option<f64> {
+    let t = s.trim().trim_end_matches('元').replace([',', '_', ' '], "");
+    let (num, mult) = if let Some(x) = t.strip_suffix('亿') {
+        (x, 1e8)
+    } else if let Some(x) = t.strip_suffix('万') {
+        (x, 1e4)
+    } else {
+        (t.as_str(), 1.0)
+    };
+    let v: f64 = num.parse().ok()?;
+    v.is_finite().then_some(v * mult)
+}
+
+struct Ctx {
+    src: Sources,
+    dirs: Vec<PathBuf>,
+    problems: Vec<Problem>,
+    inputs: Vec<InputFile>,
+}
+
+/// Where a value sits: the node (if written) and the key path shown to the user.
+struct At<'a> {
+    node: Option<&'a Node>,
+    /// Origin of the enclosing table, for "missing" messages.
+    parent: Origin,
+    shown: String,
+    def: &'static KeyDef,
+}
+
+impl Ctx {
+    fn err(&mut self, at: Origin, key: &str, msg: impl Into<String>) {
+        let p = self.src.problem(at, key, msg);
+        self.problems.push(p);
+    }
+
+    /// Looks up `leaf` in table `t` whose shown path is `prefix` and whose key
+    /// definition path is `defprefix`.
+    fn at<'a>(&self, t: Option<&'a Node>, prefix: &str, defprefix: &str, leaf: &str) -> At<'a> {
+        let defkey = if defprefix.is_empty() {
+            leaf.to_string()
+        } else {
+            format!("{defprefix}.{leaf}")
+        };
+        let def = keys::find(&defkey).unwrap_or_else(|| panic!("undocumented key {defkey}"));
+        At {
+            node: t.and_then(|t| t.get(leaf)),
+            parent: t.map(|t| t.at).unwrap_or_default(),
+            shown: if prefix.is_empty() {
+                leaf.to_string()
+            } else {
+                format!("{prefix}.{leaf}")
+            },
+            def,
+        }
+    }
+
+    /// The written node, or the default parsed from the key table, or a "missing" problem.
+    fn node_or_default(&mut self, a: &At) -> Option<Node> {
+        if let Some(n) = a.node {
+            return Some(n.clone());
+        }
+        if a.def.default.is_empty() {
+            self.err(
+                a.parent,
+                &a.shown,
+                format!(
+                    "missing; this key is required here ({}). Allowed: {}",
+                    a.def.doc, a.def.allowed
+                ),
+            );
+            return None;
+        }
+        let srcs = Sources(vec![Source {
+            name: "default".into(),
+            text: format!("v = {}", a.def.default),
+            is_set: false,
+        }]);
+        let mut n = tree::parse(&srcs, 0).ok()?.get("v").cloned()?;
+        relocate(&mut n, a.parent);
+        Some(n)
+    }
+
+    fn range_msg(def: &KeyDef) -> String {
+        format!("allowed: {}", def.allowed)
+    }
+
+    fn number_of(&mut self, n: &Node, shown: &str, def: &KeyDef, amount: bool) -> Option<f64> {
+        let v = match &n.value {
+            Value::Int(i) => *i as f64,
+            Value::Float(f) => *f,
+            Value::Str(s) if amount => match parse_amount(s) {
+                Some(v) => v,
+                None => {
+                    self.err(
+                        n.at,
+                        shown,
+                        format!("`{s}` is not an amount; {}", Self::range_msg(def)),
+                    );
+                    return None;
+                }
+            },
+            _ => {
+                self.err(
+                    n.at,
+                    shown,
+                    format!(
+                        "expected a number, found {}; {}",
+                        n.show(),
+                        Self::range_msg(def)
+                    ),
+                );
+                return None;
+            }
+        };
+        if !v.is_finite() || v < def.min || v > def.max {
+            self.err(
+                n.at,
+                shown,
+                format!("{} is out of range; {}", n.show(), Self::range_msg(def)),
+            );
+            return None;
+        }
+        Some(v)
+    }
+
+    fn num(&mut self, a: At) -> Option<f64> {
+        let n = self.node_or_default(&a)?;
+        self.number_of(&n, &a.shown, a.def, false)
+    }
+
+    fn amount(&mut self, a: At) -> Option<f64> {
+        let n = self.node_or_default(&a)?;
+        self.number_of(&n, &a.shown, a.def, true)
+    }
+
+    fn opt_amount(&mut self, a: At) -> Option<Option<f64>> {
+        if a.node.is_none() {
+            return Some(None);
+        }
+        self.amount(a).map(Some)
+    }
+
+    fn int(&mut self, a: At) -> Option<i64> {
+        let n = self.node_or_default(&a)?;
+        let v = self.number_of(&n, &a.shown, a.def, false)?;
+        if v.fract() != 0.0 {
+            self.err(
+                n.at,
+                &a.shown,
+                format!(
+                    "{} is not a whole number; {}",
+                    n.show(),
+                    Self::range_msg(a.def)
+                ),
+            );
+            return None;
+        }
+        Some(v as i64)
+    }
+
+    fn boolean(&mut self, a: At) -> Option<bool> {
+        let n = self.node_or_default(&a)?;
+        match n.value {
+            Value::Bool(b) => Some(b),
+            _ => {
+                self.err(
+                    n.at,
+                    &a.shown,
+                    format!("expected true or false, found {}", n.show()),
+                );
+                None
+            }
+        }
+    }
+
+    fn text(&mut self, a: At) -> Option<String> {
+        let n = self.node_or_default(&a)?;
+        match &n.value {
+            Value::Str(s) => Some(s.clone()),
+            _ => {
+                self.err(
+                    n.at,
+                    &a.shown,
+                    format!(
+                        "expected text in quotes, found {}; {}",
+                        n.show(),
+                        Self::range_msg(a.def)
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn choice<T: Copy>(&mut self, a: At, options: &[(&str, T)]) -> Option<T> {
+        let n = self.node_or_default(&a)?;
+        if let Value::Str(s) = &n.value
+            && let Some((_, v)) = options.iter().find(|(k, _)| k == s)
+        {
+            return Some(*v);
+        }
+        let hint = match &n.value {
+            Value::Str(s) => keys::did_you_mean(s, options.iter().map(|(k, _)| *k))
+                .map(|c| format!(" Did you mean \"{c}\"?"))
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        self.err(
+            n.at,
+            &a.shown,
+            format!(
+                "{} is not allowed; {}.{hint}",
+                n.show(),
+                Self::range_msg(a.def)
+            ),
+        );
+        None
+    }
+
+    fn date_of(&mut self, n: &Node, shown: &str) -> Option<NaiveDate> {
+        let s = match &n.value {
+            Value::Str(s) | Value::Date(s) => s.clone(),
+            _ => {
+                self.err(
+                    n.at,
+                    shown,
+                    format!("expected a date such as \"2017-01-01\", found {}", n.show()),
+                );
+                return None;
+            }
+        };
+        match NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
+            Ok(d) if (2000..=2100).contains(&chrono::Datelike::year(&d)) => Some(d),
+            _ => {
+                self.err(n.at, shown, format!("`{s}` is not a valid date; write YYYY-MM-DD between 2000 and 2100, e.g. \"2017-01-01\""));
+                None
+            }
+        }
+    }
+
+    fn array<'n>(
+        &mut self,
+        n: &'n Node,
+        shown: &str,
+        len: Option<usize>,
+        def: &KeyDef,
+    ) -> Option<&'n Vec<Node>> {
+        match &n.value {
+            Value::Array(v) if len.is_none_or(|l| v.len() == l) => Some(v),
+            _ => {
+                let want = len
+                    .map(|l| format!("a list of {l} values"))
+                    .unwrap_or("a list".into());
+                self.err(
+                    n.at,
+                    shown,
+                    format!(
+                        "expected {want}, found {}; {}",
+                        n.show(),
+                        Self::range_msg(def)
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn numbers4(&mut self, a: At) -> Option<[f64; 4]> {
+        let n = self.node_or_default(&a)?;
+        let items = self.array(&n, &a.shown, Some(4), a.def)?.clone();
+        let mut out = [0.0; 4];
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            match self.number_of(item, &format!("{}[{}]", a.shown, i), a.def, false) {
+                Some(v) => out[i] = v,
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn classes(&mut self, a: At) -> Option<[bool; 4]> {
+        let n = self.node_or_default(&a)?;
+        let items = self.array(&n, &a.shown, None, a.def)?.clone();
+        let mut out = [false; 4];
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            let shown = format!("{}[{}]", a.shown, i);
+            match &item.value {
+                Value::Int(c) if (1..=4).contains(c) => {
+                    if out[*c as usize - 1] {
+                        self.err(item.at, &shown, format!("class {c} is listed twice"));
+                        ok = false;
+                    }
+                    out[*c as usize - 1] = true;
+                }
+                _ => {
+                    self.err(
+                        item.at,
+                        &shown,
+                        format!(
+                            "{} is not a class; classes are whole numbers 1 to 4 (I–IV)",
+                            item.show()
+                        ),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn dist_of(&mut self, n: &Node, shown: &str, def: &KeyDef) -> Option<Dist> {
+        let (lo, hi) = (def.min, def.max);
+        let d = match &n.value {
+            Value::Int(_) | Value::Float(_) => Dist::Fixed(self.number_of(n, shown, def, false)?),
+            Value::Table(t) if t.len() == 1 => {
+                let (form, kat, v) = &t[0];
+                let shown_f = format!("{shown}.{form}");
+                let nums = |c: &mut Ctx, v: &Node, len: Option<usize>| -> Option<Vec<f64>> {
+                    let items = match &v.value {
+                        Value::Array(items)
+                            if len.is_none_or(|l| items.len() == l) && !items.is_empty() =>
+                        {
+                            items.clone()
+                        }
+                        _ => {
+                            c.err(
+                                v.at,
+                                &shown_f,
+                                format!(
+                                    "expected {} numbers, found {}",
+                                    len.map(|l| l.to_string()).unwrap_or("a list of".into()),
+                                    v.show()
+                                ),
+                            );
+                            return None;
+                        }
+                    };
+                    let mut out = Vec::new();
+                    for it in &items {
+                        out.push(c.number_of(it, &shown_f, def, false)?);
+                    }
+                    Some(out)
+                };
+                let mean_cv = |c: &mut Ctx, v: &Node| -> Option<(f64, f64)> {
+                    let (Some(m), Some(cv)) = (v.get("mean"), v.get("cv")) else {
+                        c.err(
+                            v.at,
+                            &shown_f,
+                            format!("expected {{ mean = m, cv = c }}, found {}", v.show()),
+                        );
+                        return None;
+                    };
+                    if let Some(extra) = v
+                        .entries()
+                        .and_then(|e| e.iter().find(|(k, _, _)| k != "mean" && k != "cv"))
+                    {
+                        c.err(
+                            extra.1,
+                            &format!("{shown_f}.{}", extra.0),
+                            "unknown key; allowed: mean, cv",
+                        );
+                        return None;
+                    }
+                    let mean = c.number_of(m, &format!("{shown_f}.mean"), def, false)?;
+                    let cvdef = KeyDef {
+                        min: 0.0,
+                        max: 10.0,
+                        allowed: "a coefficient of variation from 0 to 10",
+                        ..*def
+                    };
+                    let cv = c.number_of(cv, &format!("{shown_f}.cv"), &cvdef, false)?;
+                    if mean <= 0.0 && cv > 0.0 {
+                        c.err(
+                            m.at,
+                            &format!("{shown_f}.mean"),
+                            "the mean must be positive when cv > 0",
+                        );
+                        return None;
+                    }
+                    Some((mean, cv))
+                };
+                match form.as_str() {
+                    "fixed" => Dist::Fixed(self.number_of(v, &shown_f, def, false)?),
+                    "uniform" => {
+                        let x = nums(self, v, Some(2))?;
+                        if x[0] > x[1] {
+                            self.err(
+                                v.at,
+                                &shown_f,
+                                format!("{}: the lower bound exceeds the upper", v.show()),
+                            );
+                            return None;
+                        }
+                        Dist::Uniform(x[0], x[1])
+                    }
+                    "triangular" => {
+                        let x = nums(self, v, Some(3))?;
+                        if !(x[0] <= x[1] && x[1] <= x[2]) {
+                            self.err(
+                                v.at,
+                                &shown_f,
+                                format!("{}: need min ≤ mode ≤ max", v.show()),
+                            );
+                            return None;
+                        }
+                        Dist::Triangular(x[0], x[1], x[2])
+                    }
+                    "lognormal" => {
+                        let (mean, cv) = mean_cv(self, v)?;
+                        Dist::Lognormal { mean, cv }
+                    }
+                    "gamma" => {
+                        let (mean, cv) = mean_cv(self, v)?;
+                        Dist::Gamma { mean, cv }
+                    }
+                    "empirical" => Dist::Empirical(nums(self, v, None)?),
+                    other => {
+                        let forms = [
+                            "fixed",
+                            "uniform",
+                            "triangular",
+                            "lognormal",
+                            "gamma",
+                            "empirical",
+                        ];
+                        let hint = keys::did_you_mean(other, forms.iter().copied())
+                            .map(|c| format!(" Did you mean `{c}`?"))
+                            .unwrap_or_default();
+                        self.err(
+                            *kat,
+                            &shown_f,
+                            format!(
+                                "unknown distribution `{other}`; allowed: {}.{hint}",
+                                forms.join(", ")
+                            ),
+                        );
+                        return None;
+                    }
+                }
+            }
+            _ => {
+                self.err(
+                    n.at,
+                    shown,
+                    format!(
+                        "expected a distribution, found {}; allowed: {}",
+                        n.show(),
+                        def.allowed
+                    ),
+                );
+                return None;
+            }
+        };
+        // Lognormal and gamma are unbounded above; only their mean is range-checked.
+        let _ = (lo, hi);
+        Some(d)
+    }
+
+    fn dist(&mut self, a: At) -> Option<Dist> {
+        let n = self.node_or_default(&a)?;
+        self.dist_of(&n, &a.shown, a.def)
+    }
+
+    fn dists4(&mut self, a: At) -> Option<[Dist; 4]> {
+        let n = self.node_or_default(&a)?;
+        let items = self.array(&n, &a.shown, Some(4), a.def)?.clone();
+        let mut out = Vec::new();
+        for (i, it) in items.iter().enumerate() {
+            out.push(self.dist_of(it, &format!("{}[{}]", a.shown, i), a.def));
+        }
+        let out: Option<Vec<Dist>> = out.into_iter().collect();
+        out.map(|v| v.try_into().expect("four"))
+    }
+
+    fn file(&mut self, n: &Node, shown: &str) -> Option<(String, PathBuf, String)> {
+        let Value::Str(s) = &n.value else {
+            self.err(
+                n.at,
+                shown,
+                format!("expected a file path in quotes, found {}", n.show()),
+            );
+            return None;
+        };
+        let base = self
+            .dirs
+            .get(n.at.source)
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from("."));
+        let p = base.join(s);
+        let path = if p.exists() { p } else { PathBuf::from(s) };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                self.inputs.push(InputFile {
+                    path: path.display().to_string(),
+                    sha256: sha256_hex(text.as_bytes()),
+                });
+                Some((s.clone(), path, text))
+            }
+            Err(e) => {
+                self.err(n.at, shown, format!("cannot read `{}` ({e}); paths are relative to the scenario file that names them", base.join(s).display()));
+                None
+            }
+        }
+    }
+
+    /// Reports keys that no definition knows, with a did-you-mean.
+    fn unknown_keys(&mut self, n: &Node, shown: &str, defpath: &str) {
+        let Some(entries) = n.entries() else { return };
+        for (k, kat, child) in entries {
+            let full_def = if defpath.is_empty() {
+                k.clone()
+            } else {
+                format!("{defpath}.{k}")
+            };
+            let full_shown = if shown.is_empty() {
+                k.clone()
+            } else {
+                format!("{shown}.{k}")
+            };
+            match keys::find(&full_def) {
+                None => {
+                    let hint =
+                        keys::did_you_mean(k, keys::children(defpath).map(|d| keys::leaf(d.key)))
+                            .map(|c| format!(" Did you mean `{c}`?"))
+                            .unwrap_or_default();
+                    let known: Vec<&str> =
+                        keys::children(defpath).map(|d| keys::leaf(d.key)).collect();
+                    self.err(
+                        *kat,
+                        &full_shown,
+                        format!("unknown key.{hint} Keys allowed here: {}", known.join(", ")),
+                    );
+                }
+                Some(def) => match def.shape {
+                    Shape::Section | Shape::ValueOrSection => {
+                        if child.entries().is_some() {
+                            self.unknown_keys(child, &full_shown, &full_def)
+                        } else if def.shape == Shape::Section {
+                            self.err(
+                                child.at,
+                                &full_shown,
+                                format!(
+                                    "expected a table, found {}; {}",
+                                    child.show(),
+                                    def.allowed
+                                ),
+                            );
+                        }
+                    }
+                    Shape::Tables => match &child.value {
+                        Value::Array(items) if items.iter().all(|i| i.entries().is_some()) => {
+                            for (i, item) in items.iter().enumerate() {
+                                let name = match item.get("name").map(|n| &n.value) {
+                                    Some(Value::Str(s)) => s.clone(),
+                                    _ => i.to_string(),
+                                };
+                                self.unknown_keys(item, &format!("{full_shown}.{name}"), &full_def);
+                            }
+                        }
+                        _ => self.err(
+                            child.at,
+                            &full_shown,
+                            format!("expected [[{k}]] tables, found {}", child.show()),
+                        ),
+                    },
+                    Shape::Value | Shape::Dist => {}
+                },
+            }
+        }
+    }
+}
+
+fn relocate(n: &mut Node, at: Origin) {
+    n.at = at;
+    match &mut n.value {
+        Value::Table(t) => {
+            for (_, kat, c) in t {
+                *kat = at;
+                relocate(c, at);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|c| relocate(c, at)),
+        _ => {}
+    }
+}
+
+/// Hex sha256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn section<'a>(root: &'a Node, key: &str) -> Option<&'a Node> {
+    root.get(key)
+}
+
+/// Builds and validates a scenario.
+pub fn build(
+    files: Vec<(String, String, PathBuf)>,
+    sets: &[String],
+) -> Result<Scenario, ScenarioError> {
+    let mut src = Sources::default();
+    let mut dirs = Vec::new();
+    let mut inputs = Vec::new();
+    for (name, text, dir) in files {
+        inputs.push(InputFile {
+            path: name.clone(),
+            sha256: sha256_hex(text.as_bytes()),
+        });
+        src.0.push(Source {
+            name,
+            text,
+            is_set: false,
+        });
+        dirs.push(dir);
+    }
+    let n_files = src.0.len();
+    for (i, s) in sets.iter().enumerate() {
+        src.0.push(Source {
+            name: format!("--set #{} `{s}`", i + 1),
+            text: s.clone(),
+            is_set: true,
+        });
+        dirs.push(PathBuf::from("."));
+    }
+    let mut problems = Vec::new();
+    let mut root: Option<Node> = None;
+    for i in 0..n_files {
+        match tree::parse(&src, i) {
+            Ok(n) => match &mut root {
+                None => root = Some(n),
+                Some(r) => tree::merge(r, n),
+            },
+            Err(p) => problems.push(p),
+        }
+    }
+    let mut root = root.unwrap_or(Node {
+        value: Value::Table(vec![]),
+        at: Origin::default(),
+        inline: false,
+    });
+    for i in n_files..src.0.len() {
+        if let Err(p) = tree::apply_set(&mut root, &src, i) {
+            problems.push(p);
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ScenarioError { problems });
+    }
+    let mut c = Ctx {
+        src,
+        dirs,
+        problems,
+        inputs,
+    };
+    c.unknown_keys(&root, "", "");
+    let s = build_typed(&mut c, &root);
+    if c.problems.is_empty() {
+        Ok(s.expect("no problems means every field was built"))
+    } else {
+        Err(ScenarioError {
+            problems: c.problems,
+        })
+    }
+}
+
+fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
+    let sc = section(root, "scenario");
+    if sc.is_none() {
+        c.err(
+            root.at,
+            "scenario",
+            "missing [scenario] section; it needs at least name and start_date",
+        );
+    }
+    let name = c.text(c.at(sc, "scenario", "scenario", "name"));
+    if let Some(n) = &name
+        && (n.is_empty()
+            || !n
+                .chars()
+                .all(|ch| ch.is_alphanumeric() || "-_.".contains(ch))
+            || n.starts_with('.'))
+    {
+        let at = sc
+            .and_then(|s| s.get("name"))
+            .map(|n| n.at)
+            .unwrap_or_default();
+        c.err(
+            at,
+            "scenario.name",
+            format!("\"{n}\" cannot name an output folder; use letters, digits, '-', '_' and '.'"),
+        );
+    }
+    let title = c.text(c.at(sc, "scenario", "scenario", "title"));
+    let title_zh = c.text(c.at(sc, "scenario", "scenario", "title_zh"));
+    let start_date = {
+        let a = c.at(sc, "scenario", "scenario", "start_date");
+        c.node_or_default(&a).and_then(|n| c.date_of(&n, &a.shown))
+    };
+    let warmup_days = c.int(c.at(sc, "scenario", "scenario", "warmup_days"));
+    let horizon_days = c.int(c.at(sc, "scenario", "scenario", "horizon_days"));
+    let paths = c.int(c.at(sc, "scenario", "scenario", "paths"));
+    let seed = c.int(c.at(sc, "scenario", "scenario", "seed"));
+
+    // Calendar.
+    let cal = section(root, "calendar");
+    let working_days = c.choice(
+        c.at(cal, "calendar", "calendar", "working_days"),
+        &[("mon-fri", WorkingDays::MonFri), ("all", WorkingDays::All)],
+    );
+    let (file, official) = match cal.and_then(|t| t.get("file")) {
+        Some(n) => match c.file(n, "calendar.file") {
+            Some((name, path, text)) => match calendar::parse_official(&text) {
+                Ok(o) => (Some(name), Some(o)),
+                Err(errs) => {
+                    for e in errs {
+                        c.problems.push(Problem {
+                            location: format!("{}:{}", path.display(), e.line),
+                            key: format!("calendar.file column `{}`", e.column),
+                            message: e.message,
+                        });
+                    }
+                    (None, None)
+                }
+            },
+            None => (None, None),
+        },
+        None => (
+            Some("(shipped) data/cn-public-holidays.csv".to_string()),
+            Some(
+                calendar::parse_official(calendar::OFFICIAL_CSV)
+                    .expect("shipped calendar is valid"),
+            ),
+        ),
+    };
+    let holidays = {
+        let a = c.at(cal, "calendar", "calendar", "holidays");
+        let n = c.node_or_default(&a);
+        let mut out = Some(Vec::new());
+        if let Some(n) = n
+            && let Some(items) = c.array(&n, &a.shown, None, a.def).cloned()
+        {
+            for (i, it) in items.iter().enumerate() {
+                let shown = format!("{}[{i}]", a.shown);
+                let pair = match &it.value {
+                    Value::Array(p) if p.len() == 2 => {
+                        let a0 = c.date_of(&p[0], &shown);
+                        let b0 = c.date_of(&p[1], &shown);
+                        match (a0, b0) {
+                            (Some(x), Some(y)) if x <= y => Some((x, y)),
+                            (Some(_), Some(_)) => {
+                                c.err(it.at, &shown, "the first date is after the last");
+                                None
+                            }
+                            _ => None,
+                        }
+                    }
+                    _ => {
+                        c.err(
+                            it.at,
+                            &shown,
+                            format!("expected [first, last] dates, found {}", it.show()),
+                        );
+                        None
+                    }
+                };
+                match (pair, &mut out) {
+                    (Some(p), Some(v)) => v.push(p),
+                    _ => out = None,
+                }
+            }
+        }
+        out
+    };
+    let workdays = {
+        let a = c.at(cal, "calendar", "calendar", "workdays");
+        let n = c.node_or_default(&a);
+        let mut out = Some(Vec::new());
+        if let Some(n) = n
+            && let Some(items) = c.array(&n, &a.shown, None, a.def).cloned()
+        {
+            for (i, it) in items.iter().enumerate() {
+                match (c.date_of(it, &format!("{}[{i}]", a.shown)), &mut out) {
+                    (Some(d), Some(v)) => v.push(d),
+                    _ => out = None,
+                }
+            }
+        }
+        out
+    };
+
+    // Economy.
+    let ec = section(root, "economy");
+    let opportunity_rate = c.num(c.at(ec, "economy", "economy", "opportunity_rate"));
+    let gov_rate = c.num(c.at(ec, "economy", "economy", "gov_rate"));
+    let season = {
+        let a = c.at(ec, "economy", "economy", "season");
+        let n = c.node_or_default(&a);
+        n.and_then(|n| {
+            let items = c.array(&n, &a.shown, Some(12), a.def)?.clone();
+            let mut s = [0.0; 12];
+            for (i, it) in items.iter().enumerate() {
+                s[i] = c.number_of(it, &format!("{}[{i}]", a.shown), a.def, false)?;
+            }
+            let mean = s.iter().sum::<f64>() / 12.0;
+            if mean <= 0.0 {
+                c.err(
+                    n.at,
+                    &a.shown,
+                    "all twelve factors are 0; at least one month must ship",
+                );
+                return None;
+            }
+            Some(s.map(|x| x / mean))
+        })
+    };
+    let demand_sigma = c.num(c.at(ec, "economy", "economy", "demand_sigma"));
+
+    // Sectors and platforms.
+    let sectors = tables(c, root, "sector", |c, t, shown| {
+        Some(Sector {
+            name: c.text(c.at(Some(t), shown, "sector", "name"))?,
+            name_zh: c.text(c.at(Some(t), shown, "sector", "name_zh"))?,
+            refund_rate: c.num(c.at(Some(t), shown, "sector", "refund_rate"))?,
+            share: c.num(c.at(Some(t), shown, "sector", "share"))?,
+        })
+    });
+    if let Some(ss) = &sectors {
+        let total: f64 = ss.iter().map(|s| s.share).sum();
+        if (total - 1.0).abs() > 1e-6 {
+            let at = root.get("sector").map(|n| n.at).unwrap_or_default();
+            c.err(
+                at,
+                "sector.share",
+                format!("the sector shares sum to {total}; they must sum to 1"),
+            );
+        }
+    }
+    let platforms = tables(c, root, "platform", |c, t, shown| {
+        let class_mix = c.numbers4(c.at(Some(t), shown, "platform", "class_mix"));
+        if let Some(m) = class_mix {
+            let total: f64 = m.iter().sum();
+            if (total - 1.0).abs() > 1e-6 {
+                let at = t.get("class_mix").map(|n| n.at).unwrap_or(t.at);
+                c.err(
+                    at,
+                    &format!("{shown}.class_mix"),
+                    format!("the class shares sum to {total}; they must sum to 1"),
+                );
+            }
+        }
+        let exporters = if root.get("population").and_then(|p| p.get("file")).is_some()
+            && t.get("exporters").is_none()
+        {
+            Some(0)
+        } else {
+            c.int(c.at(Some(t), shown, "platform", "exporters"))
+        };
+        Some(Platform {
+            name: c.text(c.at(Some(t), shown, "platform", "name"))?,
+            name_zh: c.text(c.at(Some(t), shown, "platform", "name_zh"))?,
+            pilot: c.boolean(c.at(Some(t), shown, "platform", "pilot"))?,
+            exporters: exporters? as u32,
+            export_median: c.amount(c.at(Some(t), shown, "platform", "export_median"))?,
+            export_sigma: c.num(c.at(Some(t), shown, "platform", "export_sigma"))?,
+            trading_share: c.num(c.at(Some(t), shown, "platform", "trading_share"))?,
+            class_mix: class_mix?,
+        })
+    });
+
+    // Exporters.
+    let ex = section(root, "exporters");
+    let shipments_per_year = {
+        let a = c.at(ex, "exporters", "exporters", "shipments_per_year");
+        let n = c.node_or_default(&a);
+        n.and_then(|n| match &n.value {
+            Value::Table(_) => {
+                let p = "exporters.shipments_per_year";
+                let base = c.num(c.at(Some(&n), p, p, "base"));
+                let elasticity = c.num(c.at(Some(&n), p, p, "elasticity"));
+                let min = c.num(c.at(Some(&n), p, p, "min"));
+                let max = c.num(c.at(Some(&n), p, p, "max"));
+                let (base, elasticity, min, max) = (base?, elasticity?, min?, max?);
+                if min > max || base <= 0.0 || max <= 0.0 {
+                    c.err(n.at, p, format!("need base > 0 and 0 ≤ min ≤ max; found base {base}, min {min}, max {max}"));
+                    return None;
+                }
+                Some(ShipmentRate { base, elasticity, min, max })
+            }
+            _ => {
+                let v = c.number_of(&n, &a.shown, a.def, false)?;
+                if v <= 0.0 {
+                    c.err(n.at, &a.shown, "must be positive");
+                    return None;
+                }
+                Some(ShipmentRate { base: v, elasticity: 0.0, min: v, max: v })
+            }
+        })
+    };
+    let shipment_value_sigma = c.num(c.at(ex, "exporters", "exporters", "shipment_value_sigma"));
+    let manufacturer_cash_share =
+        c.dist(c.at(ex, "exporters", "exporters", "manufacturer_cash_share"));
+    if let Some(d) = &manufacturer_cash_share
+        && matches!(d, Dist::Lognormal { .. } | Dist::Gamma { .. })
+    {
+        let at = ex
+            .and_then(|e| e.get("manufacturer_cash_share"))
+            .map(|n| n.at)
+            .unwrap_or_default();
+        c.err(
+            at,
+            "exporters.manufacturer_cash_share",
+            "a share must stay within 0 and 1; use fixed, uniform, triangular or empirical",
+        );
+    }
+
+    // Policy.
+    let po = section(root, "policy");
+    let policy_name = c.text(c.at(po, "policy", "policy", "name"));
+    let class_treatment = {
+        let a = c.at(po, "policy", "policy", "class_treatment");
+        c.numbers4(a).and_then(|v| {
+            if v.iter().any(|x| x.fract() != 0.0) {
+                let at = po
+                    .and_then(|p| p.get("class_treatment"))
+                    .map(|n| n.at)
+                    .unwrap_or_default();
+                c.err(
+                    at,
+                    "policy.class_treatment",
+                    "classes are whole numbers 1 to 4",
+                );
+                return None;
+            }
+            Some(v.map(|x| x as u8))
+        })
+    };
+    let docs = c.dist(c.at(po, "policy", "policy", "docs"));
+    let filing = {
+        let a = c.at(po, "policy", "policy", "filing");
+        let f = a.node.cloned().unwrap_or(Node {
+            value: Value::Table(vec![]),
+            at: a.parent,
+            inline: false,
+        });
+        let p = "policy.filing";
+        let mode = c.choice(
+            c.at(Some(&f), p, p, "mode"),
+            &[("monthly", 0), ("continuous", 1)],
+        );
+        match mode {
+            Some(0) => {
+                if let Some((_, kat, _)) = f
+                    .entries()
+                    .and_then(|e| e.iter().find(|(k, _, _)| k == "lag"))
+                {
+                    c.err(*kat, "policy.filing.lag", "lag applies to continuous filing only; remove it or set mode = \"continuous\"");
+                }
+                c.int(c.at(Some(&f), p, p, "window_workdays"))
+                    .map(|w| Filing::Monthly {
+                        window_workdays: w as u32,
+                    })
+            }
+            Some(_) => {
+                if let Some((_, kat, _)) = f
+                    .entries()
+                    .and_then(|e| e.iter().find(|(k, _, _)| k == "window_workdays"))
+                {
+                    c.err(*kat, "policy.filing.window_workdays", "window_workdays applies to monthly filing only; remove it or set mode = \"monthly\"");
+                }
+                c.dist(c.at(Some(&f), p, p, "lag"))
+                    .map(|lag| Filing::Continuous { lag })
+            }
+            None => None,
+        }
+    };
+    let review = c.dists4(c.at(po, "policy", "policy", "review"));
+    let (verification_prob, verification_days) = {
+        let a = c.at(po, "policy", "policy", "verification");
+        let v = a.node.cloned();
+        let p = "policy.verification";
+        (
+            c.numbers4(c.at(v.as_ref(), p, p, "prob")),
+            c.dist(c.at(v.as_ref(), p, p, "days")),
+        )
+    };
+    let denial_prob = c.numbers4(c.at(po, "policy", "policy", "denial_prob"));
+    let treasury = c.dist(c.at(po, "policy", "policy", "treasury"));
+    let quota = match po.and_then(|p| p.get("quota")) {
+        None => Some(None),
+        Some(q) => {
+            let p = "policy.quota";
+            let monthly = c.amount(c.at(Some(q), p, p, "monthly"));
+            let order = c.choice(
+                c.at(Some(q), p, p, "order"),
+                &[
+                    ("fifo", QuotaOrder::Fifo),
+                    ("pilot_first", QuotaOrder::PilotFirst),
+                    ("class", QuotaOrder::Class),
+                ],
+            );
+            if monthly == Some(0.0) {
+                c.err(
+                    q.get("monthly").map(|n| n.at).unwrap_or(q.at),
+                    "policy.quota.monthly",
+                    "a budget of 0 never pays a refund; omit [policy.quota] for no limit",
+                );
+            }
+            Some(
+                monthly
+                    .zip(order)
+                    .map(|(monthly, order)| Quota { monthly, order }),
+            )
+        }
+    };
+
+    // Finance and pools.
+    let fi = section(root, "finance");
+    let order = {
+        let a = c.at(fi, "finance", "finance", "order");
+        c.node_or_default(&a).and_then(|n| {
+            let items = c.array(&n, &a.shown, None, a.def)?.clone();
+            let mut out = Vec::new();
+            for (i, it) in items.iter().enumerate() {
+                let m = match &it.value {
+                    Value::Str(s) if s == "turnover" => Mechanism::Turnover,
+                    Value::Str(s) if s == "guarantee" => Mechanism::Guarantee,
+                    Value::Str(s) if s == "credit" => Mechanism::Credit,
+                    _ => {
+                        c.err(it.at, &format!("finance.order[{i}]"), format!("{} is not a mechanism; allowed: \"turnover\", \"guarantee\", \"credit\"", it.show()));
+                        return None;
+                    }
+                };
+                if out.contains(&m) {
+                    c.err(it.at, &format!("finance.order[{i}]"), format!("{} is listed twice", it.show()));
+                    return None;
+                }
+                out.push(m);
+            }
+            Some(out)
+        })
+    };
+    let trigger = c.choice(
+        c.at(fi, "finance", "finance", "trigger"),
+        &[
+            ("declared", Trigger::Declared),
+            ("filed", Trigger::Filed),
+            ("approved", Trigger::Approved),
+        ],
+    );
+    let pools = section(root, "pools");
+    let enabled = |c: &mut Ctx, name: &str| -> Option<(Node, String)> {
+        let t = pools.and_then(|p| p.get(name))?.clone();
+        let p = format!("pools.{name}");
+        c.boolean(c.at(Some(&t), &p, &p, "enabled"))
+            .filter(|e| *e)
+            .map(|_| (t, p))
+    };
+    let turnover = match enabled(c, "turnover") {
+        None => Some(None),
+        Some((t, p)) => (|| {
+            let t = Some(&t);
+            let capital = c.amount(c.at(t, &p, &p, "capital"));
+            let advance_ratio = c.num(c.at(t, &p, &p, "advance_ratio"));
+            let lag = c.int(c.at(t, &p, &p, "lag"));
+            let eligible = c.classes(c.at(t, &p, &p, "eligible_classes"));
+            let max_per_exporter = c.opt_amount(c.at(t, &p, &p, "max_per_exporter"));
+            let fee_flat = c.num(c.at(t, &p, &p, "fee_flat"));
+            let fee_rate = c.num(c.at(t, &p, &p, "fee_rate"));
+            let fees_to_pool = c.boolean(c.at(t, &p, &p, "fees_to_pool"));
+            let loss_given_denial = c.num(c.at(t, &p, &p, "loss_given_denial"));
+            let queue_fifo = c.choice(c.at(t, &p, &p, "queue"), &[("none", false), ("fifo", true)]);
+            let max_wait_days = c.int(c.at(t, &p, &p, "max_wait_days"));
+            Some(Some(TurnoverSpec {
+                capital: capital?,
+                advance_ratio: advance_ratio?,
+                lag: lag? as i32,
+                eligible: eligible?,
+                max_per_exporter: max_per_exporter?,
+                fee_flat: fee_flat?,
+                fee_rate: fee_rate?,
+                fees_to_pool: fees_to_pool?,
+                loss_given_denial: loss_given_denial?,
+                queue_fifo: queue_fifo?,
+                max_wait_days: max_wait_days? as i32,
+            }))
+        })(),
+    };
+    let guarantee = match enabled(c, "guarantee") {
+        None => Some(None),
+        Some((t, p)) => (|| {
+            let t = Some(&t);
+            let capital = c.amount(c.at(t, &p, &p, "capital"));
+            let leverage = c.num(c.at(t, &p, &p, "leverage"));
+            let loan_to_refund = c.num(c.at(t, &p, &p, "loan_to_refund"));
+            let lag = c.int(c.at(t, &p, &p, "lag"));
+            let rate = c.num(c.at(t, &p, &p, "rate"));
+            let guarantee_fee = c.num(c.at(t, &p, &p, "guarantee_fee"));
+            let eligible = c.classes(c.at(t, &p, &p, "eligible_classes"));
+            let loss_given_denial = c.num(c.at(t, &p, &p, "loss_given_denial"));
+            let loss_share = c.num(c.at(t, &p, &p, "loss_share"));
+            Some(Some(GuaranteeSpec {
+                capital: capital?,
+                leverage: leverage?,
+                loan_to_refund: loan_to_refund?,
+                lag: lag? as i32,
+                rate: rate?,
+                guarantee_fee: guarantee_fee?,
+                eligible: eligible?,
+                loss_given_denial: loss_given_denial?,
+                loss_share: loss_share?,
+            }))
+        })(),
+    };
+    let credit = match enabled(c, "credit") {
+        None => Some(None),
+        Some((t, p)) => (|| {
+            let t = Some(&t);
+            let line_share = c.num(c.at(t, &p, &p, "line_share"));
+            let line_cap = c.opt_amount(c.at(t, &p, &p, "line_cap"));
+            let rate = c.num(c.at(t, &p, &p, "rate"));
+            let risk_fund = c.amount(c.at(t, &p, &p, "risk_fund"));
+            let fund_leverage = c.num(c.at(t, &p, &p, "fund_leverage"));
+            let loss_share = c.num(c.at(t, &p, &p, "loss_share"));
+            let lgd = c.num(c.at(t, &p, &p, "lgd"));
+            let eligible = c.classes(c.at(t, &p, &p, "eligible_classes"));
+            Some(Some(CreditSpec {
+                line_share: line_share?,
+                line_cap: line_cap?,
+                rate: rate?,
+                risk_fund: risk_fund?,
+                fund_leverage: fund_leverage?,
+                loss_share: loss_share?,
+                lgd: lgd?,
+                eligible: eligible?,
+            }))
+        })(),
+    };
+    let credit_risk = match section(root, "credit_risk") {
+        None => Some(None),
+        Some(t) => {
+            let p = "credit_risk";
+            let pd = c.numbers4(c.at(Some(t), p, p, "pd_by_class"));
+            let rho = c.num(c.at(Some(t), p, p, "rho"));
+            let sector_rho = c.num(c.at(Some(t), p, p, "sector_rho"));
+            if let (Some(r), Some(s)) = (rho, sector_rho)
+                && r + s >= 1.0
+            {
+                c.err(
+                    t.get("rho").map(|n| n.at).unwrap_or(t.at),
+                    "credit_risk.rho",
+                    format!("rho + sector_rho = {} must stay below 1", r + s),
+                );
+            }
+            (|| {
+                Some(Some(CreditRisk {
+                    pd_by_class: pd?,
+                    rho: rho?,
+                    sector_rho: sector_rho?,
+                }))
+            })()
+        }
+    };
+
+    // Population file (needs platforms and sectors for its names).
+    let (population, population_file) =
+        match section(root, "population").and_then(|p| p.get("file")) {
+            None => (Some(None), None),
+            Some(n) => match (c.file(n, "population.file"), &platforms, &sectors) {
+                (Some((name, path, text)), Some(pl), Some(se)) => {
+                    match crate::population::parse_csv(&text, pl, se) {
+                        Ok(rows) => (Some(Some(rows)), Some(name)),
+                        Err(errs) => {
+                            for e in errs {
+                                c.problems.push(Problem {
+                                    location: format!("{}:{}", path.display(), e.line),
+                                    key: format!("population.file column `{}`", e.column),
+                                    message: e.message,
+                                });
+                            }
+                            (None, None)
+                        }
+                    }
+                }
+                _ => (None, None),
+            },
+        };
+
+    // Contradictions across sections.
+    if let (Some(Some(cr)), Some(pl)) = (&credit_risk, &platforms) {
+        let _ = (cr, pl);
+    }
+    let total_exporters = match (&population, &platforms) {
+        (Some(Some(rows)), _) => rows.len(),
+        (_, Some(pl)) => pl.iter().map(|p| p.exporters as usize).sum(),
+        _ => 1,
+    };
+    if total_exporters == 0 {
+        let at = root.get("platform").map(|n| n.at).unwrap_or(root.at);
+        c.err(
+            at,
+            "platform.exporters",
+            "no exporters at all; give at least one platform a positive `exporters`",
+        );
+    }
+    if let (Some(Some(_)), Some(Some(cr))) = (&credit, &credit_risk) {
+        let _ = cr;
+    }
+
+    Some(Scenario {
+        name: name?,
+        title: title?,
+        title_zh: title_zh?,
+        start_date: start_date?,
+        warmup_days: warmup_days? as i32,
+        horizon_days: horizon_days? as i32,
+        paths: paths? as u32,
+        seed: seed? as u64,
+        calendar: CalendarSpec {
+            working_days: working_days?,
+            file: file?,
+            official: official?,
+            holidays: holidays?,
+            workdays: workdays?,
+        },
+        economy: Economy {
+            opportunity_rate: opportunity_rate?,
+            gov_rate: gov_rate?,
+            season: season?,
+            demand_sigma: demand_sigma?,
+        },
+        sectors: sectors?,
+        platforms: platforms?,
+        exporters: ExporterSpec {
+            shipments_per_year: shipments_per_year?,
+            shipment_value_sigma: shipment_value_sigma?,
+            manufacturer_cash_share: manufacturer_cash_share?,
+        },
+        population: population?,
+        population_file,
+        policy: Policy {
+            name: policy_name?,
+            class_treatment: class_treatment?,
+            docs: docs?,
+            filing: filing?,
+            review: review?,
+            verification_prob: verification_prob?,
+            verification_days: verification_days?,
+            denial_prob: denial_prob?,
+            treasury: treasury?,
+            quota: quota?,
+        },
+        finance: Finance {
+            order: order?,
+            trigger: trigger?,
+        },
+        turnover: turnover?,
+        guarantee: guarantee?,
+        credit: credit?,
+        credit_risk: credit_risk?,
+        inputs: c.inputs.clone(),
+    })
+}
+
+/// Builds every element of an array of tables (`[[sector]]`, `[[platform]]`),
+/// checking that names are unique.
+fn tables<T>(
+    c: &mut Ctx,
+    root: &Node,
+    key: &str,
+    mut one: impl FnMut(&mut Ctx, &Node, &str) -> Option<T>,
+) -> Option<Vec<T>> {
+    let Some(n) = root.get(key) else {
+        c.err(
+            root.at,
+            key,
+            format!("missing; add at least one [[{key}]] table"),
+        );
+        return None;
+    };
+    let Value::Array(items) = &n.value else {
+        return None;
+    };
+    if items.is_empty() {
+        c.err(
+            n.at,
+            key,
+            format!("empty; add at least one [[{key}]] table"),
+        );
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut ok = true;
+    for (i, t) in items.iter().enumerate() {
+        let shown = match t.get("name").map(|x| &x.value) {
+            Some(Value::Str(s)) => {
+                if names.contains(s) {
+                    c.err(
+                        t.get("name").expect("name").at,
+                        &format!("{key}.{s}.name"),
+                        format!("the name \"{s}\" is used twice; names must be unique"),
+                    );
+                    ok = false;
+                }
+                names.push(s.clone());
+                format!("{key}.{s}")
+            }
+            _ => format!("{key}[{i}]"),
+        };
+        match one(c, t, &shown) {
+            Some(v) => out.push(v),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_in_chinese_units() {
+        assert_eq!(parse_amount("3亿"), Some(3e8));
+        assert_eq!(parse_amount("300万"), Some(3e6));
+        assert_eq!(parse_amount("1.5亿元"), Some(1.5e8));
+        assert_eq!(parse_amount("3e8"), Some(3e8));
+        assert_eq!(parse_amount("lots"), None);
+    }
+}
