@@ -161,6 +161,7 @@ pub struct RunInfo {
 pub fn manifest_json(model: &Model, out: &RunOutput, info: &RunInfo) -> String {
     let s = &model.scenario;
     let v = serde_json::json!({
+        "kind": "run",
         "refundsim_version": env!("CARGO_PKG_VERSION"),
         "scenario_name": s.name,
         "title": s.title,
