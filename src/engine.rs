@@ -256,6 +256,20 @@ impl Acc {
 
 /// Simulates one path.
 pub fn simulate_path(model: &Model, path: u32, sc: &mut Scratch) -> PathResult {
+    simulate_path_detailed(model, path, sc).0
+}
+
+impl Scratch {
+    /// The claims of the last path simulated with this scratch, in claim order
+    /// when the budget or the mechanisms needed it.
+    pub fn claims(&self) -> &[Claim] {
+        &self.claims
+    }
+}
+
+/// Simulates one path and also returns the mechanisms' records (for audits and
+/// tests); the path's claims stay in `sc` ([`Scratch::claims`]).
+pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (PathResult, Finance) {
     let s = &model.scenario;
     let h = model.end as usize;
     let horizon = model.end;
@@ -401,7 +415,7 @@ pub fn simulate_path(model: &Model, path: u32, sc: &mut Scratch) -> PathResult {
     }
 
     // Phase 5: claim-level metrics.
-    for c in &sc.claims {
+    for (i, c) in sc.claims.iter().enumerate() {
         let e = &model.exporters[c.exporter as usize];
         let g = [0, model.platform_group(e), model.class_group(e)];
         let end = c.end();
@@ -418,12 +432,13 @@ pub fn simulate_path(model: &Model, path: u32, sc: &mut Scratch) -> PathResult {
             }
             // Days to cash: the parts financed earlier are added by the finance
             // phase; the rest arrives with the refund.
-            let financed = fin.financed_cash(c);
+            let financed = fin.financed_cash(i, c);
             sc.acc
                 .cash(g, (c.r - financed.0) * (c.t5 - c.t0) as f64 + financed.1);
         }
     }
-    finish(model, &sc.acc, &fin, claims_simulated)
+    let result = finish(model, &sc.acc, &fin, claims_simulated);
+    (result, fin)
 }
 
 /// Stable counting sort of claim indices by a day key in `first .. end` (keys

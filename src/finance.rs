@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 
 use crate::calendar::NEVER;
 use crate::engine::{Acc, Claim, Model};
-use crate::metrics::{M, N_METRICS};
+use crate::metrics::M;
 use crate::rng::{Purpose, Stream};
 use crate::scenario::{Mechanism, Scenario, Trigger};
 
@@ -132,84 +132,207 @@ pub struct Financing {
     pub backed_by: u8,
     /// Advance or loan principal.
     pub amount: f64,
-    /// Day the cash reaches the exporter; `cancelled` if the claim ends first.
+    /// Day the cash reaches the exporter.
     pub cash_day: i32,
-    /// Whether the claim ended on or before the cash day.
+    /// Whether the claim ends on or before the cash day (no cash, no charges).
     pub cancelled: bool,
     /// Credit drawn against the claim.
     pub credit: f64,
-    /// Day the credit was drawn.
+    /// Day the credit was drawn (and reached the exporter).
     pub credit_day: i32,
     /// Whether the draw was lost in a default.
     pub credit_lost: bool,
+    /// Whether the claim is in the settlement list.
+    listed: bool,
+}
+
+/// Running totals of one path's mechanisms, in CNY (whole path, warm-up included).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Totals {
+    /// Turnover capital reserved by outstanding advances.
+    pub t_reserved: f64,
+    /// Turnover losses.
+    pub t_losses: f64,
+    /// Turnover fees collected.
+    pub t_fees: f64,
+    /// Guaranteed principal outstanding.
+    pub g_outstanding: f64,
+    /// The guarantee pool's share of losses.
+    pub g_losses_pool: f64,
+    /// Banks' share of guarantee losses.
+    pub g_losses_bank: f64,
+    /// Interest and guarantee fees paid on guaranteed loans.
+    pub g_charges: f64,
+    /// Whether the guarantee pool is ruined.
+    pub g_ruined: bool,
+    /// Credit drawn and outstanding.
+    pub c_drawn: f64,
+    /// The risk fund's share of default losses.
+    pub c_losses_fund: f64,
+    /// Banks' share of default losses.
+    pub c_losses_bank: f64,
+    /// Credit interest paid.
+    pub c_interest: f64,
+    /// Refunds paid out to exporters after repayments and charges.
+    pub exporter_net: f64,
+    /// Financing cash delivered to exporters (and not cancelled).
+    pub delivered: f64,
+}
+
+/// Window statistics that are not flows by group.
+#[derive(Debug, Clone, Copy, Default)]
+struct Window {
+    t_requests: f64,
+    t_blocked: f64,
+    t_wait_sum: f64,
+    t_served: f64,
+    t_empty_days: f64,
+    t_util_sum: f64,
+    g_requests: f64,
+    g_blocked: f64,
+    g_out_sum: f64,
+    c_drawn_sum: f64,
+    defaults: f64,
 }
 
 /// State and results of the mechanisms on one path.
+#[derive(Debug, Default)]
 pub struct Finance {
-    enabled: bool,
-    /// Per claim (claim order).
+    ran: bool,
+    /// Per claim, in claim order.
     pub fin: Vec<Financing>,
-    /// Per window day: turnover balance, guarantee outstanding, credit drawn.
+    /// Running totals.
+    pub totals: Totals,
+    win: Window,
     series: Vec<Vec<f64>>,
-    /// Scalar (non-group) metrics computed at the end.
-    scalars: Vec<(M, f64)>,
-    // Turnover.
-    t_reserved: f64,
-    t_losses: f64,
-    t_fees: f64,
-    // Guarantee.
-    g_outstanding: f64,
-    g_losses_pool: f64,
-    g_ruined: bool,
-    // Credit.
-    c_drawn: f64,
-    c_losses_fund: f64,
+    exporter_outstanding: Vec<f64>,
+    exporter_drawn: Vec<f64>,
+    live_draws: Vec<Vec<u32>>,
+    defaulted_on: Vec<i32>,
+}
+
+/// Seconds-free day count convention: calendar days / 365.
+#[inline]
+fn years(days: i32) -> f64 {
+    days.max(0) as f64 / 365.0
 }
 
 impl Finance {
     /// An empty state (the mechanisms have not run).
     pub fn new(model: &Model) -> Self {
         let _ = model;
-        Finance {
-            enabled: false,
-            fin: Vec::new(),
-            series: Vec::new(),
-            scalars: Vec::new(),
-            t_reserved: 0.0,
-            t_losses: 0.0,
-            t_fees: 0.0,
-            g_outstanding: 0.0,
-            g_losses_pool: 0.0,
-            g_ruined: false,
-            c_drawn: 0.0,
-            c_losses_fund: 0.0,
+        Finance::default()
+    }
+
+    /// `(financing cash delivered for claim i, Σ amount × days from t0 to its cash day)`.
+    pub fn financed_cash(&self, i: usize, c: &Claim) -> (f64, f64) {
+        let Some(f) = self.fin.get(i) else {
+            return (0.0, 0.0);
+        };
+        let mut cash = 0.0;
+        let mut amount_days = 0.0;
+        if f.backed_by != 0 && !f.cancelled {
+            cash += f.amount;
+            amount_days += f.amount * (f.cash_day - c.t0) as f64;
         }
+        if f.credit > 0.0 {
+            cash += f.credit;
+            amount_days += f.credit * (f.credit_day - c.t0) as f64;
+        }
+        (cash, amount_days)
     }
 
-    /// `(cash delivered before the refund, Σ amount × days from t0 to its cash day)`
-    /// for a claim; used for `days_to_cash`.
-    pub fn financed_cash(&self, c: &Claim) -> (f64, f64) {
-        let _ = c;
-        (0.0, 0.0)
-    }
-
-    /// The daily series this phase produced.
+    /// The daily series this phase produced (see [`series_names`]).
     pub fn series(&self) -> Vec<Vec<f64>> {
         self.series.clone()
     }
 
-    /// Balance of the turnover pool.
+    /// Balance of the turnover pool: K − reserved − losses (+ fees when they revolve).
     pub fn turnover_balance(&self, model: &Model) -> f64 {
-        let t = model.scenario.turnover.as_ref().expect("enabled");
-        t.capital - self.t_reserved - self.t_losses + if t.fees_to_pool { self.t_fees } else { 0.0 }
+        let Some(t) = model.scenario.turnover.as_ref() else {
+            return 0.0;
+        };
+        let tt = &self.totals;
+        t.capital - tt.t_reserved - tt.t_losses + if t.fees_to_pool { tt.t_fees } else { 0.0 }
     }
 
-    /// Fills group `g`'s financing metrics.
+    /// Room for new guaranteed principal.
+    fn guarantee_room(&self, model: &Model) -> f64 {
+        let g = model.scenario.guarantee.as_ref().expect("enabled");
+        guarantee_room(
+            g.leverage,
+            g.capital,
+            self.totals.g_losses_pool,
+            self.totals.g_outstanding,
+        )
+    }
+
+    /// Room for new credit in the risk fund: leverage × (C − losses) − drawn.
+    fn credit_room(&self, model: &Model) -> f64 {
+        let c = model.scenario.credit.as_ref().expect("enabled");
+        c.fund_leverage * (c.risk_fund - self.totals.c_losses_fund) - self.totals.c_drawn
+    }
+
+    /// Fills group `g`'s mechanism metrics (flows are already in place).
     pub fn finish_group(&self, model: &Model, g: usize, m: &mut [f64], per_year: f64) {
-        let _ = (model, g, m, per_year, self.enabled, &self.scalars);
+        let s = &model.scenario;
+        let h = model.end as f64;
+        let nan = f64::NAN;
+        let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { nan };
+        let set_nan = |m: &mut [f64], from: M, to: M| {
+            for v in &mut m[from as usize..=to as usize] {
+                *v = nan;
+            }
+        };
+        if s.turnover.is_none() {
+            set_nan(m, M::TurnoverRequests, M::TurnoverFeeIncome);
+        }
+        if s.guarantee.is_none() {
+            set_nan(m, M::GuaranteeLoans, M::GuaranteeFeeIncome);
+        }
+        if s.credit.is_none() {
+            set_nan(m, M::CreditDraws, M::CreditInterest);
+        }
+        if s.credit_risk.is_none() {
+            m[M::CreditDefaults as usize] = nan;
+        }
+        if g != 0 {
+            return;
+        }
+        let w = &self.win;
+        if let Some(t) = &s.turnover {
+            m[M::TurnoverBlockedShare as usize] = ratio(w.t_blocked, w.t_requests);
+            m[M::TurnoverWaitAvgDays as usize] = ratio(w.t_wait_sum, w.t_served);
+            m[M::TurnoverUtilizationAvg as usize] = ratio(w.t_util_sum / h, t.capital);
+            m[M::TurnoverTurnoverRatio as usize] =
+                ratio(m[M::TurnoverAdvanced as usize], t.capital);
+            m[M::TurnoverEmptyDaysShare as usize] = w.t_empty_days / h;
+        }
+        if let Some(gs) = &s.guarantee {
+            m[M::GuaranteeOutstandingAvg as usize] = w.g_out_sum / h;
+            m[M::GuaranteeLeverageAvg as usize] = ratio(w.g_out_sum / h, gs.capital);
+            m[M::GuaranteeBlockedShare as usize] = ratio(w.g_blocked, w.g_requests);
+            m[M::GuaranteeRuined as usize] = f64::from(u8::from(self.totals.g_ruined));
+        }
+        if s.credit.is_some() {
+            m[M::CreditDrawnAvg as usize] = w.c_drawn_sum / h;
+        }
+        if s.credit_risk.is_some() {
+            m[M::CreditDefaultRate as usize] =
+                ratio(w.defaults * per_year, model.exporters.len() as f64);
+        }
+        let committed = s.turnover.as_ref().map_or(0.0, |t| t.capital)
+            + s.guarantee.as_ref().map_or(0.0, |g| g.capital)
+            + s.credit.as_ref().map_or(0.0, |c| c.risk_fund);
+        let public_losses = [M::TurnoverLoss, M::GuaranteeLossPool, M::CreditLossFund]
+            .iter()
+            .map(|k| m[*k as usize])
+            .filter(|v| !v.is_nan())
+            .sum::<f64>();
+        m[M::FiscalCost as usize] = committed * s.economy.gov_rate + public_losses;
     }
 
-    /// Runs the mechanisms over the path.
+    /// Runs the mechanisms over one path's claims (in claim order).
     pub fn run(
         &mut self,
         model: &Model,
@@ -218,27 +341,576 @@ impl Finance {
         defaults: Option<&[i32]>,
         acc: &mut Acc,
     ) {
-        let _ = (
-            model,
-            path,
-            claims,
-            defaults,
-            acc,
-            N_METRICS,
-            VecDeque::<u32>::new(),
-            Mechanism::Turnover,
-            Trigger::Filed,
-        );
-        self.enabled = true;
-        let _ = (
-            self.t_reserved,
-            self.t_losses,
-            self.t_fees,
-            self.g_outstanding,
-            self.g_losses_pool,
-            self.g_ruined,
-            self.c_drawn,
-            self.c_losses_fund,
-        );
+        let _ = path;
+        let s = &model.scenario;
+        let n_exp = model.exporters.len();
+        self.ran = true;
+        self.fin = vec![Financing::default(); claims.len()];
+        self.exporter_outstanding = vec![0.0; n_exp];
+        self.exporter_drawn = vec![0.0; n_exp];
+        self.live_draws = if s.credit.is_some() {
+            vec![Vec::new(); n_exp]
+        } else {
+            Vec::new()
+        };
+        self.defaulted_on = defaults
+            .map(|d| d.to_vec())
+            .unwrap_or_else(|| vec![NEVER; n_exp]);
+        let names = series_names(s);
+        self.series = vec![vec![0.0; model.end as usize]; names.len()];
+
+        let (first, end) = (model.first, model.end);
+        let days = (end - first) as usize;
+        // Requests bucketed by trigger day, in claim order.
+        let trigger = |c: &Claim| match s.finance.trigger {
+            Trigger::Declared => c.t0,
+            Trigger::Filed => c.t2,
+            Trigger::Approved => {
+                if c.denied {
+                    NEVER
+                } else {
+                    c.t3
+                }
+            }
+        };
+        let mut req_start = vec![0u32; days + 1];
+        for c in claims {
+            let t = trigger(c);
+            if t >= first && t < end {
+                req_start[(t - first) as usize + 1] += 1;
+            }
+        }
+        for i in 0..days {
+            req_start[i + 1] += req_start[i];
+        }
+        let mut fill = req_start.clone();
+        let mut requests = vec![0u32; req_start[days] as usize];
+        for (i, c) in claims.iter().enumerate() {
+            let t = trigger(c);
+            if t >= first && t < end {
+                let b = (t - first) as usize;
+                requests[fill[b] as usize] = i as u32;
+                fill[b] += 1;
+            }
+        }
+        // Settlement lists by end day (singly linked, newest first, so reversed on use
+        // would matter only for float order; we keep insertion order via a tail pointer).
+        let mut settle_head = vec![u32::MAX; days];
+        let mut settle_tail = vec![u32::MAX; days];
+        let mut settle_next = vec![u32::MAX; claims.len()];
+        // Defaults by day.
+        let mut default_list: Vec<(i32, u32)> = self
+            .defaulted_on
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| **d >= first && **d < end)
+            .map(|(i, d)| (*d, i as u32))
+            .collect();
+        default_list.sort_unstable();
+        let mut next_default = 0;
+        let mut queue: VecDeque<(u32, i32)> = VecDeque::new();
+
+        for d in first..end {
+            let in_window = d >= 0;
+            // (1) Settle claims ending today.
+            let mut k = settle_head[(d - first) as usize];
+            while k != u32::MAX {
+                self.settle(model, k as usize, &claims[k as usize], d, acc);
+                k = settle_next[k as usize];
+            }
+            // (2) Defaults.
+            while next_default < default_list.len() && default_list[next_default].0 == d {
+                let ei = default_list[next_default].1 as usize;
+                self.default_exporter(model, ei, d, acc);
+                next_default += 1;
+            }
+            // (3) Serve the turnover queue from its head; (4) new requests.
+            let mut empty_today = false;
+            let mut list = |fin: &mut Finance, i: usize| {
+                let f = &mut fin.fin[i];
+                let e = claims[i].end();
+                if !f.listed && e < end {
+                    f.listed = true;
+                    let b = (e - first) as usize;
+                    if settle_head[b] == u32::MAX {
+                        settle_head[b] = i as u32;
+                    } else {
+                        settle_next[settle_tail[b] as usize] = i as u32;
+                    }
+                    settle_tail[b] = i as u32;
+                }
+            };
+            if let Some(t) = &s.turnover {
+                while let Some(&(i, rday)) = queue.front() {
+                    let i = i as usize;
+                    let c = &claims[i];
+                    let ei = c.exporter as usize;
+                    if c.end() <= d || self.defaulted_on[ei] <= d {
+                        queue.pop_front();
+                        continue;
+                    }
+                    let a = turnover_advance(
+                        t.advance_ratio,
+                        c.r,
+                        t.max_per_exporter,
+                        self.exporter_outstanding[ei],
+                    )
+                    .min(c.r - self.fin[i].credit);
+                    if a > 0.0 && self.turnover_balance(model) >= a {
+                        queue.pop_front();
+                        self.grant(model, i, c, 1, a, d, acc);
+                        list(self, i);
+                        if rday >= 0 {
+                            self.win.t_wait_sum += (d - rday) as f64;
+                            self.win.t_served += 1.0;
+                        }
+                        self.offer(
+                            model,
+                            i,
+                            c,
+                            d,
+                            Some(Mechanism::Turnover),
+                            &mut queue,
+                            &mut empty_today,
+                            acc,
+                            &mut list,
+                        );
+                        continue;
+                    }
+                    if a > 0.0 {
+                        empty_today = true;
+                    }
+                    if a <= 0.0 || d >= rday + t.max_wait_days {
+                        queue.pop_front();
+                        self.offer(
+                            model,
+                            i,
+                            c,
+                            d,
+                            Some(Mechanism::Turnover),
+                            &mut queue,
+                            &mut empty_today,
+                            acc,
+                            &mut list,
+                        );
+                        continue;
+                    }
+                    break;
+                }
+            }
+            let b = (d - first) as usize;
+            for &i in &requests[req_start[b] as usize..req_start[b + 1] as usize] {
+                let i = i as usize;
+                self.offer(
+                    model,
+                    i,
+                    &claims[i],
+                    d,
+                    None,
+                    &mut queue,
+                    &mut empty_today,
+                    acc,
+                    &mut list,
+                );
+            }
+            // End-of-day state.
+            if in_window {
+                let di = d as usize;
+                let mut k = 0;
+                if s.turnover.is_some() {
+                    let bal = self.turnover_balance(model);
+                    self.series[k][di] = bal;
+                    self.win.t_util_sum += self.totals.t_reserved;
+                    if empty_today {
+                        self.win.t_empty_days += 1.0;
+                    }
+                    k += 1;
+                }
+                if s.guarantee.is_some() {
+                    self.series[k][di] = self.totals.g_outstanding;
+                    self.win.g_out_sum += self.totals.g_outstanding;
+                    k += 1;
+                }
+                if s.credit.is_some() {
+                    self.series[k][di] = self.totals.c_drawn;
+                    self.win.c_drawn_sum += self.totals.c_drawn;
+                }
+            }
+        }
+    }
+
+    /// Offers claim `i` to the mechanisms on day `d`, starting after `after` (None:
+    /// from the first). Stops when it joins the turnover queue.
+    #[allow(clippy::too_many_arguments)]
+    fn offer(
+        &mut self,
+        model: &Model,
+        i: usize,
+        c: &Claim,
+        d: i32,
+        after: Option<Mechanism>,
+        queue: &mut VecDeque<(u32, i32)>,
+        empty_today: &mut bool,
+        acc: &mut Acc,
+        list: &mut impl FnMut(&mut Finance, usize),
+    ) {
+        let s = &model.scenario;
+        let e = &model.exporters[c.exporter as usize];
+        let g = [0, model.platform_group(e), model.class_group(e)];
+        let defaulted = self.defaulted_on[c.exporter as usize] <= d;
+        let end = c.end();
+        let in_window = d >= 0;
+        let start = after.map_or(0, |a| {
+            s.finance
+                .order
+                .iter()
+                .position(|m| *m == a)
+                .map_or(0, |p| p + 1)
+        });
+        for &mech in &s.finance.order[start..] {
+            let backed = self.fin[i].backed_by != 0;
+            // Each mechanism finances at most the still-unfinanced part of R.
+            let unfinanced = c.r - self.fin[i].amount - self.fin[i].credit;
+            if unfinanced <= 0.0 {
+                return;
+            }
+            match mech {
+                Mechanism::Turnover => {
+                    let Some(t) = &s.turnover else { continue };
+                    if backed
+                        || !eligible(e.pilot, e.pclass, &t.eligible, defaulted, end, d)
+                        || after == Some(Mechanism::Turnover)
+                    {
+                        continue;
+                    }
+                    if in_window {
+                        self.win.t_requests += 1.0;
+                        acc.flow(g, M::TurnoverRequests, 1.0);
+                    }
+                    let a = turnover_advance(
+                        t.advance_ratio,
+                        c.r,
+                        t.max_per_exporter,
+                        self.exporter_outstanding[c.exporter as usize],
+                    )
+                    .min(unfinanced);
+                    let can = a > 0.0 && queue.is_empty() && self.turnover_balance(model) >= a;
+                    if can {
+                        self.grant(model, i, c, 1, a, d, acc);
+                        list(self, i);
+                        if in_window {
+                            self.win.t_served += 1.0;
+                        }
+                        continue;
+                    }
+                    if in_window {
+                        self.win.t_blocked += 1.0;
+                    }
+                    if a > 0.0 && queue.is_empty() {
+                        *empty_today = true;
+                    }
+                    if a > 0.0 && t.queue_fifo {
+                        queue.push_back((i as u32, d));
+                        return;
+                    }
+                }
+                Mechanism::Guarantee => {
+                    let Some(gs) = &s.guarantee else { continue };
+                    if backed || !eligible(e.pilot, e.pclass, &gs.eligible, defaulted, end, d) {
+                        continue;
+                    }
+                    if in_window {
+                        self.win.g_requests += 1.0;
+                    }
+                    let loan = (gs.loan_to_refund * c.r).min(unfinanced);
+                    if self.totals.g_ruined || loan <= 0.0 || self.guarantee_room(model) < loan {
+                        if in_window {
+                            self.win.g_blocked += 1.0;
+                        }
+                        continue;
+                    }
+                    self.grant(model, i, c, 2, loan, d, acc);
+                    list(self, i);
+                }
+                Mechanism::Credit => {
+                    let Some(cs) = &s.credit else { continue };
+                    if !eligible(e.pilot, e.pclass, &cs.eligible, defaulted, end, d)
+                        || self.fin[i].credit > 0.0
+                    {
+                        continue;
+                    }
+                    let line = cs.line_cap.map_or(cs.line_share * e.annual_exports, |cap| {
+                        (cs.line_share * e.annual_exports).min(cap)
+                    });
+                    let ei = c.exporter as usize;
+                    let draw = unfinanced
+                        .min(line - self.exporter_drawn[ei])
+                        .min(self.credit_room(model));
+                    if draw <= 0.0 {
+                        continue;
+                    }
+                    self.totals.c_drawn += draw;
+                    self.exporter_drawn[ei] += draw;
+                    self.live_draws[ei].push(i as u32);
+                    let f = &mut self.fin[i];
+                    f.credit = draw;
+                    f.credit_day = d;
+                    self.totals.delivered += draw;
+                    if in_window {
+                        acc.flow(g, M::CreditDraws, draw);
+                    }
+                    acc.held(g, d, end, draw);
+                    list(self, i);
+                }
+            }
+        }
+    }
+
+    /// Reserves and schedules a claim-backed advance (1) or loan (2).
+    #[allow(clippy::too_many_arguments)]
+    fn grant(
+        &mut self,
+        model: &Model,
+        i: usize,
+        c: &Claim,
+        kind: u8,
+        amount: f64,
+        d: i32,
+        acc: &mut Acc,
+    ) {
+        let s = &model.scenario;
+        let e = &model.exporters[c.exporter as usize];
+        let g = [0, model.platform_group(e), model.class_group(e)];
+        let lag = if kind == 1 {
+            s.turnover.as_ref().expect("on").lag
+        } else {
+            s.guarantee.as_ref().expect("on").lag
+        };
+        let cash_day = model.cal.add_workdays(d, lag);
+        let end = c.end();
+        let cancelled = end <= cash_day;
+        if kind == 1 {
+            self.totals.t_reserved += amount;
+            self.exporter_outstanding[c.exporter as usize] += amount;
+        } else {
+            self.totals.g_outstanding += amount;
+        }
+        let f = &mut self.fin[i];
+        f.backed_by = kind;
+        f.amount = amount;
+        f.cash_day = cash_day;
+        f.cancelled = cancelled;
+        if !cancelled {
+            self.totals.delivered += amount;
+            if (0..model.end).contains(&cash_day) {
+                acc.flow(
+                    g,
+                    if kind == 1 {
+                        M::TurnoverAdvanced
+                    } else {
+                        M::GuaranteeLoans
+                    },
+                    amount,
+                );
+            }
+            acc.held(g, cash_day, end, amount);
+        }
+    }
+
+    /// Settles claim `i`, which ends on day `d`: repayments, fees, interest, losses.
+    fn settle(&mut self, model: &Model, i: usize, c: &Claim, d: i32, acc: &mut Acc) {
+        let s = &model.scenario;
+        let e = &model.exporters[c.exporter as usize];
+        let g = [0, model.platform_group(e), model.class_group(e)];
+        let in_window = (0..model.end).contains(&d);
+        let f = self.fin[i];
+        let mut charges = 0.0;
+        let mut repaid = 0.0;
+        match f.backed_by {
+            1 => {
+                let t = s.turnover.as_ref().expect("on");
+                self.totals.t_reserved -= f.amount;
+                self.exporter_outstanding[c.exporter as usize] -= f.amount;
+                if !f.cancelled {
+                    if c.denied {
+                        let loss = f.amount * t.loss_given_denial;
+                        self.totals.t_losses += loss;
+                        if in_window {
+                            acc.flow(g, M::TurnoverLoss, loss);
+                        }
+                    } else {
+                        let fee = f.amount * (t.fee_flat + t.fee_rate * years(d - f.cash_day));
+                        self.totals.t_fees += fee;
+                        charges += fee;
+                        repaid += f.amount;
+                        if in_window {
+                            acc.flow(g, M::TurnoverFeeIncome, fee);
+                        }
+                    }
+                }
+            }
+            2 => {
+                let gs = s.guarantee.as_ref().expect("on");
+                self.totals.g_outstanding -= f.amount;
+                if !f.cancelled {
+                    if c.denied {
+                        let loss = f.amount * gs.loss_given_denial;
+                        let pool = loss * gs.loss_share;
+                        self.totals.g_losses_pool += pool;
+                        self.totals.g_losses_bank += loss - pool;
+                        if self.totals.g_losses_pool >= gs.capital {
+                            self.totals.g_ruined = true;
+                        }
+                        if in_window {
+                            acc.flow(g, M::GuaranteeLossPool, pool);
+                            acc.flow(g, M::GuaranteeLossBank, loss - pool);
+                        }
+                    } else {
+                        let yrs = years(d - f.cash_day);
+                        let interest = f.amount * gs.rate * yrs;
+                        let fee = f.amount * gs.guarantee_fee * yrs;
+                        self.totals.g_charges += interest + fee;
+                        charges += interest + fee;
+                        repaid += f.amount;
+                        if in_window {
+                            acc.flow(g, M::GuaranteeInterest, interest);
+                            acc.flow(g, M::GuaranteeFeeIncome, fee);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        if f.credit > 0.0 && !f.credit_lost {
+            let cs = s.credit.as_ref().expect("on");
+            self.totals.c_drawn -= f.credit;
+            self.exporter_drawn[c.exporter as usize] -= f.credit;
+            let ei = c.exporter as usize;
+            if let Some(p) = self.live_draws[ei].iter().position(|&x| x as usize == i) {
+                self.live_draws[ei].swap_remove(p);
+            }
+            let interest = f.credit * cs.rate * years(d - f.credit_day);
+            self.totals.c_interest += interest;
+            charges += interest;
+            repaid += f.credit;
+            if in_window {
+                acc.flow(g, M::CreditInterest, interest);
+            }
+        }
+        if in_window {
+            acc.flow(g, M::FinancingCost, charges);
+        }
+        if !c.denied {
+            self.totals.exporter_net += c.r - repaid - charges;
+        }
+    }
+
+    /// Exporter `ei` defaults on day `d`: its outstanding credit is lost at `lgd`.
+    fn default_exporter(&mut self, model: &Model, ei: usize, d: i32, acc: &mut Acc) {
+        let s = &model.scenario;
+        let e = &model.exporters[ei];
+        let g = [0, model.platform_group(e), model.class_group(e)];
+        if d >= 0 {
+            self.win.defaults += 1.0;
+            acc.flow(g, M::CreditDefaults, 1.0);
+        }
+        let Some(cs) = &s.credit else { return };
+        let draws = std::mem::take(&mut self.live_draws[ei]);
+        for i in draws {
+            let f = &mut self.fin[i as usize];
+            let loss = f.credit * cs.lgd;
+            let fund = loss * cs.loss_share;
+            f.credit_lost = true;
+            self.totals.c_drawn -= f.credit;
+            self.exporter_drawn[ei] -= f.credit;
+            self.totals.c_losses_fund += fund;
+            self.totals.c_losses_bank += loss - fund;
+            if d >= 0 {
+                acc.flow(g, M::CreditLossFund, fund);
+                acc.flow(g, M::CreditLossBank, loss - fund);
+            }
+        }
+    }
+
+    /// Recomputes every balance from the per-claim records and compares it with the
+    /// running totals: the accounting identities of MODEL.md §6. Returns the first
+    /// discrepancy found. `claims` must be the claims the path ran on.
+    pub fn audit(&self, model: &Model, claims: &[Claim]) -> Result<(), String> {
+        let s = &model.scenario;
+        let end = model.end;
+        let tol = |x: f64| 1e-6 * (1.0 + x.abs());
+        let (mut reserved, mut losses, mut fees, mut g_out, mut g_pool, mut drawn) =
+            (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        for (f, c) in self.fin.iter().zip(claims) {
+            let settled = c.end() < end;
+            match f.backed_by {
+                1 => {
+                    let t = s.turnover.as_ref().ok_or("advance without a pool")?;
+                    if f.amount > t.advance_ratio * c.r * (1.0 + 1e-12) {
+                        return Err(format!("advance {} exceeds the ratio of {}", f.amount, c.r));
+                    }
+                    if !settled {
+                        reserved += f.amount;
+                    } else if !f.cancelled {
+                        if c.denied {
+                            losses += f.amount * t.loss_given_denial;
+                        } else {
+                            fees += f.amount * (t.fee_flat + t.fee_rate * years(c.t5 - f.cash_day));
+                        }
+                    }
+                }
+                2 => {
+                    let gs = s.guarantee.as_ref().ok_or("loan without a pool")?;
+                    if !settled {
+                        g_out += f.amount;
+                    } else if !f.cancelled && c.denied {
+                        g_pool += f.amount * gs.loss_given_denial * gs.loss_share;
+                    }
+                }
+                _ => {}
+            }
+            if f.amount + f.credit > c.r * (1.0 + 1e-12) {
+                return Err(format!(
+                    "claim of {} financed {} + {}",
+                    c.r, f.amount, f.credit
+                ));
+            }
+            if f.credit > 0.0 && !f.credit_lost && !settled {
+                drawn += f.credit;
+            }
+        }
+        let t = &self.totals;
+        for (name, a, b) in [
+            ("turnover reserved", reserved, t.t_reserved),
+            ("turnover losses", losses, t.t_losses),
+            ("turnover fees", fees, t.t_fees),
+            ("guarantee outstanding", g_out, t.g_outstanding),
+            ("guarantee pool losses", g_pool, t.g_losses_pool),
+            ("credit drawn", drawn, t.c_drawn),
+        ] {
+            if (a - b).abs() > tol(a) {
+                return Err(format!("{name}: records give {a}, running total {b}"));
+            }
+        }
+        if let Some(tp) = &s.turnover {
+            let bal = self.turnover_balance(model);
+            if bal < -tol(tp.capital) {
+                return Err(format!("turnover balance went negative: {bal}"));
+            }
+        }
+        if let Some(gs) = &s.guarantee
+            && t.g_outstanding > gs.leverage * gs.capital * (1.0 + 1e-9) + 1e-6
+        {
+            return Err(format!(
+                "guaranteed principal {} above L × G",
+                t.g_outstanding
+            ));
+        }
+        if let Some(cs) = &s.credit
+            && t.c_drawn > cs.fund_leverage * cs.risk_fund * (1.0 + 1e-9) + 1e-6
+        {
+            return Err(format!("credit drawn {} above leverage × fund", t.c_drawn));
+        }
+        Ok(())
     }
 }

@@ -129,7 +129,13 @@ impl Ctx {
             self.err(
                 n.at,
                 shown,
-                format!("{} is out of range; {}", n.show(), Self::range_msg(def)),
+                format!(
+                    "{} is out of range: the smallest allowed is {}, the largest {}; {}",
+                    n.show(),
+                    def.min,
+                    def.max,
+                    Self::range_msg(def)
+                ),
             );
             return None;
         }
