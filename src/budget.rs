@@ -53,8 +53,8 @@ pub fn pay(
         if !cal.is_working(d) {
             continue;
         }
-        'serve: for q in 0..queues.len() {
-            while let Some(&i) = queues[q].front() {
+        'serve: for queue in &mut queues {
+            while let Some(&i) = queue.front() {
                 let a = arrivals[i].amount;
                 if a <= remaining {
                     remaining -= a;
@@ -65,7 +65,7 @@ pub fn pay(
                 }
                 paid_this_month = true;
                 paid_on[i] = d;
-                queues[q].pop_front();
+                queue.pop_front();
             }
         }
     }

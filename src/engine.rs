@@ -494,9 +494,14 @@ fn finish(model: &Model, acc: &Acc, fin: &Finance, claims_simulated: u64) -> Pat
         }
         let (mut gross, mut held) = (0.0, 0.0);
         let (mut gsum, mut gpeak, mut nsum, mut npeak) = (0.0, 0.0f64, 0.0, 0.0f64);
-        for d in 0..h {
-            gross += acc.gross[g * (h + 1) + d];
-            held += acc.held[g * (h + 1) + d];
+        let days = g * (h + 1)..g * (h + 1) + h;
+        for (d, (dg, dh)) in acc.gross[days.clone()]
+            .iter()
+            .zip(&acc.held[days])
+            .enumerate()
+        {
+            gross += dg;
+            held += dh;
             let net = gross - held;
             gsum += gross;
             nsum += net;

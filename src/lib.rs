@@ -9,6 +9,7 @@
 
 pub mod budget;
 pub mod calendar;
+pub mod compare;
 pub mod dist;
 pub mod engine;
 pub mod finance;
@@ -18,4 +19,5 @@ pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod stats;
+pub mod sweep;
 pub mod timeline;

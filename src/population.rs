@@ -144,6 +144,30 @@ pub fn exporters(s: &Scenario) -> Vec<Exporter> {
     out
 }
 
+/// The 1-based line of the record starting at byte `at`, skipping the blank and
+/// `#` comment lines the reader passes over (and counting CRLF files right, which
+/// the csv crate's own line numbers do not: BurntSushi/rust-csv#395).
+fn line_of(text: &str, mut at: usize) -> usize {
+    let bytes = text.as_bytes();
+    loop {
+        while at < bytes.len() && (bytes[at] == b'\r' || bytes[at] == b'\n') {
+            at += 1;
+        }
+        if at < bytes.len() && bytes[at] == b'#' {
+            while at < bytes.len() && bytes[at] != b'\n' {
+                at += 1;
+            }
+            continue;
+        }
+        break;
+    }
+    bytes[..at.min(bytes.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
 /// Parses a population CSV: `id,platform,sector,kind,annual_exports,class` and
 /// optional `cash_share,pd,shipments_per_year`. Problems name the line and column.
 pub fn parse_csv(
@@ -225,7 +249,10 @@ pub fn parse_csv(
                 continue;
             }
         };
-        let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+        let line = rec
+            .position()
+            .map(|p| line_of(text, p.byte() as usize))
+            .unwrap_or(0);
         let get = |k: usize| idx[k].and_then(|i| rec.get(i)).unwrap_or("");
         let mut bad = |column: &'static str, message: String| {
             errs.push(CsvProblem {

@@ -200,7 +200,7 @@ pub enum OutputError {
     )]
     Exists(PathBuf),
     /// An I/O failure.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Io {
         /// The path.
         path: PathBuf,
@@ -275,11 +275,17 @@ impl Staging {
                 if !force {
                     return Err(OutputError::Exists(dest.clone()));
                 }
-                // Move the old run aside first, so a failure never loses both.
-                let old = staged.with_extension("old");
+                // Move the old run aside first (under a name unique to this run),
+                // so a failure never loses both.
+                let old = PathBuf::from(format!("{}.old", staged.display()));
                 std::fs::rename(&dest, &old).map_err(io(&dest))?;
                 std::fs::rename(&staged, &dest).map_err(io(&dest))?;
-                let _ = std::fs::remove_dir_all(&old);
+                let removed = if old.is_dir() {
+                    std::fs::remove_dir_all(&old)
+                } else {
+                    std::fs::remove_file(&old)
+                };
+                removed.map_err(io(&old))?;
             } else {
                 std::fs::rename(&staged, &dest).map_err(io(&dest))?;
             }

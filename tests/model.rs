@@ -276,7 +276,6 @@ fn waiting_requests_are_served_in_order_and_never_beyond_max_wait() {
     let (_, fin) = engine::simulate_path_detailed(&model, 0, &mut sc);
     fin.audit(&model, sc.claims()).unwrap();
     // Requests are made on t2 (filed) and cash arrives 2 working days after service.
-    let mut last_service = i32::MIN;
     let mut served_from_queue = 0;
     for (f, c) in fin.fin.iter().zip(sc.claims()) {
         if f.backed_by == 1 {
@@ -286,7 +285,6 @@ fn waiting_requests_are_served_in_order_and_never_beyond_max_wait() {
                 "served within max_wait_days"
             );
             served_from_queue += usize::from(service > c.t2);
-            let _ = &mut last_service;
         }
     }
     assert!(served_from_queue > 0);
@@ -405,7 +403,7 @@ fn credit_draws_never_exceed_the_line_or_the_fund() {
                 events.push((c.end().min(model.end), 0, c.exporter, -f.credit));
             }
         }
-        events.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        events.sort_by_key(|e| (e.0, e.1));
         let mut per = vec![0.0; model.exporters.len()];
         for (_, _, e, x) in events {
             per[e as usize] += x;

@@ -130,11 +130,17 @@ impl Ctx {
                 n.at,
                 shown,
                 format!(
-                    "{} is out of range: the smallest allowed is {}, the largest {}; {}",
+                    "{} is out of range; {}",
                     n.show(),
-                    def.min,
-                    def.max,
-                    Self::range_msg(def)
+                    if def.allowed == keys::AMOUNT {
+                        format!(
+                            "allowed: an amount from {} to {} yuan",
+                            show_bound(def.min),
+                            show_bound(def.max)
+                        )
+                    } else {
+                        Self::range_msg(def)
+                    }
                 ),
             );
             return None;
@@ -507,8 +513,7 @@ impl Ctx {
             .get(n.at.source)
             .cloned()
             .unwrap_or_else(|| PathBuf::from("."));
-        let p = base.join(s);
-        let path = if p.exists() { p } else { PathBuf::from(s) };
+        let path = base.join(s);
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 self.inputs.push(InputFile {
@@ -588,6 +593,14 @@ impl Ctx {
                 },
             }
         }
+    }
+}
+
+fn show_bound(x: f64) -> String {
+    if x.abs() >= 1e6 {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
     }
 }
 

@@ -55,7 +55,8 @@ macro_rules! k {
 }
 
 const DIST: &str = "a number, or { fixed = x }, { uniform = [a, b] }, { triangular = [min, mode, max] }, { lognormal = { mean = m, cv = c } }, { gamma = { mean = m, cv = c } }, { empirical = [v1, v2, …] }";
-const AMOUNT: &str = "a number of yuan, or a string such as \"3亿\", \"300万\", \"3e8\"";
+/// The `allowed` text of amount keys.
+pub const AMOUNT: &str = "a number of yuan, or a string such as \"3亿\", \"300万\", \"3e8\"";
 const CLASSES: &str = "a list of processing classes from 1 to 4, e.g. [1, 2, 3]";
 
 /// All keys, in the order `explain` lists them.
@@ -1167,10 +1168,10 @@ pub fn explain(key: Option<&str>) -> Result<String, String> {
                 .collect();
             if matched.is_empty() {
                 let hint = did_you_mean(&k, KEYS.iter().map(|d| d.key))
-                    .map(|c| format!("; did you mean `{c}`?"))
+                    .map(|c| format!(" (did you mean `{c}`?)"))
                     .unwrap_or_default();
                 Err(format!(
-                    "unknown key `{k}`{hint} Run `refundsim explain` for the full list."
+                    "unknown key `{k}`{hint}; run `refundsim explain` for the full list"
                 ))
             } else {
                 Ok(matched

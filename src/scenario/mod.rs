@@ -448,7 +448,7 @@ impl Scenario {
     }
 
     /// Parses one TOML text (no files, no `--set`), resolving paths against `.`.
-    pub fn from_str(text: &str) -> Result<Scenario, ScenarioError> {
+    pub fn parse_str(text: &str) -> Result<Scenario, ScenarioError> {
         build::build(
             vec![("<text>".into(), text.into(), PathBuf::from("."))],
             &[],

@@ -277,8 +277,9 @@ pub fn apply_set(root: &mut Node, sources: &Sources, source: usize) -> Result<()
             "--set needs KEY=VALUE, e.g. --set pools.turnover.capital=5e8 or --set policy.quota.order=pilot_first",
         ));
     };
+    // Column of the value in the argument as typed (after any spaces).
+    let voff = arg.len() - raw.trim_start().len();
     let key = key.trim();
-    let voff = key.len() + 1;
     let doc = format!("v = {}", raw.trim());
     let mut node = match toml_edit::Document::parse(doc.as_str()) {
         Ok(d) => {
@@ -287,10 +288,8 @@ pub fn apply_set(root: &mut Node, sources: &Sources, source: usize) -> Result<()
         }
         Err(_) if is_bare_word(raw.trim()) => Node {
             value: Value::Str(raw.trim().to_string()),
-            at: Origin {
-                source,
-                offset: voff,
-            },
+            // Placed as if parsed after `v = `; the shift below moves it onto the argument.
+            at: Origin { source, offset: 4 },
             inline: false,
         },
         Err(e) => {
@@ -388,7 +387,12 @@ fn set_path(
             );
             match found {
                 Some(item) if !rest.is_empty() => set_path(item, rest, value, sources, at0, key),
-                _ => Err(sources.problem(
+                Some(_) => Err(sources.problem(
+                    at0,
+                    key,
+                    format!("`{head}` is a whole table; set one of its keys, e.g. {key}.exporters=100"),
+                )),
+                None => Err(sources.problem(
                     at0,
                     key,
                     format!(

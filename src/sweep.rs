@@ -1,0 +1,419 @@
+//! Parameter sweeps: a full factorial grid of `--set` values, every point on common
+//! random numbers, resumable point by point (MODEL.md §10–11).
+//!
+//! A sweep directory holds `manifest.json` (the grid and a fingerprint of every
+//! point's resolved scenario), one finished run per point under `points/<n>/`
+//! (each written atomically), and — once every point is done — `sweep.csv`. Rerun
+//! with the same arguments, a sweep computes only the missing points; `sweep.csv`
+//! is always built from the points' `paths.csv`, so a resumed sweep equals an
+//! uninterrupted one byte for byte.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use crate::engine::{self, Model};
+use crate::metrics;
+use crate::report::{self, RunInfo, Staging, num};
+use crate::scenario::Scenario;
+use crate::stats::Summary;
+
+/// Metrics reported in `sweep.csv`, each as mean and 95% interval.
+pub const KEY_METRICS: [&str; 10] = [
+    "tied_up_net_avg",
+    "tied_up_gross_avg",
+    "days_to_refund_avg",
+    "days_to_cash_avg",
+    "carrying_cost",
+    "financing_cost",
+    "fiscal_cost",
+    "turnover.blocked_share",
+    "guarantee.ruined",
+    "credit.loss_fund",
+];
+
+/// One axis of the grid: a key and its values (TOML text).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Axis {
+    /// Dotted scenario key.
+    pub key: String,
+    /// Values, as TOML text.
+    pub values: Vec<String>,
+}
+
+/// Splits on commas outside brackets, braces and quotes.
+fn split_top_level(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut depth, mut quote, mut cur) = (0i32, None::<char>, String::new());
+    for ch in s.chars() {
+        match (ch, quote) {
+            ('"' | '\'', None) => quote = Some(ch),
+            (c, Some(q)) if c == q => quote = None,
+            ('[' | '{', None) => depth += 1,
+            (']' | '}', None) => depth -= 1,
+            (',', None) if depth == 0 => {
+                out.push(cur.trim().to_string());
+                cur.clear();
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(ch);
+    }
+    out.push(cur.trim().to_string());
+    out
+}
+
+/// Parses `--grid KEY=V1,V2,…`; a value `a:b:n` expands to `n` evenly spaced
+/// numbers from `a` to `b` inclusive.
+pub fn parse_axis(arg: &str) -> Result<Axis, String> {
+    let Some((key, vals)) = arg.split_once('=') else {
+        return Err(format!(
+            "--grid `{arg}` needs KEY=V1,V2,… e.g. --grid pools.turnover.capital=1e8,2e8,4e8 or a range 1e8:1e9:5"
+        ));
+    };
+    let key = key.trim().to_string();
+    let mut values = Vec::new();
+    for v in split_top_level(vals) {
+        if v.is_empty() {
+            return Err(format!(
+                "--grid `{arg}` has an empty value; separate values with commas"
+            ));
+        }
+        let parts: Vec<&str> = v.split(':').collect();
+        if parts.len() == 3
+            && let (Ok(a), Ok(b), Ok(n)) = (
+                parts[0].parse::<f64>(),
+                parts[1].parse::<f64>(),
+                parts[2].parse::<usize>(),
+            )
+        {
+            if n < 2 {
+                return Err(format!(
+                    "--grid range `{v}` needs at least 2 points (start:end:count)"
+                ));
+            }
+            for i in 0..n {
+                values.push(format!("{}", a + (b - a) * i as f64 / (n - 1) as f64));
+            }
+            continue;
+        }
+        values.push(v);
+    }
+    Ok(Axis { key, values })
+}
+
+/// Every point of the full factorial grid (first axis varying slowest), as
+/// `key=value` assignments.
+pub fn points(axes: &[Axis]) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = vec![Vec::new()];
+    for axis in axes {
+        out = out
+            .into_iter()
+            .flat_map(|p| {
+                axis.values.iter().map(move |v| {
+                    let mut q = p.clone();
+                    q.push(format!("{}={v}", axis.key));
+                    q
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+/// A validated sweep, ready to run.
+pub struct Plan {
+    /// The grid.
+    pub axes: Vec<Axis>,
+    /// Each point's assignments and scenario.
+    pub points: Vec<(Vec<String>, Scenario)>,
+    /// sha256 over every point's resolved scenario, seed and paths.
+    pub fingerprint: String,
+}
+
+impl Plan {
+    /// Builds every point's scenario (files, then `sets`, then the point's values).
+    pub fn new(
+        files: &[PathBuf],
+        sets: &[String],
+        axes: Vec<Axis>,
+        paths: Option<u32>,
+    ) -> Result<Plan, crate::scenario::ScenarioError> {
+        let mut pts = Vec::new();
+        let mut problems = Vec::new();
+        let mut fp = String::new();
+        for assign in points(&axes) {
+            let mut all = sets.to_vec();
+            all.extend(assign.iter().cloned());
+            match Scenario::load(files, &all) {
+                Ok(mut s) => {
+                    if let Some(p) = paths {
+                        s.paths = p;
+                    }
+                    fp.push_str(&serde_json::to_string(&s).expect("serialisable"));
+                    pts.push((assign, s));
+                }
+                Err(e) => {
+                    for p in e.problems {
+                        if !problems.contains(&p) {
+                            problems.push(p);
+                        }
+                    }
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(crate::scenario::ScenarioError { problems });
+        }
+        let fingerprint = crate::scenario::build::sha256_hex(fp.as_bytes());
+        Ok(Plan {
+            axes,
+            points: pts,
+            fingerprint,
+        })
+    }
+
+    /// Total paths over all points.
+    pub fn total_paths(&self) -> u64 {
+        self.points.iter().map(|(_, s)| s.paths as u64).sum()
+    }
+}
+
+/// Errors of a sweep.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// The directory holds something else.
+    #[error("{0} holds a different sweep or run; pass --force to start afresh, or --out DIR")]
+    Foreign(PathBuf),
+    /// Interrupted; finished points are kept.
+    #[error(
+        "interrupted after {done} of {total} points; rerun the same command to finish the missing points"
+    )]
+    Interrupted {
+        /// Points finished.
+        done: usize,
+        /// Points in the grid.
+        total: usize,
+    },
+    /// Writing failed.
+    #[error(transparent)]
+    Output(#[from] report::OutputError),
+    /// A point's files could not be read back.
+    #[error("cannot read {0}: {1}; delete that point's folder and rerun")]
+    Corrupt(PathBuf, String),
+}
+
+fn manifest(plan: &Plan, complete: bool) -> String {
+    let first = &plan.points[0].1;
+    let v = serde_json::json!({
+        "kind": "sweep",
+        "refundsim_version": env!("CARGO_PKG_VERSION"),
+        "scenario_name": first.name,
+        "title": first.title,
+        "title_zh": first.title_zh,
+        "grid": plan.axes,
+        "points": plan.points.len(),
+        "seed": first.seed,
+        "paths": first.paths,
+        "inputs": first.inputs,
+        "generator": crate::rng::GENERATOR,
+        "fingerprint": plan.fingerprint,
+        "complete": complete,
+    });
+    serde_json::to_string_pretty(&v).expect("serialisable") + "\n"
+}
+
+fn write_atomic(path: &Path, text: &str) -> Result<(), report::OutputError> {
+    let io = |source| report::OutputError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, text).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// Whether `dir` may hold this sweep: absent, or a sweep with the same fingerprint.
+pub fn check_dir(dir: &Path, plan: &Plan, force: bool) -> Result<bool, SweepError> {
+    if !dir.exists() {
+        return Ok(false);
+    }
+    let same = std::fs::read_to_string(dir.join("manifest.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|v| v["kind"] == "sweep" && v["fingerprint"] == plan.fingerprint.as_str());
+    if same {
+        return Ok(true);
+    }
+    if force {
+        return Ok(false);
+    }
+    Err(SweepError::Foreign(dir.to_path_buf()))
+}
+
+/// Runs (or resumes) a sweep into `dir`. `progress(n)` is called as paths finish
+/// (and with the paths of points already done). Returns the path of `sweep.csv`.
+pub fn run(
+    plan: &Plan,
+    dir: &Path,
+    force: bool,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
+) -> Result<PathBuf, SweepError> {
+    let resume = check_dir(dir, plan, force)?;
+    if !resume && dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|source| report::OutputError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    let points_dir = dir.join("points");
+    std::fs::create_dir_all(&points_dir).map_err(|source| report::OutputError::Io {
+        path: points_dir.clone(),
+        source,
+    })?;
+    write_atomic(&dir.join("manifest.json"), &manifest(plan, false))?;
+    let total = plan.points.len();
+    let mut done = 0;
+    for (i, (_, s)) in plan.points.iter().enumerate() {
+        let pdir = points_dir.join(i.to_string());
+        if pdir.join("paths.csv").exists() {
+            progress(s.paths as u64);
+            done += 1;
+            continue;
+        }
+        let model = Model::new(s.clone());
+        let started = std::time::Instant::now();
+        let out = engine::run(&model, s.paths, threads, &|| progress(1), cancel)
+            .map_err(|_| SweepError::Interrupted { done, total })?;
+        let info = RunInfo {
+            threads,
+            elapsed_seconds: started.elapsed().as_secs_f64(),
+            command: Vec::new(),
+        };
+        let staging = Staging::new(&pdir)?;
+        for (name, text) in report::run_files(&model, &out, &info) {
+            staging.write(name, text.as_bytes())?;
+        }
+        staging.commit(true)?;
+        done += 1;
+    }
+    // The table, always from the files on disk.
+    let mut rows = Vec::new();
+    for i in 0..total {
+        let p = points_dir.join(i.to_string()).join("paths.csv");
+        let text = std::fs::read_to_string(&p)
+            .map_err(|e| SweepError::Corrupt(p.clone(), e.to_string()))?;
+        rows.push(parse_paths_csv(&text).map_err(|e| SweepError::Corrupt(p.clone(), e))?);
+    }
+    let csv_path = dir.join("sweep.csv");
+    write_atomic(&csv_path, &sweep_csv(plan, &rows))?;
+    write_atomic(&dir.join("manifest.json"), &manifest(plan, true))?;
+    Ok(csv_path)
+}
+
+/// Per-path metric columns of a `paths.csv`, by metric name.
+pub fn parse_paths_csv(text: &str) -> Result<Vec<(String, Vec<f64>)>, String> {
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(String::from)
+        .collect();
+    let mut cols: Vec<(String, Vec<f64>)> =
+        headers.iter().map(|h| (h.clone(), Vec::new())).collect();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| e.to_string())?;
+        for (i, v) in rec.iter().enumerate() {
+            let x = if v.is_empty() {
+                f64::NAN
+            } else {
+                v.parse::<f64>().map_err(|e| format!("`{v}`: {e}"))?
+            };
+            cols[i].1.push(x);
+        }
+    }
+    Ok(cols)
+}
+
+/// `sweep.csv`: one row per point — its parameters, then each key metric's mean and 95% interval.
+pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
+    let mut s = String::from("point");
+    for a in &plan.axes {
+        let _ = write!(s, ",{}", a.key);
+    }
+    for m in KEY_METRICS {
+        let _ = write!(s, ",{m}_mean,{m}_ci_low,{m}_ci_high");
+    }
+    s.push('\n');
+    for (i, ((assign, _), cols)) in plan.points.iter().zip(rows).enumerate() {
+        let _ = write!(s, "{i}");
+        for a in assign {
+            let v = a.split_once('=').map(|x| x.1).unwrap_or("");
+            let _ = write!(
+                s,
+                ",{}",
+                if v.contains([',', '"']) {
+                    format!("\"{}\"", v.replace('"', "\"\""))
+                } else {
+                    v.to_string()
+                }
+            );
+        }
+        for m in KEY_METRICS {
+            debug_assert!(metrics::index(m).is_some());
+            let col = cols
+                .iter()
+                .find(|(h, _)| h == m)
+                .map(|c| c.1.as_slice())
+                .unwrap_or(&[]);
+            let sm = Summary::of(col.iter().copied());
+            let _ = write!(
+                s,
+                ",{},{},{}",
+                num(sm.mean),
+                num(sm.mean - sm.ci95()),
+                num(sm.mean + sm.ci95())
+            );
+        }
+        s.push('\n');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_values_split_ranges_and_arrays() {
+        let a = parse_axis("pools.turnover.capital=1e8:3e8:3").unwrap();
+        assert_eq!(a.values, vec!["100000000", "200000000", "300000000"]);
+        let b = parse_axis("policy.class_treatment=[1, 2, 3, 4],[1, 1, 1, 4]").unwrap();
+        assert_eq!(b.values, vec!["[1, 2, 3, 4]", "[1, 1, 1, 4]"]);
+        let c = parse_axis("policy.quota.order=\"fifo\",pilot_first").unwrap();
+        assert_eq!(c.values.len(), 2);
+        assert!(parse_axis("nokey").is_err());
+    }
+
+    #[test]
+    fn points_are_the_full_factorial_first_axis_slowest() {
+        let axes = vec![
+            Axis {
+                key: "a".into(),
+                values: vec!["1".into(), "2".into()],
+            },
+            Axis {
+                key: "b".into(),
+                values: vec!["x".into(), "y".into(), "z".into()],
+            },
+        ];
+        let p = points(&axes);
+        assert_eq!(p.len(), 6);
+        assert_eq!(p[0], vec!["a=1", "b=x"]);
+        assert_eq!(p[3], vec!["a=2", "b=x"]);
+    }
+}
