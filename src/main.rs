@@ -30,6 +30,12 @@ enum Command {
     Run(RunArgs),
     /// Check scenario files (and --set overrides) without running.
     Validate(ScenarioArgs),
+    /// Compare a reform with a baseline on common random numbers: both arms, and
+    /// delta.csv with paired differences, 95% intervals and a significance verdict.
+    Compare(CompareArgs),
+    /// Run a full factorial grid of parameter values (resumable): sweep.csv with one
+    /// row per point.
+    Sweep(SweepArgs),
     /// Describe scenario keys: unit, default, allowed values and meaning.
     Explain {
         /// A key or section, e.g. `pools.turnover.capital` or `policy`; all keys if omitted.
@@ -71,6 +77,52 @@ struct RunArgs {
     force: bool,
 }
 
+#[derive(Args, Clone)]
+struct RunControl {
+    /// Number of Monte Carlo paths (overrides scenario.paths).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    paths: Option<u32>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    threads: Option<u32>,
+    /// Output directory.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Replace an existing output directory.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args, Clone)]
+struct CompareArgs {
+    /// Baseline scenario files, merged left to right.
+    #[arg(required = true, value_name = "BASE.toml")]
+    files: Vec<PathBuf>,
+    /// Reform overlays, merged after the baseline files.
+    #[arg(long = "reform", required = true, num_args = 1.., value_name = "OVERLAY.toml")]
+    reform: Vec<PathBuf>,
+    /// Override a key in both arms.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    #[command(flatten)]
+    control: RunControl,
+}
+
+#[derive(Args, Clone)]
+struct SweepArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// A grid axis: `--grid pools.turnover.capital=1e8,2e8,4e8` or a range
+    /// `--grid pools.turnover.capital=1e8:1e9:5` (start:end:count). Repeat for more axes.
+    #[arg(long = "grid", required = true, value_name = "KEY=V1,V2,…")]
+    grid: Vec<String>,
+    #[command(flatten)]
+    control: RunControl,
+}
+
 /// An error with its exit code.
 struct Failure {
     code: u8,
@@ -105,6 +157,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(a) => run(a),
         Command::Validate(a) => validate(a),
+        Command::Compare(a) => compare(a),
+        Command::Sweep(a) => sweep(a),
         Command::Explain { key } => keys::explain(key.as_deref())
             .map(|t| print!("{t}"))
             .map_err(|e| usage(anyhow::anyhow!(e))),
@@ -151,6 +205,144 @@ fn progress(len: u64, quiet: bool, what: &str) -> ProgressBar {
         .expect("valid template"),
     );
     bar
+}
+
+fn threads_of(t: Option<u32>) -> usize {
+    t.map(|t| t as usize)
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+}
+
+fn stem(p: &std::path::Path) -> String {
+    p.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default()
+}
+
+fn compare(a: CompareArgs) -> Result<(), Failure> {
+    let mut base = Scenario::load(&a.files, &a.sets)?;
+    let mut all = a.files.clone();
+    all.extend(a.reform.iter().cloned());
+    let mut reform = Scenario::load(&all, &a.sets)?;
+    if let Some(p) = a.control.paths {
+        base.paths = p;
+    }
+    // Common random numbers: the reform runs the baseline's seed and paths.
+    reform.seed = base.seed;
+    reform.paths = base.paths;
+    let name = format!("{}-vs-{}", base.name, a.reform.iter().map(|p| stem(p)).collect::<Vec<_>>().join("+"));
+    let dest = a.control.out.clone().unwrap_or_else(|| PathBuf::from("output").join(&name));
+    report::check_destination(&dest, a.control.force).map_err(usage)?;
+    let threads = threads_of(a.control.threads);
+    let paths = base.paths;
+    let bar = progress(2 * paths as u64, a.control.quiet, "comparing");
+    let cancel = cancel_flag();
+    let started = Instant::now();
+    let mut arms = Vec::new();
+    for s in [base, reform] {
+        let model = Model::new(s);
+        let out = engine::run(&model, paths, threads, &|| bar.inc(1), &cancel)
+            .map_err(|_| failed(anyhow::anyhow!("interrupted; nothing was written")))?;
+        arms.push((model, out));
+    }
+    bar.finish_and_clear();
+    let elapsed = started.elapsed().as_secs_f64();
+    let deltas = refundsim::compare::deltas(&arms[0].1, &arms[1].1);
+    let staging = Staging::new(&dest).map_err(failed)?;
+    let info = RunInfo { threads, elapsed_seconds: elapsed, command: std::env::args().collect() };
+    for ((model, out), sub) in arms.iter().zip(["base", "reform"]) {
+        for (file, text) in report::run_files(model, out, &info) {
+            staging.write(&format!("{sub}/{file}"), text.as_bytes()).map_err(failed)?;
+        }
+    }
+    staging.write("delta.csv", refundsim::compare::delta_csv(&deltas).as_bytes()).map_err(failed)?;
+    let mut inputs = arms[0].0.scenario.inputs.clone();
+    for i in &arms[1].0.scenario.inputs {
+        if !inputs.contains(i) {
+            inputs.push(i.clone());
+        }
+    }
+    let manifest = serde_json::json!({
+        "kind": "compare",
+        "refundsim_version": env!("CARGO_PKG_VERSION"),
+        "scenario_name": arms[0].0.scenario.name,
+        "title": arms[0].0.scenario.title,
+        "title_zh": arms[0].0.scenario.title_zh,
+        "base_files": a.files,
+        "reform_files": a.reform,
+        "sets": a.sets,
+        "seed": arms[0].0.scenario.seed,
+        "paths": paths,
+        "threads": threads,
+        "generator": refundsim::rng::GENERATOR,
+        "inputs": inputs,
+        "claims_simulated": arms[0].1.claims_simulated + arms[1].1.claims_simulated,
+        "elapsed_seconds": (elapsed * 1000.0).round() / 1000.0,
+        "command": info.command,
+    });
+    staging
+        .write("manifest.json", (serde_json::to_string_pretty(&manifest).expect("json") + "\n").as_bytes())
+        .map_err(failed)?;
+    let written = staging.commit(a.control.force).map_err(failed)?;
+    println!(
+        "{} vs {} — {} paths on common random numbers, seed {}",
+        arms[0].0.scenario.name,
+        a.reform.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" + "),
+        paths,
+        arms[0].0.scenario.seed
+    );
+    print!("{}", refundsim::compare::console_table(&deltas));
+    println!("→ {}", written.display());
+    Ok(())
+}
+
+fn sweep(a: SweepArgs) -> Result<(), Failure> {
+    use refundsim::sweep::{self, Plan, SweepError};
+    let axes = a.grid.iter().map(|g| sweep::parse_axis(g)).collect::<Result<Vec<_>, _>>().map_err(|e| usage(anyhow::anyhow!(e)))?;
+    let plan = Plan::new(&a.scenario.files, &a.scenario.sets, axes, a.control.paths)?;
+    let name = &plan.points[0].1.name;
+    let dest = a.control.out.clone().unwrap_or_else(|| PathBuf::from("output").join(format!("{name}-sweep")));
+    let resuming = sweep::check_dir(&dest, &plan, a.control.force).map_err(usage)?;
+    let threads = threads_of(a.control.threads);
+    let bar = progress(plan.total_paths(), a.control.quiet, &format!("sweeping {} points", plan.points.len()));
+    let cancel = cancel_flag();
+    let result = sweep::run(&plan, &dest, a.control.force, threads, &|n| bar.inc(n), &cancel);
+    bar.finish_and_clear();
+    let csv = match result {
+        Ok(p) => p,
+        Err(e @ SweepError::Interrupted { .. }) => return Err(failed(e)),
+        Err(e) => return Err(failed(e)),
+    };
+    if resuming {
+        println!("resumed an interrupted sweep in {}", dest.display());
+    }
+    print!("{}", std::fs::read_to_string(&csv).map(|t| sweep_table(&t)).unwrap_or_default());
+    println!("→ {}", csv.display());
+    Ok(())
+}
+
+/// A few columns of sweep.csv for the terminal.
+fn sweep_table(csv: &str) -> String {
+    let mut lines = csv.lines();
+    let Some(header) = lines.next() else { return String::new() };
+    let h: Vec<&str> = header.split(',').collect();
+    let first_metric = h.iter().position(|c| c.ends_with("_mean")).unwrap_or(h.len());
+    let shown = ["tied_up_net_avg_mean", "days_to_cash_avg_mean", "financing_cost_mean", "fiscal_cost_mean"];
+    let keep: Vec<usize> = (1..h.len()).filter(|&i| i < first_metric || shown.contains(&h[i])).collect();
+    let mut out = String::new();
+    let show = |s: &str| -> String {
+        match s.parse::<f64>() {
+            Ok(x) if x.abs() >= 1e4 => report::cny_en(x),
+            Ok(x) => format!("{x:.3}"),
+            Err(_) => s.to_string(),
+        }
+    };
+    let width = |i: usize| 22.max(h[i].len() + 2);
+    out += &keep.iter().map(|&i| format!("{:>w$}", h[i].trim_end_matches("_mean"), w = width(i))).collect::<String>();
+    out.push('\n');
+    for l in lines {
+        let c: Vec<&str> = l.split(',').collect();
+        out += &keep.iter().map(|&i| format!("{:>w$}", c.get(i).map(|v| show(v)).unwrap_or_default(), w = width(i))).collect::<String>();
+        out.push('\n');
+    }
+    out
 }
 
 fn cancel_flag() -> Arc<AtomicBool> {
