@@ -22,13 +22,18 @@ fn model(overlays: &[&str]) -> Model {
 
 fn claims_per_path(m: &Model, paths: u32) -> u64 {
     let mut sc = Scratch::default();
-    (0..paths).map(|p| engine::simulate_path(m, p, &mut sc).claims_simulated).sum()
+    (0..paths)
+        .map(|p| engine::simulate_path(m, p, &mut sc).claims_simulated)
+        .sum()
 }
 
 fn single_path(c: &mut Criterion) {
     let mut g = c.benchmark_group("one_thread_one_path");
     g.sample_size(20);
-    for (name, overlays) in [("status_quo", vec![]), ("full_package", vec!["scenarios/policies/full-package.toml"])] {
+    for (name, overlays) in [
+        ("status_quo", vec![]),
+        ("full_package", vec!["scenarios/policies/full-package.toml"]),
+    ] {
         let m = model(&overlays);
         g.throughput(Throughput::Elements(claims_per_path(&m, 1)));
         let mut sc = Scratch::default();
@@ -44,7 +49,9 @@ fn threads(c: &mut Criterion) {
     g.throughput(Throughput::Elements(claims_per_path(&m, 8)));
     for t in [1usize, 2] {
         g.bench_function(format!("threads_{t}"), |b| {
-            b.iter(|| engine::run(&m, 8, t, &|| {}, &AtomicBool::new(false)).expect("not cancelled"))
+            b.iter(|| {
+                engine::run(&m, 8, t, &|| {}, &AtomicBool::new(false)).expect("not cancelled")
+            })
         });
     }
     g.finish();

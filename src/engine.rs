@@ -176,6 +176,8 @@ pub struct PathResult {
 #[derive(Default)]
 pub struct Scratch {
     claims: Vec<Claim>,
+    sorted: Vec<Claim>,
+    fin: Finance,
     order: Vec<u32>,
     counts: Vec<u32>,
     waiting: Vec<Waiting>,
@@ -256,7 +258,9 @@ impl Acc {
 
 /// Simulates one path.
 pub fn simulate_path(model: &Model, path: u32, sc: &mut Scratch) -> PathResult {
-    simulate_path_detailed(model, path, sc).0
+    let (result, fin) = simulate_path_detailed(model, path, sc);
+    sc.fin = fin; // keep its buffers for the next path
+    result
 }
 
 impl Scratch {
@@ -361,8 +365,10 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
             &mut sc.counts,
             &mut sc.order,
         );
-        let ordered: Vec<Claim> = sc.order.iter().map(|&i| sc.claims[i as usize]).collect();
-        sc.claims = ordered;
+        sc.sorted.clear();
+        sc.sorted
+            .extend(sc.order.iter().map(|&i| sc.claims[i as usize]));
+        std::mem::swap(&mut sc.claims, &mut sc.sorted);
     }
 
     // Phase 3: the refund budget.
@@ -409,7 +415,8 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
     }
 
     // Phase 4: the mechanisms, day by day.
-    let mut fin = Finance::new(model);
+    let mut fin = std::mem::take(&mut sc.fin);
+    fin.reset();
     if finance::active(s) {
         fin.run(model, path, &sc.claims, defaults.as_deref(), &mut sc.acc);
     }

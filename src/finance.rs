@@ -173,10 +173,6 @@ pub struct Totals {
     pub c_losses_bank: f64,
     /// Credit interest paid.
     pub c_interest: f64,
-    /// Refunds paid out to exporters after repayments and charges.
-    pub exporter_net: f64,
-    /// Financing cash delivered to exporters (and not cancelled).
-    pub delivered: f64,
 }
 
 /// Window statistics that are not flows by group.
@@ -198,7 +194,6 @@ struct Window {
 /// State and results of the mechanisms on one path.
 #[derive(Debug, Default)]
 pub struct Finance {
-    ran: bool,
     /// Per claim, in claim order.
     pub fin: Vec<Financing>,
     /// Running totals.
@@ -209,6 +204,24 @@ pub struct Finance {
     exporter_drawn: Vec<f64>,
     live_draws: Vec<Vec<u32>>,
     defaulted_on: Vec<i32>,
+    /// Reused buffers: request buckets and settlement lists.
+    buffers: Buffers,
+}
+
+/// Day buckets reused from path to path (large: a few per claim).
+#[derive(Debug, Default)]
+struct Buffers {
+    req_start: Vec<u32>,
+    requests: Vec<u32>,
+    settle_head: Vec<u32>,
+    settle_tail: Vec<u32>,
+    settle_next: Vec<u32>,
+}
+
+/// Empties `v` and fills it with `n` copies of `x`, keeping its allocation.
+fn refill<T: Clone>(v: &mut Vec<T>, n: usize, x: T) {
+    v.clear();
+    v.resize(n, x);
 }
 
 /// Seconds-free day count convention: calendar days / 365.
@@ -218,10 +231,12 @@ fn years(days: i32) -> f64 {
 }
 
 impl Finance {
-    /// An empty state (the mechanisms have not run).
-    pub fn new(model: &Model) -> Self {
-        let _ = model;
-        Finance::default()
+    /// Forgets the last path (keeping allocations).
+    pub fn reset(&mut self) {
+        self.fin.clear();
+        self.totals = Totals::default();
+        self.win = Window::default();
+        self.series.clear();
     }
 
     /// `(financing cash delivered for claim i, Σ amount × days from t0 to its cash day)`.
@@ -344,20 +359,27 @@ impl Finance {
         let _ = path;
         let s = &model.scenario;
         let n_exp = model.exporters.len();
-        self.ran = true;
-        self.fin = vec![Financing::default(); claims.len()];
-        self.exporter_outstanding = vec![0.0; n_exp];
-        self.exporter_drawn = vec![0.0; n_exp];
-        self.live_draws = if s.credit.is_some() {
-            vec![Vec::new(); n_exp]
-        } else {
-            Vec::new()
-        };
-        self.defaulted_on = defaults
-            .map(|d| d.to_vec())
-            .unwrap_or_else(|| vec![NEVER; n_exp]);
+        self.reset();
+        refill(&mut self.fin, claims.len(), Financing::default());
+        refill(&mut self.exporter_outstanding, n_exp, 0.0);
+        refill(&mut self.exporter_drawn, n_exp, 0.0);
+        if s.credit.is_some() {
+            self.live_draws.resize_with(n_exp, Vec::new);
+            self.live_draws.iter_mut().for_each(Vec::clear);
+        }
+        match defaults {
+            Some(d) => {
+                self.defaulted_on.clear();
+                self.defaulted_on.extend_from_slice(d);
+            }
+            None => refill(&mut self.defaulted_on, n_exp, NEVER),
+        }
         let names = series_names(s);
-        self.series = vec![vec![0.0; model.end as usize]; names.len()];
+        self.series.resize_with(names.len(), Vec::new);
+        for v in &mut self.series {
+            refill(v, model.end as usize, 0.0);
+        }
+        let mut b = std::mem::take(&mut self.buffers);
 
         let (first, end) = (model.first, model.end);
         let days = (end - first) as usize;
@@ -373,7 +395,14 @@ impl Finance {
                 }
             }
         };
-        let mut req_start = vec![0u32; days + 1];
+        let Buffers {
+            req_start,
+            requests,
+            settle_head,
+            settle_tail,
+            settle_next,
+        } = &mut b;
+        refill(req_start, days + 1, 0);
         for c in claims {
             let t = trigger(c);
             if t >= first && t < end {
@@ -384,7 +413,7 @@ impl Finance {
             req_start[i + 1] += req_start[i];
         }
         let mut fill = req_start.clone();
-        let mut requests = vec![0u32; req_start[days] as usize];
+        refill(requests, req_start[days] as usize, 0);
         for (i, c) in claims.iter().enumerate() {
             let t = trigger(c);
             if t >= first && t < end {
@@ -393,11 +422,10 @@ impl Finance {
                 fill[b] += 1;
             }
         }
-        // Settlement lists by end day (singly linked, newest first, so reversed on use
-        // would matter only for float order; we keep insertion order via a tail pointer).
-        let mut settle_head = vec![u32::MAX; days];
-        let mut settle_tail = vec![u32::MAX; days];
-        let mut settle_next = vec![u32::MAX; claims.len()];
+        // Settlement lists by end day, in the order claims were financed.
+        refill(settle_head, days, u32::MAX);
+        refill(settle_tail, days, u32::MAX);
+        refill(settle_next, claims.len(), u32::MAX);
         // Defaults by day.
         let mut default_list: Vec<(i32, u32)> = self
             .defaulted_on
@@ -537,6 +565,7 @@ impl Finance {
                 }
             }
         }
+        self.buffers = b;
     }
 
     /// Offers claim `i` to the mechanisms on day `d`, starting after `after` (None:
@@ -655,7 +684,6 @@ impl Finance {
                     let f = &mut self.fin[i];
                     f.credit = draw;
                     f.credit_day = d;
-                    self.totals.delivered += draw;
                     if in_window {
                         acc.flow(g, M::CreditDraws, draw);
                     }
@@ -701,7 +729,6 @@ impl Finance {
         f.cash_day = cash_day;
         f.cancelled = cancelled;
         if !cancelled {
-            self.totals.delivered += amount;
             if (0..model.end).contains(&cash_day) {
                 acc.flow(
                     g,
@@ -725,7 +752,6 @@ impl Finance {
         let in_window = (0..model.end).contains(&d);
         let f = self.fin[i];
         let mut charges = 0.0;
-        let mut repaid = 0.0;
         match f.backed_by {
             1 => {
                 let t = s.turnover.as_ref().expect("on");
@@ -742,7 +768,6 @@ impl Finance {
                         let fee = f.amount * (t.fee_flat + t.fee_rate * years(d - f.cash_day));
                         self.totals.t_fees += fee;
                         charges += fee;
-                        repaid += f.amount;
                         if in_window {
                             acc.flow(g, M::TurnoverFeeIncome, fee);
                         }
@@ -771,7 +796,6 @@ impl Finance {
                         let fee = f.amount * gs.guarantee_fee * yrs;
                         self.totals.g_charges += interest + fee;
                         charges += interest + fee;
-                        repaid += f.amount;
                         if in_window {
                             acc.flow(g, M::GuaranteeInterest, interest);
                             acc.flow(g, M::GuaranteeFeeIncome, fee);
@@ -792,16 +816,12 @@ impl Finance {
             let interest = f.credit * cs.rate * years(d - f.credit_day);
             self.totals.c_interest += interest;
             charges += interest;
-            repaid += f.credit;
             if in_window {
                 acc.flow(g, M::CreditInterest, interest);
             }
         }
         if in_window {
             acc.flow(g, M::FinancingCost, charges);
-        }
-        if !c.denied {
-            self.totals.exporter_net += c.r - repaid - charges;
         }
     }
 

@@ -7,6 +7,7 @@
 //! over paths and [`report`] writes the output files. Nothing here prints or exits:
 //! the binary (`src/main.rs`) does that.
 
+pub mod brief;
 pub mod budget;
 pub mod calendar;
 pub mod compare;

@@ -36,6 +36,16 @@ enum Command {
     /// Run a full factorial grid of parameter values (resumable): sweep.csv with one
     /// row per point.
     Sweep(SweepArgs),
+    /// Write bilingual briefing tables (brief.md, brief.html, brief.xlsx) into run,
+    /// comparison or sweep directories.
+    Brief {
+        /// Directories written by `refundsim run`, `compare` or `sweep`.
+        #[arg(required = true, value_name = "RUN_DIR")]
+        dirs: Vec<PathBuf>,
+        /// Language of the tables: zh, en or both (中文 and English side by side).
+        #[arg(long, default_value = "both", value_parser = ["zh", "en", "both"])]
+        lang: String,
+    },
     /// Describe scenario keys: unit, default, allowed values and meaning.
     Explain {
         /// A key or section, e.g. `pools.turnover.capital` or `policy`; all keys if omitted.
@@ -158,6 +168,7 @@ fn main() -> ExitCode {
         Command::Run(a) => run(a),
         Command::Validate(a) => validate(a),
         Command::Compare(a) => compare(a),
+        Command::Brief { dirs, lang } => brief(&dirs, &lang),
         Command::Sweep(a) => sweep(a),
         Command::Explain { key } => keys::explain(key.as_deref())
             .map(|t| print!("{t}"))
@@ -208,12 +219,17 @@ fn progress(len: u64, quiet: bool, what: &str) -> ProgressBar {
 }
 
 fn threads_of(t: Option<u32>) -> usize {
-    t.map(|t| t as usize)
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+    t.map(|t| t as usize).unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    })
 }
 
 fn stem(p: &std::path::Path) -> String {
-    p.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default()
+    p.file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default()
 }
 
 fn compare(a: CompareArgs) -> Result<(), Failure> {
@@ -227,8 +243,20 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
     // Common random numbers: the reform runs the baseline's seed and paths.
     reform.seed = base.seed;
     reform.paths = base.paths;
-    let name = format!("{}-vs-{}", base.name, a.reform.iter().map(|p| stem(p)).collect::<Vec<_>>().join("+"));
-    let dest = a.control.out.clone().unwrap_or_else(|| PathBuf::from("output").join(&name));
+    let name = format!(
+        "{}-vs-{}",
+        base.name,
+        a.reform
+            .iter()
+            .map(|p| stem(p))
+            .collect::<Vec<_>>()
+            .join("+")
+    );
+    let dest = a
+        .control
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(&name));
     report::check_destination(&dest, a.control.force).map_err(usage)?;
     let threads = threads_of(a.control.threads);
     let paths = base.paths;
@@ -246,13 +274,24 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
     let elapsed = started.elapsed().as_secs_f64();
     let deltas = refundsim::compare::deltas(&arms[0].1, &arms[1].1);
     let staging = Staging::new(&dest).map_err(failed)?;
-    let info = RunInfo { threads, elapsed_seconds: elapsed, command: std::env::args().collect() };
+    let info = RunInfo {
+        threads,
+        elapsed_seconds: elapsed,
+        command: std::env::args().collect(),
+    };
     for ((model, out), sub) in arms.iter().zip(["base", "reform"]) {
         for (file, text) in report::run_files(model, out, &info) {
-            staging.write(&format!("{sub}/{file}"), text.as_bytes()).map_err(failed)?;
+            staging
+                .write(&format!("{sub}/{file}"), text.as_bytes())
+                .map_err(failed)?;
         }
     }
-    staging.write("delta.csv", refundsim::compare::delta_csv(&deltas).as_bytes()).map_err(failed)?;
+    staging
+        .write(
+            "delta.csv",
+            refundsim::compare::delta_csv(&deltas).as_bytes(),
+        )
+        .map_err(failed)?;
     let mut inputs = arms[0].0.scenario.inputs.clone();
     for i in &arms[1].0.scenario.inputs {
         if !inputs.contains(i) {
@@ -278,13 +317,20 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
         "command": info.command,
     });
     staging
-        .write("manifest.json", (serde_json::to_string_pretty(&manifest).expect("json") + "\n").as_bytes())
+        .write(
+            "manifest.json",
+            (serde_json::to_string_pretty(&manifest).expect("json") + "\n").as_bytes(),
+        )
         .map_err(failed)?;
     let written = staging.commit(a.control.force).map_err(failed)?;
     println!(
         "{} vs {} — {} paths on common random numbers, seed {}",
         arms[0].0.scenario.name,
-        a.reform.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" + "),
+        a.reform
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" + "),
         paths,
         arms[0].0.scenario.seed
     );
@@ -295,15 +341,35 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
 
 fn sweep(a: SweepArgs) -> Result<(), Failure> {
     use refundsim::sweep::{self, Plan, SweepError};
-    let axes = a.grid.iter().map(|g| sweep::parse_axis(g)).collect::<Result<Vec<_>, _>>().map_err(|e| usage(anyhow::anyhow!(e)))?;
+    let axes = a
+        .grid
+        .iter()
+        .map(|g| sweep::parse_axis(g))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| usage(anyhow::anyhow!(e)))?;
     let plan = Plan::new(&a.scenario.files, &a.scenario.sets, axes, a.control.paths)?;
     let name = &plan.points[0].1.name;
-    let dest = a.control.out.clone().unwrap_or_else(|| PathBuf::from("output").join(format!("{name}-sweep")));
+    let dest = a
+        .control
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(format!("{name}-sweep")));
     let resuming = sweep::check_dir(&dest, &plan, a.control.force).map_err(usage)?;
     let threads = threads_of(a.control.threads);
-    let bar = progress(plan.total_paths(), a.control.quiet, &format!("sweeping {} points", plan.points.len()));
+    let bar = progress(
+        plan.total_paths(),
+        a.control.quiet,
+        &format!("sweeping {} points", plan.points.len()),
+    );
     let cancel = cancel_flag();
-    let result = sweep::run(&plan, &dest, a.control.force, threads, &|n| bar.inc(n), &cancel);
+    let result = sweep::run(
+        &plan,
+        &dest,
+        a.control.force,
+        threads,
+        &|n| bar.inc(n),
+        &cancel,
+    );
     bar.finish_and_clear();
     let csv = match result {
         Ok(p) => p,
@@ -313,7 +379,12 @@ fn sweep(a: SweepArgs) -> Result<(), Failure> {
     if resuming {
         println!("resumed an interrupted sweep in {}", dest.display());
     }
-    print!("{}", std::fs::read_to_string(&csv).map(|t| sweep_table(&t)).unwrap_or_default());
+    print!(
+        "{}",
+        std::fs::read_to_string(&csv)
+            .map(|t| sweep_table(&t))
+            .unwrap_or_default()
+    );
     println!("→ {}", csv.display());
     Ok(())
 }
@@ -321,11 +392,23 @@ fn sweep(a: SweepArgs) -> Result<(), Failure> {
 /// A few columns of sweep.csv for the terminal.
 fn sweep_table(csv: &str) -> String {
     let mut lines = csv.lines();
-    let Some(header) = lines.next() else { return String::new() };
+    let Some(header) = lines.next() else {
+        return String::new();
+    };
     let h: Vec<&str> = header.split(',').collect();
-    let first_metric = h.iter().position(|c| c.ends_with("_mean")).unwrap_or(h.len());
-    let shown = ["tied_up_net_avg_mean", "days_to_cash_avg_mean", "financing_cost_mean", "fiscal_cost_mean"];
-    let keep: Vec<usize> = (1..h.len()).filter(|&i| i < first_metric || shown.contains(&h[i])).collect();
+    let first_metric = h
+        .iter()
+        .position(|c| c.ends_with("_mean"))
+        .unwrap_or(h.len());
+    let shown = [
+        "tied_up_net_avg_mean",
+        "days_to_cash_avg_mean",
+        "financing_cost_mean",
+        "fiscal_cost_mean",
+    ];
+    let keep: Vec<usize> = (1..h.len())
+        .filter(|&i| i < first_metric || shown.contains(&h[i]))
+        .collect();
     let mut out = String::new();
     let show = |s: &str| -> String {
         match s.parse::<f64>() {
@@ -335,14 +418,54 @@ fn sweep_table(csv: &str) -> String {
         }
     };
     let width = |i: usize| 22.max(h[i].len() + 2);
-    out += &keep.iter().map(|&i| format!("{:>w$}", h[i].trim_end_matches("_mean"), w = width(i))).collect::<String>();
+    out += &keep
+        .iter()
+        .map(|&i| format!("{:>w$}", h[i].trim_end_matches("_mean"), w = width(i)))
+        .collect::<String>();
     out.push('\n');
     for l in lines {
         let c: Vec<&str> = l.split(',').collect();
-        out += &keep.iter().map(|&i| format!("{:>w$}", c.get(i).map(|v| show(v)).unwrap_or_default(), w = width(i))).collect::<String>();
+        out += &keep
+            .iter()
+            .map(|&i| {
+                format!(
+                    "{:>w$}",
+                    c.get(i).map(|v| show(v)).unwrap_or_default(),
+                    w = width(i)
+                )
+            })
+            .collect::<String>();
         out.push('\n');
     }
     out
+}
+
+fn brief(dirs: &[PathBuf], lang: &str) -> Result<(), Failure> {
+    let lang: refundsim::brief::Lang = lang
+        .parse()
+        .map_err(|e: String| usage(anyhow::anyhow!(e)))?;
+    for d in dirs {
+        let written = refundsim::brief::brief(d, lang).map_err(|e| {
+            // A directory that is not a run is the user's mistake; anything else is a failure.
+            let code = if matches!(
+                e,
+                refundsim::brief::BriefError::Io { .. }
+                    | refundsim::brief::BriefError::Render { .. }
+            ) {
+                1
+            } else {
+                2
+            };
+            Failure {
+                code,
+                error: e.into(),
+            }
+        })?;
+        for w in written {
+            println!("{}", w.display());
+        }
+    }
+    Ok(())
 }
 
 fn cancel_flag() -> Arc<AtomicBool> {

@@ -23,15 +23,31 @@ fn load(files: &[&str], sets: &[&str]) -> Scenario {
 
 fn run(s: Scenario) -> RunOutput {
     let model = Model::new(s);
-    engine::run(&model, model.scenario.paths, 2, &|| {}, &AtomicBool::new(false)).expect("not cancelled")
+    engine::run(
+        &model,
+        model.scenario.paths,
+        2,
+        &|| {},
+        &AtomicBool::new(false),
+    )
+    .expect("not cancelled")
 }
 
 #[test]
 fn a_null_reform_gives_deltas_of_exactly_zero() {
-    let base = run(load(&["scenarios/guizhou-2016.toml", "scenarios/policies/full-package.toml"], &["scenario.paths=6"]));
+    let base = run(load(
+        &[
+            "scenarios/guizhou-2016.toml",
+            "scenarios/policies/full-package.toml",
+        ],
+        &["scenario.paths=6"],
+    ));
     // The reform restates a value the baseline already has.
     let reform = run(load(
-        &["scenarios/guizhou-2016.toml", "scenarios/policies/full-package.toml"],
+        &[
+            "scenarios/guizhou-2016.toml",
+            "scenarios/policies/full-package.toml",
+        ],
         &["scenario.paths=6", "pools.turnover.advance_ratio=0.8"],
     ));
     let d = compare::deltas(&base, &reform);
@@ -44,7 +60,12 @@ fn a_null_reform_gives_deltas_of_exactly_zero() {
         }
     }
     let csv = compare::delta_csv(&d);
-    assert!(csv.lines().skip(1).all(|l| l.contains(",no") || l.ends_with(',')), "{csv}");
+    assert!(
+        csv.lines()
+            .skip(1)
+            .all(|l| l.contains(",no") || l.ends_with(',')),
+        "{csv}"
+    );
 }
 
 #[test]
@@ -53,20 +74,32 @@ fn paired_intervals_are_at_least_twice_as_tight_as_independent_runs() {
     let faster = "policy.review=[{ lognormal = { mean = 3, cv = 0.5 } }, { lognormal = { mean = 8, cv = 0.5 } }, { lognormal = { mean = 12, cv = 0.5 } }, { lognormal = { mean = 15, cv = 0.5 } }]";
     let base = run(load(&["scenarios/guizhou-2016.toml"], &sets));
     let reform = run(load(&["scenarios/guizhou-2016.toml"], &[sets[0], faster]));
-    let independent = run(load(&["scenarios/guizhou-2016.toml"], &[sets[0], faster, "scenario.seed=99"]));
+    let independent = run(load(
+        &["scenarios/guizhou-2016.toml"],
+        &[sets[0], faster, "scenario.seed=99"],
+    ));
     let paired = compare::deltas(&base, &reform);
     for m in [M::TiedUpNetAvg, M::DaysToRefundAvg, M::CarryingCost] {
         let se_base = Summary::of(base.paths.iter().map(|p| p.metrics[m as usize])).std_err;
         let se_ind = Summary::of(independent.paths.iter().map(|p| p.metrics[m as usize])).std_err;
         let independent_ci = 1.96 * (se_base * se_base + se_ind * se_ind).sqrt();
         let paired_ci = paired[m as usize].delta.ci95();
-        assert!(paired[m as usize].significant(), "{m:?}: faster review must be significant");
-        assert!(2.0 * paired_ci <= independent_ci, "{m:?}: paired ±{paired_ci} vs independent ±{independent_ci}");
+        assert!(
+            paired[m as usize].significant(),
+            "{m:?}: faster review must be significant"
+        );
+        assert!(
+            2.0 * paired_ci <= independent_ci,
+            "{m:?}: paired ±{paired_ci} vs independent ±{independent_ci}"
+        );
     }
 }
 
 fn plan() -> Plan {
-    let files = vec![root().join("scenarios/guizhou-2016.toml"), root().join("scenarios/policies/turnover-pool.toml")];
+    let files = vec![
+        root().join("scenarios/guizhou-2016.toml"),
+        root().join("scenarios/policies/turnover-pool.toml"),
+    ];
     let axes = vec![
         sweep::parse_axis("pools.turnover.capital=2e7:1.4e8:3").unwrap(),
         sweep::parse_axis("pools.turnover.queue=none,fifo").unwrap(),
@@ -83,7 +116,10 @@ fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
             if p.is_dir() {
                 stack.push(p);
             } else if p.file_name().unwrap() != "manifest.json" {
-                out.push((p.strip_prefix(dir).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
+                out.push((
+                    p.strip_prefix(dir).unwrap().display().to_string(),
+                    std::fs::read(&p).unwrap(),
+                ));
             }
         }
     }
@@ -113,12 +149,22 @@ fn a_sweep_interrupted_and_resumed_equals_an_uninterrupted_one_byte_for_byte() {
         other => panic!("expected an interruption, got {other:?}"),
     }
     assert!(!part.join("sweep.csv").exists());
-    assert!(!part.join("points/2").exists(), "an unfinished point leaves no folder");
+    assert!(
+        !part.join("points/2").exists(),
+        "an unfinished point leaves no folder"
+    );
     // Resume: only the missing points run (progress first reports the finished ones).
     let resumed = AtomicU64::new(0);
-    sweep::run(&plan, &part, false, 2, &|n| {
-        resumed.fetch_add(n, Ordering::SeqCst);
-    }, &AtomicBool::new(false))
+    sweep::run(
+        &plan,
+        &part,
+        false,
+        2,
+        &|n| {
+            resumed.fetch_add(n, Ordering::SeqCst);
+        },
+        &AtomicBool::new(false),
+    )
     .unwrap();
     assert_eq!(resumed.load(Ordering::SeqCst), 24);
     assert_eq!(files_under(&whole), files_under(&part));
@@ -128,6 +174,14 @@ fn a_sweep_interrupted_and_resumed_equals_an_uninterrupted_one_byte_for_byte() {
 fn a_sweep_refuses_a_directory_holding_something_else() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("manifest.json"), "{\"kind\": \"run\"}").unwrap();
-    let err = sweep::run(&plan(), tmp.path(), false, 1, &|_| {}, &AtomicBool::new(false)).unwrap_err();
+    let err = sweep::run(
+        &plan(),
+        tmp.path(),
+        false,
+        1,
+        &|_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap_err();
     assert!(matches!(err, SweepError::Foreign(_)), "{err}");
 }

@@ -1,0 +1,566 @@
+//! `refundsim::brief`: briefs of run, comparison and sweep directories as
+//! Markdown, self-contained HTML and an xlsx workbook read back with calamine.
+//!
+//! Run directories come from the real binary (a few paths, well under a second);
+//! the comparison and sweep fixtures in tests/fixtures/brief/ are small hand-made
+//! directories in the exact output formats, with known numbers.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use calamine::{Data, Reader, Xlsx, open_workbook};
+use refundsim::brief::{BriefError, Lang, brief};
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the real binary in the repository root.
+fn refundsim(args: &[&str]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_refundsim"))
+        .args(args)
+        .current_dir(manifest_dir())
+        .output()
+        .expect("the refundsim binary runs");
+    assert!(
+        out.status.success(),
+        "refundsim {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A real run of the 2016 scenario with `paths` paths, optionally with all three
+/// mechanisms enabled.
+fn real_run(tmp: &Path, name: &str, pools: bool) -> PathBuf {
+    let out = tmp.join(name);
+    let mut args = vec![
+        "run",
+        "scenarios/guizhou-2016.toml",
+        "--paths",
+        "6",
+        "--threads",
+        "2",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if pools {
+        args.extend([
+            "--set",
+            "pools.turnover.capital=1e8",
+            "--set",
+            "pools.guarantee.capital=5e7",
+            "--set",
+            "pools.credit.risk_fund=3e7",
+        ]);
+    }
+    refundsim(&args);
+    out
+}
+
+/// Copies a fixture directory into a temporary directory (briefs are written
+/// into the directory they describe; the fixtures stay clean).
+fn fixture(tmp: &Path, name: &str) -> PathBuf {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let dest = to.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &dest);
+            } else {
+                std::fs::copy(e.path(), dest).unwrap();
+            }
+        }
+    }
+    let dest = tmp.join(name);
+    copy(
+        &manifest_dir().join("tests/fixtures/brief").join(name),
+        &dest,
+    );
+    dest
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap()
+}
+
+/// The mean of `metric` in a summary.csv.
+fn summary_mean(dir: &Path, metric: &str) -> f64 {
+    let text = read(&dir.join("summary.csv"));
+    let line = text
+        .lines()
+        .find(|l| l.split(',').next() == Some(metric))
+        .unwrap();
+    line.split(',').nth(2).unwrap().parse().unwrap()
+}
+
+/// All cells of a sheet.
+fn sheet(path: &Path, name: &str) -> calamine::Range<Data> {
+    let mut wb: Xlsx<_> = open_workbook(path).unwrap();
+    wb.worksheet_range(name).unwrap()
+}
+
+fn sheet_names(path: &Path) -> Vec<String> {
+    let wb: Xlsx<_> = open_workbook(path).unwrap();
+    wb.sheet_names()
+}
+
+/// The row of a sheet whose cell in some column is the text `key`.
+fn row_with<'a>(r: &'a calamine::Range<Data>, key: &str) -> &'a [Data] {
+    r.rows()
+        .find(|row| row.iter().any(|c| matches!(c, Data::String(s) if s == key)))
+        .unwrap_or_else(|| panic!("no row with {key:?}"))
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-300)
+}
+
+/// Header cells of the briefing tables in Markdown (the first row of each table),
+/// up to the provenance footer (a record of file names, hashes and commands).
+fn md_headers(md: &str) -> Vec<String> {
+    let body = md.split("\n---\n").next().unwrap();
+    let lines: Vec<&str> = body.lines().collect();
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if l.starts_with('|') && i > 0 && !lines[i - 1].starts_with('|') {
+            out.extend(
+                l.trim_matches('|')
+                    .split(" | ")
+                    .map(|c| c.trim().to_string())
+                    .filter(|c| !c.is_empty()),
+            );
+        }
+    }
+    out
+}
+
+fn has_cjk(s: &str) -> bool {
+    s.chars()
+        .any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c) || ('\u{3000}'..='\u{303F}').contains(&c))
+}
+
+#[test]
+fn run_brief_writes_three_files_and_the_workbook_holds_summary_numbers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = real_run(tmp.path(), "pools", true);
+    let files = brief(&dir, Lang::Both).unwrap();
+    let names: Vec<_> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["brief.md", "brief.html", "brief.xlsx"]);
+    for f in &files {
+        assert_eq!(f.parent().unwrap(), dir);
+        assert!(std::fs::metadata(f).unwrap().len() > 1000, "{f:?} is empty");
+    }
+    // No temporary file is left behind.
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let n = e.unwrap().file_name().to_string_lossy().to_string();
+        assert!(!n.contains("partial"), "left over: {n}");
+    }
+
+    let xlsx = dir.join("brief.xlsx");
+    assert_eq!(
+        sheet_names(&xlsx),
+        [
+            "要点 Key findings",
+            "资金占用 Tied up",
+            "融资机制 Mechanisms",
+            "风险 Risk",
+            "分平台 By platform",
+            "分类别 By class",
+            "数据来源 provenance",
+        ]
+    );
+    // The tied-up table: the mean is stored as a number equal to summary.csv's.
+    let t = sheet(&xlsx, "资金占用 Tied up");
+    for metric in ["tied_up_net_avg", "days_to_refund_avg", "carrying_cost"] {
+        let row = row_with(&t, metric);
+        let expected = summary_mean(&dir, metric);
+        match &row[1] {
+            Data::Float(v) => assert!(close(*v, expected), "{metric}: {v} vs {expected}"),
+            other => panic!("{metric}: mean is not a number: {other:?}"),
+        }
+    }
+    // Header rows in both languages.
+    let header: Vec<String> = t
+        .rows()
+        .nth(2)
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let header_en: Vec<String> = t
+        .rows()
+        .nth(3)
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(header[0], "指标");
+    assert_eq!(header_en[0], "Indicator");
+    // Released capital = gross − net, per path, summarised.
+    let m = sheet(&xlsx, "融资机制 Mechanisms");
+    let released = row_with(&m, "tied_up_gross_avg - tied_up_net_avg");
+    let expected = summary_mean(&dir, "tied_up_gross_avg") - summary_mean(&dir, "tied_up_net_avg");
+    match &released[1] {
+        Data::Float(v) => assert!((v - expected).abs() <= 1e-6 * expected.abs()),
+        other => panic!("released is not a number: {other:?}"),
+    }
+    // Provenance: the scenario file and its sha256 from the manifest.
+    let p = sheet(&xlsx, "数据来源 provenance");
+    let sha_row = row_with(&p, "scenarios/guizhou-2016.toml");
+    assert_eq!(sha_row[2].to_string().len(), 64);
+
+    let md = read(&dir.join("brief.md"));
+    for needle in [
+        "表1 营运资金占用与到账天数 Table 1. Working capital tied up and days to cash",
+        "周转池垫付额（每年） Turnover pool advances per year",
+        "担保贷款发放额（每年） Guaranteed loans per year",
+        "外贸信用贷提款额（每年） Foreign-trade credit drawn per year",
+        "周转池出现资金不足的概率",
+        "99%分位（百年一遇） P99 (1 year in 100)",
+        "贵安新区 gui-an",
+        "数据来源 Provenance",
+        "Xoshiro256PlusPlus",
+        " ± ",
+        " 亿元 / CNY ",
+    ] {
+        assert!(md.contains(needle), "brief.md lacks {needle:?}");
+    }
+}
+
+#[test]
+fn html_is_self_contained_with_inline_svg_charts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = real_run(tmp.path(), "pools", true);
+    brief(&dir, Lang::Both).unwrap();
+    let html = read(&dir.join("brief.html"));
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    // Fan chart of tied-up capital and one chart per pool series.
+    assert_eq!(html.matches("<svg").count(), 4, "charts");
+    assert!(html.contains("亿元 (CNY 100 mn)"), "y axis in 亿元");
+    assert!(html.contains("Noto Sans CJK SC"));
+    let lower = html.to_lowercase();
+    for bad in [
+        "http://", "https://", "<link", "<script", "src=", "@import", "url(", "href=",
+    ] {
+        assert!(
+            !lower.contains(bad),
+            "brief.html has an external reference: {bad}"
+        );
+    }
+}
+
+#[test]
+fn run_without_mechanisms_says_so_and_draws_one_band() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = real_run(tmp.path(), "plain", false);
+    brief(&dir, Lang::En).unwrap();
+    let md = read(&dir.join("brief.md"));
+    assert!(md.contains("No financing mechanism"));
+    assert!(!md.contains("Turnover pool advances"));
+    assert!(!md.contains("Risk: losses"));
+    let html = read(&dir.join("brief.html"));
+    assert_eq!(html.matches("<svg").count(), 1);
+    assert!(html.contains("gross = net"));
+    let names = sheet_names(&dir.join("brief.xlsx"));
+    assert_eq!(
+        names,
+        [
+            "Key findings",
+            "Tied up",
+            "By platform",
+            "By class",
+            "provenance"
+        ]
+    );
+}
+
+#[test]
+fn zh_and_en_briefs_do_not_show_each_others_headers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = real_run(tmp.path(), "pools", true);
+    let mut outputs = Vec::new();
+    for dir in [
+        run,
+        fixture(tmp.path(), "compare"),
+        fixture(tmp.path(), "sweep"),
+    ] {
+        brief(&dir, Lang::Zh).unwrap();
+        let zh_md = read(&dir.join("brief.md"));
+        let zh_html = read(&dir.join("brief.html"));
+        let zh_sheets = sheet_names(&dir.join("brief.xlsx"));
+        brief(&dir, Lang::En).unwrap();
+        let en_md = read(&dir.join("brief.md"));
+        let en_html = read(&dir.join("brief.html"));
+        let en_sheets = sheet_names(&dir.join("brief.xlsx"));
+        outputs.push((dir, zh_md, zh_html, zh_sheets, en_md, en_html, en_sheets));
+    }
+    for (dir, zh_md, zh_html, zh_sheets, en_md, en_html, en_sheets) in &outputs {
+        let (zh_heads, en_heads) = (md_headers(zh_md), md_headers(en_md));
+        assert!(!zh_heads.is_empty() && !en_heads.is_empty());
+        for h in en_heads
+            .iter()
+            .filter(|h| h.chars().any(|c| c.is_ascii_alphabetic()))
+        {
+            assert!(
+                !zh_md.contains(h.as_str()),
+                "{dir:?}: zh brief.md shows {h:?}"
+            );
+            assert!(
+                !zh_html.contains(h.as_str()),
+                "{dir:?}: zh brief.html shows {h:?}"
+            );
+        }
+        for h in zh_heads.iter().filter(|h| has_cjk(h)) {
+            assert!(
+                !en_md.contains(h.as_str()),
+                "{dir:?}: en brief.md shows {h:?}"
+            );
+        }
+        // Chinese headers carry no English words; English pages no Chinese at all.
+        for h in &zh_heads {
+            assert!(
+                !h.chars().any(|c| c.is_ascii_alphabetic()),
+                "{dir:?}: zh header {h:?}"
+            );
+        }
+        assert!(!has_cjk(en_md), "{dir:?}: en brief.md has Chinese text");
+        assert!(!has_cjk(en_html), "{dir:?}: en brief.html has Chinese text");
+        assert!(!zh_md.contains("CNY") && en_md.contains("CNY"));
+        assert!(zh_md.contains("亿元") && !en_md.contains("亿元"));
+        assert!(zh_sheets.iter().all(|s| has_cjk(s)), "{zh_sheets:?}");
+        assert!(en_sheets.iter().all(|s| !has_cjk(s)), "{en_sheets:?}");
+    }
+}
+
+#[test]
+fn compare_brief_shows_baseline_reform_delta_interval_and_verdict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fixture(tmp.path(), "compare");
+    brief(&dir, Lang::Both).unwrap();
+    let md = read(&dir.join("brief.md"));
+    assert!(md.contains(
+        "| 基准 Baseline | 改革后 Reform | 变化（95%置信区间） Change (95% CI) | 相对变化 Relative change | 是否显著 Significant |"
+    ));
+    // −1亿 with its interval, relative change and verdict, in bold (a key metric).
+    assert!(md.contains(
+        "| **营运资金占用（扣除融资，日均） Working capital tied up, net of financing, daily average** | **3.00 亿元 / CNY 300 mn** | **2.00 亿元 / CNY 200 mn** | **−1.00 亿元 (−1.10 ~ −0.90) / CNY −100 mn (−110 ~ −90)** | **−33.3%** | **是 yes** |"
+    ), "{md}");
+    assert!(md.contains(
+        "| 不予退税额（每年） Refunds denied per year | 1,000 万元 / CNY 10.0 mn | 1,010 万元 / CNY 10.1 mn | +10.0 万元 (−20.0 ~ 40.0) / CNY +0.100 mn (−0.200 ~ 0.400) | +1.0% | 否 no |"
+    ), "{md}");
+    // Zero and undefined under both: left out. Mechanism only in the reform: shown.
+    assert!(!md.contains("担保贷款发放额（每年）"));
+    assert!(!md.contains("担保池资本耗尽概率"));
+    assert!(md.contains(
+        "| 周转池损失（每年） Turnover pool losses per year | 0 元 / CNY 0 | 200 万元 / CNY 2.00 mn |"
+    ));
+    assert!(md.contains("改革方案：融资机制释放的营运资金及成本"));
+    assert!(md.contains("营运资金占用（扣除融资，日均）：从 3.00 亿元 降至 2.00 亿元"));
+    assert!(md.contains("甲平台 alpha"));
+
+    let xlsx = dir.join("brief.xlsx");
+    let names = sheet_names(&xlsx);
+    assert!(names.contains(&"改革对比 Delta".to_string()), "{names:?}");
+    let d = sheet(&xlsx, "改革对比 Delta");
+    let row = row_with(&d, "tied_up_net_avg");
+    let nums: Vec<f64> = row
+        .iter()
+        .filter_map(|c| match c {
+            Data::Float(v) => Some(*v),
+            _ => None,
+        })
+        .collect();
+    // base, reform, delta, ci low, ci high, relative change.
+    assert_eq!(nums.len(), 6, "{row:?}");
+    for (got, want) in nums
+        .iter()
+        .zip([3e8, 2e8, -1e8, -1.1e8, -0.9e8, -1.0 / 3.0])
+    {
+        assert!(close(*got, want), "{got} vs {want}");
+    }
+    assert!(
+        row.iter()
+            .any(|c| matches!(c, Data::String(s) if s == "是 yes"))
+    );
+
+    let html = read(&dir.join("brief.html"));
+    assert!(html.contains("<svg"));
+    assert!(html.contains("基准与改革后"));
+}
+
+#[test]
+fn sweep_brief_pivots_the_grid_and_lists_every_point() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fixture(tmp.path(), "sweep");
+    brief(&dir, Lang::Zh).unwrap();
+    let md = read(&dir.join("brief.md"));
+    // Rows: capital; columns: advance ratio; cells: tied-up net mean ± half CI.
+    let pivot = [
+        "| 周转池资本金 ＼ 周转池垫付比例 | 0.5 | 0.8 |",
+        "|---|---:|---:|",
+        "| 1 亿元 | 2.80 ± 0.10 亿元 | 2.50 ± 0.10 亿元 |",
+        "| 2 亿元 | 2.60 ± 0.10 亿元 | 2.30 ± 0.10 亿元 |",
+        "| 4 亿元 | 2.40 ± 0.10 亿元 | 2.10 ± 0.10 亿元 |",
+    ]
+    .join("\n");
+    assert!(md.contains(&pivot), "{md}");
+    // The long table: every point, key metrics; columns of zeros or blanks left out.
+    assert!(
+        md.contains("| 组合 | 周转池资本金 | 周转池垫付比例 | 营运资金占用（扣除融资，日均） |")
+    );
+    assert!(md.contains("| 5 | 4 亿元 | 0.8 | 2.10 ± 0.10 亿元 |"));
+    assert!(!md.contains("企业融资成本"));
+    assert!(!md.contains("担保池资本耗尽概率"));
+    assert!(md.contains("最低的组合是 周转池资本金 = 4 亿元，周转池垫付比例 = 0.8"));
+
+    let xlsx = dir.join("brief.xlsx");
+    assert_eq!(
+        sheet_names(&xlsx),
+        ["要点", "透视表", "全部结果", "数据来源"]
+    );
+    let p = sheet(&xlsx, "透视表");
+    let row = row_with(&p, "2 亿元");
+    match (&row[1], &row[3]) {
+        (Data::Float(a), Data::Float(b)) => {
+            assert!(close(*a, 2.6e8));
+            assert!(close(*b, 2.3e8));
+        }
+        other => panic!("pivot cells are not numbers: {other:?}"),
+    }
+    let html = read(&dir.join("brief.html"));
+    // Curves of tied-up capital, days to cash and fiscal cost against capital.
+    assert_eq!(html.matches("<svg").count(), 3);
+    assert!(html.contains("周转池垫付比例 = 0.8"));
+}
+
+#[test]
+fn real_compare_and_sweep_directories_brief() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cmp = tmp.path().join("cmp");
+    refundsim(&[
+        "compare",
+        "scenarios/guizhou-2016.toml",
+        "--reform",
+        "scenarios/policies/fast-review-2023.toml",
+        "--paths",
+        "4",
+        "--quiet",
+        "--out",
+        cmp.to_str().unwrap(),
+    ]);
+    brief(&cmp, Lang::Both).unwrap();
+    let md = read(&cmp.join("brief.md"));
+    assert!(md.contains("营运资金占用（扣除融资，日均）：从"));
+    assert!(md.contains("是 yes"));
+
+    let sw = tmp.path().join("sweep");
+    refundsim(&[
+        "sweep",
+        "scenarios/guizhou-2016.toml",
+        "--grid",
+        "pools.turnover.capital=5e7,2e8",
+        "--grid",
+        "pools.turnover.advance_ratio=0.5,0.8",
+        "--paths",
+        "3",
+        "--quiet",
+        "--out",
+        sw.to_str().unwrap(),
+    ]);
+    brief(&sw, Lang::En).unwrap();
+    let md = read(&sw.join("brief.md"));
+    assert!(
+        md.contains("| Turnover pool capital \\ Turnover advance ratio | 0.5 | 0.8 |"),
+        "{md}"
+    );
+    assert!(md.contains("| CNY 50 mn |"));
+}
+
+#[test]
+fn a_directory_without_manifest_is_rejected_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("not-a-run");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("summary.csv"), "metric,unit\n").unwrap();
+    let err = brief(&dir, Lang::Both).unwrap_err();
+    assert!(matches!(err, BriefError::NoManifest(_)));
+    let msg = err.to_string();
+    assert!(msg.contains(&dir.display().to_string()), "{msg}");
+    assert!(msg.contains("no manifest.json"), "{msg}");
+    assert!(msg.contains("refundsim run"), "the fix: {msg}");
+    assert!(!dir.join("brief.md").exists());
+
+    let missing = tmp.path().join("missing");
+    let msg = brief(&missing, Lang::Both).unwrap_err().to_string();
+    assert!(msg.contains(&missing.display().to_string()) && msg.contains("does not exist"));
+}
+
+#[test]
+fn bad_manifests_and_files_are_named_with_the_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("odd");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("manifest.json"), r#"{"kind": "bench"}"#).unwrap();
+    let msg = brief(&dir, Lang::Both).unwrap_err().to_string();
+    assert!(
+        msg.contains("manifest.json") && msg.contains("\"bench\""),
+        "{msg}"
+    );
+
+    std::fs::write(dir.join("manifest.json"), r#"{"kind": "run"}"#).unwrap();
+    let msg = brief(&dir, Lang::Both).unwrap_err().to_string();
+    assert!(msg.contains("summary.csv is missing"), "{msg}");
+
+    std::fs::write(
+        dir.join("summary.csv"),
+        "metric,unit,mean,std_err,std,min,p5,p50,p95,p99,max\nexports,CNY/yr,lots,,,,,,,,\n",
+    )
+    .unwrap();
+    let msg = brief(&dir, Lang::Both).unwrap_err().to_string();
+    assert!(
+        msg.contains("summary.csv, line 2") && msg.contains("\"lots\""),
+        "{msg}"
+    );
+
+    let cmp = fixture(tmp.path(), "compare");
+    std::fs::remove_file(cmp.join("delta.csv")).unwrap();
+    let msg = brief(&cmp, Lang::Both).unwrap_err().to_string();
+    assert!(
+        msg.contains("delta.csv is missing") && msg.contains("refundsim compare"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn briefs_are_reproducible_byte_for_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fixture(tmp.path(), "compare");
+    let first: Vec<Vec<u8>> = brief(&dir, Lang::Both)
+        .unwrap()
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    let again: Vec<Vec<u8>> = brief(&dir, Lang::Both)
+        .unwrap()
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    assert!(
+        first == again,
+        "brief.md, brief.html and brief.xlsx change between runs"
+    );
+}
+
+#[test]
+fn lang_parses_the_cli_values() {
+    assert_eq!("zh".parse::<Lang>(), Ok(Lang::Zh));
+    assert_eq!("en".parse::<Lang>(), Ok(Lang::En));
+    assert_eq!("both".parse::<Lang>(), Ok(Lang::Both));
+    assert!("fr".parse::<Lang>().unwrap_err().contains("zh"));
+    assert_eq!(Lang::default(), Lang::Both);
+}
