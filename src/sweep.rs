@@ -274,6 +274,14 @@ pub fn run(
         path: points_dir.clone(),
         source,
     })?;
+    // A killed run may leave a point's hidden staging folder behind: clear it.
+    if let Ok(entries) = std::fs::read_dir(&points_dir) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().contains(".partial-") {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
     write_atomic(&dir.join("manifest.json"), &manifest(plan, false))?;
     let total = plan.points.len();
     let mut done = 0;

@@ -185,3 +185,72 @@ fn a_sweep_refuses_a_directory_holding_something_else() {
     .unwrap_err();
     assert!(matches!(err, SweepError::Foreign(_)), "{err}");
 }
+
+/// The real thing: the binary is killed (SIGKILL, no clean-up) part-way through a
+/// sweep; the same command then finishes it, and sweep.csv and every point's CSV
+/// files equal those of an uninterrupted sweep.
+#[test]
+fn a_sweep_killed_part_way_resumes_to_the_same_bytes() {
+    let bin = env!("CARGO_BIN_EXE_refundsim");
+    let tmp = tempfile::tempdir().unwrap();
+    let args = |out: &Path| -> Vec<String> {
+        vec![
+            "sweep".into(),
+            root()
+                .join("scenarios/guizhou-2016.toml")
+                .display()
+                .to_string(),
+            root()
+                .join("scenarios/policies/turnover-pool.toml")
+                .display()
+                .to_string(),
+            "--grid".into(),
+            "pools.turnover.capital=2e7:2e8:4".into(),
+            "--grid".into(),
+            "pools.turnover.advance_ratio=0.5,0.8".into(),
+            "--paths".into(),
+            "30".into(),
+            "--threads".into(),
+            "1".into(),
+            "--quiet".into(),
+            "--out".into(),
+            out.display().to_string(),
+        ]
+    };
+    let whole = tmp.path().join("whole");
+    assert!(
+        std::process::Command::new(bin)
+            .args(args(&whole))
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+
+    let part = tmp.path().join("part");
+    let mut child = std::process::Command::new(bin)
+        .args(args(&part))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !part.join("points/1/paths.csv").exists() && started.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        part.join("points/1/paths.csv").exists(),
+        "the sweep made progress before the kill"
+    );
+    let out = std::process::Command::new(bin)
+        .args(args(&part))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(files_under(&whole), files_under(&part));
+}
