@@ -67,24 +67,11 @@ struct ScenarioArgs {
 struct RunArgs {
     #[command(flatten)]
     scenario: ScenarioArgs,
-    /// Number of Monte Carlo paths (overrides scenario.paths).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
-    paths: Option<u32>,
     /// Master seed (overrides scenario.seed).
     #[arg(long)]
     seed: Option<u64>,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
-    threads: Option<u32>,
-    /// Output directory (default: output/<scenario name>).
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// No progress bar.
-    #[arg(long, short)]
-    quiet: bool,
-    /// Replace an existing output directory.
-    #[arg(long)]
-    force: bool,
+    #[command(flatten)]
+    control: RunControl,
 }
 
 #[derive(Args, Clone)]
@@ -95,7 +82,8 @@ struct RunControl {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     threads: Option<u32>,
-    /// Output directory.
+    /// Output directory (default: output/<scenario name>, with -vs-… for a
+    /// comparison and -sweep for a sweep).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// No progress bar.
@@ -478,24 +466,21 @@ fn cancel_flag() -> Arc<AtomicBool> {
 
 fn run(a: RunArgs) -> Result<(), Failure> {
     let mut s = load(&a.scenario)?;
-    if let Some(p) = a.paths {
+    if let Some(p) = a.control.paths {
         s.paths = p;
     }
     if let Some(seed) = a.seed {
         s.seed = seed;
     }
     let dest = a
+        .control
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(&s.name));
-    report::check_destination(&dest, a.force).map_err(usage)?;
-    let threads = a.threads.map(|t| t as usize).unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
+    report::check_destination(&dest, a.control.force).map_err(usage)?;
+    let threads = threads_of(a.control.threads);
     let model = Model::new(s);
-    let bar = progress(model.scenario.paths as u64, a.quiet, "simulating");
+    let bar = progress(model.scenario.paths as u64, a.control.quiet, "simulating");
     let cancel = cancel_flag();
     let started = Instant::now();
     let out = engine::run(
@@ -517,10 +502,9 @@ fn run(a: RunArgs) -> Result<(), Failure> {
     for (name, text) in report::run_files(&model, &out, &info) {
         staging.write(name, text.as_bytes()).map_err(failed)?;
     }
-    let written = staging
-        .commit(a.force)
-        .map_err(failed)
-        .with_context_code()?;
+    let written = staging.commit(a.control.force).map_err(|e| {
+        failed(anyhow::Error::new(e).context("the run finished but could not be saved"))
+    })?;
     print!("{}", report::console_table(&model, &out));
     println!(
         "{} claims in {:.1} s ({:.2} million claims/s) → {}",
@@ -530,17 +514,4 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         written.display()
     );
     Ok(())
-}
-
-trait WithCode<T> {
-    fn with_context_code(self) -> Result<T, Failure>;
-}
-
-impl<T> WithCode<T> for Result<T, Failure> {
-    fn with_context_code(self) -> Result<T, Failure> {
-        self.map_err(|f| Failure {
-            code: f.code,
-            error: f.error.context("the run finished but could not be saved"),
-        })
-    }
 }

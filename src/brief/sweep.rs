@@ -12,18 +12,7 @@ use super::run::{self, text};
 use super::{Block, BriefError, Cell, Doc, L, Lang, Num, Q, Section, Table, fmt};
 
 /// The key metrics of sweep.csv, in order (MODEL.md §11).
-pub const METRICS: [&str; 10] = [
-    "tied_up_net_avg",
-    "tied_up_gross_avg",
-    "days_to_refund_avg",
-    "days_to_cash_avg",
-    "carrying_cost",
-    "financing_cost",
-    "fiscal_cost",
-    "turnover.blocked_share",
-    "guarantee.ruined",
-    "credit.loss_fund",
-];
+pub use crate::sweep::KEY_METRICS as METRICS;
 
 fn q(metric: &str) -> Q {
     labels::metric_quantity(metric, "")
