@@ -1222,9 +1222,33 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
             },
         };
 
-    // Contradictions across sections.
-    if let (Some(Some(cr)), Some(pl)) = (&credit_risk, &platforms) {
-        let _ = (cr, pl);
+    // Contradictions across sections: an enabled mechanism that claims are never offered to.
+    if let Some(order) = &order {
+        for (name, on, m) in [
+            (
+                "turnover",
+                matches!(turnover, Some(Some(_))),
+                Mechanism::Turnover,
+            ),
+            (
+                "guarantee",
+                matches!(guarantee, Some(Some(_))),
+                Mechanism::Guarantee,
+            ),
+            ("credit", matches!(credit, Some(Some(_))), Mechanism::Credit),
+        ] {
+            if on && !order.contains(&m) {
+                let at = pools
+                    .and_then(|p| p.get(name))
+                    .map(|n| n.at)
+                    .unwrap_or(root.at);
+                c.err(
+                    at,
+                    &format!("pools.{name}"),
+                    format!("is enabled but finance.order does not list \"{name}\", so no claim would ever reach it; add it to finance.order or set enabled = false"),
+                );
+            }
+        }
     }
     let total_exporters = match (&population, &platforms) {
         (Some(Some(rows)), _) => rows.len(),
@@ -1238,9 +1262,6 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
             "platform.exporters",
             "no exporters at all; give at least one platform a positive `exporters`",
         );
-    }
-    if let (Some(Some(_)), Some(Some(cr))) = (&credit, &credit_risk) {
-        let _ = cr;
     }
 
     Some(Scenario {

@@ -1,0 +1,53 @@
+//! Validation of contradictions across keys, on the tiny fixture scenario.
+
+use std::path::PathBuf;
+
+use refundsim::scenario::Scenario;
+
+fn tiny_with(sets: &[&str]) -> Result<Scenario, String> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    Scenario::load(&[root.join("tests/fixtures/ok/tiny.toml")], &sets).map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_tiny_fixture_is_valid() {
+    tiny_with(&[]).unwrap();
+}
+
+#[test]
+fn rejects_an_eligible_class_list_naming_class_5() {
+    let e = tiny_with(&["pools.turnover.eligible_classes=[1, 2, 5]"]).unwrap_err();
+    assert!(
+        e.contains("pools.turnover.eligible_classes[2]") && e.contains("5 is not a class"),
+        "{e}"
+    );
+}
+
+#[test]
+fn rejects_an_enabled_pool_that_finance_order_never_reaches() {
+    let e = tiny_with(&["finance.order=[\"turnover\", \"guarantee\"]"]).unwrap_err();
+    assert!(
+        e.contains("pools.credit") && e.contains("finance.order does not list \"credit\""),
+        "{e}"
+    );
+    // Disabling the pool instead is fine.
+    tiny_with(&[
+        "finance.order=[\"turnover\", \"guarantee\"]",
+        "pools.credit.enabled=false",
+    ])
+    .unwrap();
+}
+
+#[test]
+fn rejects_correlations_that_leave_no_idiosyncratic_risk() {
+    let e = tiny_with(&["credit_risk.rho=0.6", "credit_risk.sector_rho=0.5"]).unwrap_err();
+    assert!(e.contains("rho + sector_rho"), "{e}");
+}
+
+#[test]
+fn rejects_a_mechanism_listed_twice() {
+    let e = tiny_with(&["finance.order=[\"turnover\", \"turnover\", \"guarantee\", \"credit\"]"])
+        .unwrap_err();
+    assert!(e.contains("listed twice"), "{e}");
+}
