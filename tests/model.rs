@@ -517,7 +517,7 @@ proptest! {
         quota in prop::option::of(5e5f64..3e6), seed in 0u64..1000,
     ) {
         let triggers = ["declared", "filed", "approved"];
-        let orders = ["[\"turnover\", \"guarantee\", \"credit\"]", "[\"guarantee\", \"turnover\", \"credit\"]", "[\"credit\", \"turnover\"]"];
+        let orders = ["[\"turnover\", \"guarantee\", \"credit\"]", "[\"guarantee\", \"turnover\", \"credit\"]", "[\"credit\", \"turnover\", \"guarantee\"]"];
         let q = quota.map(|m| format!("quota = {{ monthly = {m} }}\n")).unwrap_or_default();
         let overlay = format!(r#"
 [policy]
