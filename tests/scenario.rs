@@ -51,3 +51,34 @@ fn rejects_a_mechanism_listed_twice() {
         .unwrap_err();
     assert!(e.contains("listed twice"), "{e}");
 }
+
+#[test]
+fn a_population_file_replaces_the_drawn_exporters() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let s = tiny_with(&[&format!(
+        "population.file=\"{}\"",
+        root.join("tests/fixtures/ok/exporters.csv").display()
+    )])
+    .unwrap();
+    assert_eq!(s.n_exporters(), 4);
+    let model = refundsim::engine::Model::new(s);
+    let e = &model.exporters;
+    assert_eq!(
+        (
+            e[0].platform,
+            e[0].class,
+            e[0].cash_share,
+            e[0].shipments_per_year
+        ),
+        (0, 0, 1.0, 24.0)
+    );
+    assert_eq!(
+        (e[1].annual_exports, e[1].cash_share, e[1].pd),
+        (6e6, 0.5, 0.02)
+    );
+    assert_eq!((e[3].platform, e[3].class, e[3].pd), (1, 3, 0.2));
+    assert!(!e[3].pilot, "rest is the comparison group");
+    // The fertilizer firm has a 0% refund rate: it exports but never claims.
+    let r = refundsim::engine::simulate_path(&model, 0, &mut refundsim::engine::Scratch::default());
+    assert!(r.metrics[refundsim::metrics::M::Claims as usize] > 0.0);
+}
