@@ -50,6 +50,8 @@ pub fn parse_official(text: &str) -> Result<Vec<(NaiveDate, DayKind)>, Vec<CsvPr
     let mut out = Vec::new();
     let mut errs = Vec::new();
     let mut header_seen = false;
+    // Excel saves CSV files with a byte-order mark; it is not part of the header.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (i, line) in text.lines().enumerate() {
         let line_no = i + 1;
         let l = line.trim();
@@ -91,6 +93,13 @@ pub fn parse_official(text: &str) -> Result<Vec<(NaiveDate, DayKind)>, Vec<CsvPr
         if let (Some(d), Some(k)) = (d, k) {
             out.push((d, k));
         }
+    }
+    if errs.is_empty() && out.is_empty() {
+        errs.push(CsvProblem {
+            line: 1,
+            column: "date",
+            message: "the file has no dates; give rows `date,kind,holiday` (kind holiday or workday), or omit calendar.file to use the shipped official calendar".into(),
+        });
     }
     if errs.is_empty() { Ok(out) } else { Err(errs) }
 }
@@ -418,6 +427,13 @@ mod tests {
         let c = cal("2017-01-01");
         assert_eq!(c.add_workdays(399, 10), NEVER);
         assert_eq!(c.add_workdays(NEVER, 3), NEVER);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_ignored_and_an_empty_file_is_refused() {
+        let rows = parse_official("\u{feff}date,kind,holiday\n2017-01-02,holiday,x\n").unwrap();
+        assert_eq!(rows.len(), 1);
+        assert!(parse_official("date,kind,holiday\n").is_err());
     }
 
     #[test]

@@ -80,6 +80,8 @@ pub struct Model {
     priority: Vec<u8>,
     /// Number of metric groups: total, each platform, each class.
     pub groups: usize,
+    /// Things about this model the results depend on that a user should know.
+    pub warnings: Vec<String>,
 }
 
 impl Model {
@@ -123,6 +125,7 @@ impl Model {
             })
             .collect();
         let groups = 1 + s.platforms.len() + 4;
+        let warnings = population::warnings(s, &exporters);
         Model {
             timeline: Timeline::new(s),
             scenario,
@@ -136,6 +139,7 @@ impl Model {
             rate,
             priority,
             groups,
+            warnings,
         }
     }
 

@@ -306,7 +306,10 @@ impl Finance {
             set_nan(m, M::GuaranteeLoans, M::GuaranteeFeeIncome);
         }
         if s.credit.is_none() {
+            // Defaults exist without credit lines (defaulted firms stop shipping).
+            let defaults = m[M::CreditDefaults as usize];
             set_nan(m, M::CreditDraws, M::CreditInterest);
+            m[M::CreditDefaults as usize] = defaults;
         }
         if s.credit_risk.is_none() {
             m[M::CreditDefaults as usize] = nan;
@@ -638,7 +641,9 @@ impl Finance {
                     if a > 0.0 && queue.is_empty() {
                         *empty_today = true;
                     }
-                    if a > 0.0 && t.queue_fifo {
+                    // With max_wait_days = 0 a request may only be served today: it
+                    // falls through at once, exactly as without a queue.
+                    if a > 0.0 && t.queue_fifo && t.max_wait_days > 0 {
                         queue.push_back((i as u32, d));
                         return;
                     }

@@ -252,8 +252,11 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
     let cancel = cancel_flag();
     let started = Instant::now();
     let mut arms = Vec::new();
-    for s in [base, reform] {
+    for (k, s) in [base, reform].into_iter().enumerate() {
         let model = Model::new(s);
+        if k == 0 {
+            warn(&model.warnings); // both arms share the population
+        }
         let out = engine::run(&model, paths, threads, &|| bar.inc(1), &cancel)
             .map_err(|_| failed(anyhow::anyhow!("interrupted; nothing was written")))?;
         arms.push((model, out));
@@ -336,6 +339,10 @@ fn sweep(a: SweepArgs) -> Result<(), Failure> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| usage(anyhow::anyhow!(e)))?;
     let plan = Plan::new(&a.scenario.files, &a.scenario.sets, axes, a.control.paths)?;
+    warn(&refundsim::population::warnings(
+        &plan.points[0].1,
+        &refundsim::population::exporters(&plan.points[0].1),
+    ));
     let name = &plan.points[0].1.name;
     let dest = a
         .control
@@ -379,11 +386,10 @@ fn sweep(a: SweepArgs) -> Result<(), Failure> {
 
 /// A few columns of sweep.csv for the terminal.
 fn sweep_table(csv: &str) -> String {
-    let mut lines = csv.lines();
-    let Some(header) = lines.next() else {
+    let mut rdr = csv::Reader::from_reader(csv.as_bytes());
+    let Ok(h) = rdr.headers().cloned() else {
         return String::new();
     };
-    let h: Vec<&str> = header.split(',').collect();
     let first_metric = h
         .iter()
         .position(|c| c.ends_with("_mean"))
@@ -395,9 +401,8 @@ fn sweep_table(csv: &str) -> String {
         "fiscal_cost_mean",
     ];
     let keep: Vec<usize> = (1..h.len())
-        .filter(|&i| i < first_metric || shown.contains(&h[i]))
+        .filter(|&i| i < first_metric || shown.contains(&&h[i]))
         .collect();
-    let mut out = String::new();
     let show = |s: &str| -> String {
         match s.parse::<f64>() {
             Ok(x) if x.abs() >= 1e4 => report::cny_en(x),
@@ -406,19 +411,18 @@ fn sweep_table(csv: &str) -> String {
         }
     };
     let width = |i: usize| 22.max(h[i].len() + 2);
-    out += &keep
+    let mut out: String = keep
         .iter()
         .map(|&i| format!("{:>w$}", h[i].trim_end_matches("_mean"), w = width(i)))
-        .collect::<String>();
+        .collect();
     out.push('\n');
-    for l in lines {
-        let c: Vec<&str> = l.split(',').collect();
+    for rec in rdr.records().flatten() {
         out += &keep
             .iter()
             .map(|&i| {
                 format!(
                     "{:>w$}",
-                    c.get(i).map(|v| show(v)).unwrap_or_default(),
+                    rec.get(i).map(show).unwrap_or_default(),
                     w = width(i)
                 )
             })
@@ -456,6 +460,13 @@ fn brief(dirs: &[PathBuf], lang: &str) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Prints the model's warnings on stderr (they are also in manifest.json).
+fn warn(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
 fn cancel_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     let f = flag.clone();
@@ -480,6 +491,7 @@ fn run(a: RunArgs) -> Result<(), Failure> {
     report::check_destination(&dest, a.control.force).map_err(usage)?;
     let threads = threads_of(a.control.threads);
     let model = Model::new(s);
+    warn(&model.warnings);
     let bar = progress(model.scenario.paths as u64, a.control.quiet, "simulating");
     let cancel = cancel_flag();
     let started = Instant::now();

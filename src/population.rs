@@ -144,6 +144,47 @@ pub fn exporters(s: &Scenario) -> Vec<Exporter> {
     out
 }
 
+/// Warnings about a drawn population that the results will depend on: one draw
+/// is used on every path (MODEL.md §3), so a total far from its expectation, or one
+/// firm holding a large share of all exports, moves every number. Only for drawn
+/// populations of at least 100 firms (smaller ones are tests and toys).
+pub fn warnings(s: &Scenario, exporters: &[Exporter]) -> Vec<String> {
+    if s.population.is_some() || exporters.len() < 100 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let drawn: f64 = exporters.iter().map(|e| e.annual_exports).sum();
+    let expected: f64 = s
+        .platforms
+        .iter()
+        .map(|p| {
+            p.exporters as f64 * p.export_median * (0.5 * p.export_sigma * p.export_sigma).exp()
+        })
+        .sum();
+    let ratio = drawn / expected;
+    if (ratio - 1.0).abs() > 0.2 {
+        out.push(format!(
+            "the drawn exporters' annual exports total {:.1} bn yuan, {:+.0}% from the {:.1} bn the platforms' medians and sigmas imply; every path uses this one draw, so try another seed, or load the real firms with population.file",
+            drawn / 1e9,
+            100.0 * (ratio - 1.0),
+            expected / 1e9
+        ));
+    }
+    if let Some(big) = exporters
+        .iter()
+        .map(|e| e.annual_exports)
+        .max_by(f64::total_cmp)
+        && big / drawn > 0.10
+    {
+        out.push(format!(
+            "one drawn exporter ships {:.0}% of all exports ({:.2} bn yuan a year); results depend heavily on that firm — try another seed, a smaller export_sigma, or load the real firms with population.file",
+            100.0 * big / drawn,
+            big / 1e9
+        ));
+    }
+    out
+}
+
 /// The 1-based line of the record starting at byte `at`, skipping the blank and
 /// `#` comment lines the reader passes over (and counting CRLF files right, which
 /// the csv crate's own line numbers do not: BurntSushi/rust-csv#395).
@@ -200,6 +241,17 @@ pub fn parse_csv(
             }]);
         }
     };
+    if headers.iter().all(|h| h.trim().is_empty()) {
+        return Err(vec![CsvProblem {
+            line: 1,
+            column: "header",
+            message: format!(
+                "the file is empty; its first line must be the header {} (optional columns: {})",
+                REQUIRED.join(","),
+                OPTIONAL.join(",")
+            ),
+        }]);
+    }
     let col = |name: &str| headers.iter().position(|h| h == name);
     for h in headers.iter() {
         if !REQUIRED.contains(&h) && !OPTIONAL.contains(&h) {
@@ -371,6 +423,13 @@ pub fn parse_csv(
                 shipments_per_year,
             });
         }
+    }
+    if errs.is_empty() && rows.is_empty() {
+        errs.push(CsvProblem {
+            line: 2,
+            column: "row",
+            message: "the file has a header but no exporters; add one row per exporter".into(),
+        });
     }
     if errs.is_empty() { Ok(rows) } else { Err(errs) }
 }

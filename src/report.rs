@@ -172,6 +172,7 @@ pub fn manifest_json(model: &Model, out: &RunOutput, info: &RunInfo) -> String {
         "threads": info.threads,
         "generator": crate::rng::GENERATOR,
         "claims_simulated": out.claims_simulated,
+        "warnings": model.warnings,
         "elapsed_seconds": (info.elapsed_seconds * 1000.0).round() / 1000.0,
         "command": info.command,
         "scenario": s,
@@ -199,6 +200,11 @@ pub enum OutputError {
         "{0} already exists (an earlier run?); pass --force to replace it, or --out DIR to write elsewhere"
     )]
     Exists(PathBuf),
+    /// `--force` was asked to replace something refundsim did not write.
+    #[error(
+        "{0} is not a refundsim output directory (no refundsim manifest.json); --force only replaces earlier runs, so choose another --out"
+    )]
+    NotOurs(PathBuf),
     /// An I/O failure.
     #[error("cannot write {path}")]
     Io {
@@ -218,10 +224,25 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
 
 /// Checks before a long run that its destination can be written.
 pub fn check_destination(dest: &Path, force: bool) -> Result<(), OutputError> {
-    if dest.exists() && !force {
-        return Err(OutputError::Exists(dest.to_path_buf()));
+    if dest.exists() {
+        if !force {
+            return Err(OutputError::Exists(dest.to_path_buf()));
+        }
+        if !is_refundsim_output(dest) {
+            return Err(OutputError::NotOurs(dest.to_path_buf()));
+        }
     }
     Ok(())
+}
+
+/// Whether `dir` is a directory refundsim wrote (its manifest.json names a kind):
+/// the only thing `--force` may replace.
+pub fn is_refundsim_output(dir: &Path) -> bool {
+    dir.is_dir()
+        && std::fs::read_to_string(dir.join("manifest.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .is_some_and(|v| matches!(v["kind"].as_str(), Some("run" | "compare" | "sweep")))
 }
 
 /// A staging directory that becomes `dest` on [`Staging::commit`] and vanishes if dropped.
@@ -275,17 +296,15 @@ impl Staging {
                 if !force {
                     return Err(OutputError::Exists(dest.clone()));
                 }
+                if !is_refundsim_output(&dest) {
+                    return Err(OutputError::NotOurs(dest.clone()));
+                }
                 // Move the old run aside first (under a name unique to this run),
                 // so a failure never loses both.
                 let old = PathBuf::from(format!("{}.old", staged.display()));
                 std::fs::rename(&dest, &old).map_err(io(&dest))?;
                 std::fs::rename(&staged, &dest).map_err(io(&dest))?;
-                let removed = if old.is_dir() {
-                    std::fs::remove_dir_all(&old)
-                } else {
-                    std::fs::remove_file(&old)
-                };
-                removed.map_err(io(&old))?;
+                std::fs::remove_dir_all(&old).map_err(io(&old))?;
             } else {
                 std::fs::rename(&staged, &dest).map_err(io(&dest))?;
             }

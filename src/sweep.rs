@@ -124,6 +124,10 @@ pub fn points(axes: &[Axis]) -> Vec<Vec<String>> {
 
 /// A validated sweep, ready to run.
 pub struct Plan {
+    /// The scenario files.
+    pub files: Vec<PathBuf>,
+    /// The `--set` overrides applied to every point.
+    pub sets: Vec<String>,
     /// The grid.
     pub axes: Vec<Axis>,
     /// Each point's assignments and scenario.
@@ -142,6 +146,16 @@ impl Plan {
     ) -> Result<Plan, crate::scenario::ScenarioError> {
         let mut pts = Vec::new();
         let mut problems = Vec::new();
+        for (i, a) in axes.iter().enumerate() {
+            if axes[..i].iter().any(|b| b.key == a.key) {
+                problems.push(crate::scenario::Problem {
+                    location: "--grid".into(),
+                    key: a.key.clone(),
+                    message: "is given as two --grid axes; list all its values in one --grid"
+                        .into(),
+                });
+            }
+        }
         let mut fp = String::new();
         for assign in points(&axes) {
             let mut all = sets.to_vec();
@@ -155,7 +169,17 @@ impl Plan {
                     pts.push((assign, s));
                 }
                 Err(e) => {
-                    for p in e.problems {
+                    for mut p in e.problems {
+                        // Name the grid value, not the --set it became.
+                        if let Some(n) = p
+                            .location
+                            .strip_prefix("--set #")
+                            .and_then(|r| r.split(' ').next())
+                            .and_then(|n| n.parse::<usize>().ok())
+                            && n > sets.len()
+                        {
+                            p.location = format!("--grid value `{}`", assign[n - sets.len() - 1]);
+                        }
                         if !problems.contains(&p) {
                             problems.push(p);
                         }
@@ -168,6 +192,8 @@ impl Plan {
         }
         let fingerprint = crate::scenario::build::sha256_hex(fp.as_bytes());
         Ok(Plan {
+            files: files.to_vec(),
+            sets: sets.to_vec(),
             axes,
             points: pts,
             fingerprint,
@@ -184,7 +210,9 @@ impl Plan {
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
     /// The directory holds something else.
-    #[error("{0} holds a different sweep or run; pass --force to start afresh, or --out DIR")]
+    #[error(
+        "{0} holds a different sweep, a run, or files refundsim did not write; pass --force to replace an earlier refundsim output, or choose another --out"
+    )]
     Foreign(PathBuf),
     /// Interrupted; finished points are kept.
     #[error(
@@ -212,6 +240,8 @@ fn manifest(plan: &Plan, complete: bool) -> String {
         "scenario_name": first.name,
         "title": first.title,
         "title_zh": first.title_zh,
+        "files": plan.files,
+        "sets": plan.sets,
         "grid": plan.axes,
         "points": plan.points.len(),
         "seed": first.seed,
@@ -246,7 +276,7 @@ pub fn check_dir(dir: &Path, plan: &Plan, force: bool) -> Result<bool, SweepErro
     if same {
         return Ok(true);
     }
-    if force {
+    if force && report::is_refundsim_output(dir) {
         return Ok(false);
     }
     Err(SweepError::Foreign(dir.to_path_buf()))
@@ -347,6 +377,23 @@ pub fn parse_paths_csv(text: &str) -> Result<Vec<(String, Vec<f64>)>, String> {
     Ok(cols)
 }
 
+/// A grid value as a spreadsheet cell: text without its TOML quotes, and an
+/// amount such as `3亿` as the number of yuan.
+fn cell_value(v: &str) -> String {
+    let t = v.trim();
+    let unquoted = t
+        .strip_prefix('"')
+        .and_then(|x| x.strip_suffix('"'))
+        .or_else(|| t.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')))
+        .unwrap_or(t);
+    if unquoted.contains(['亿', '万'])
+        && let Some(x) = crate::scenario::build::parse_amount(unquoted)
+    {
+        return format!("{x}");
+    }
+    unquoted.to_string()
+}
+
 /// `sweep.csv`: one row per point — its parameters, then each key metric's mean and 95% interval.
 pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
     let mut s = String::from("point");
@@ -360,7 +407,8 @@ pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
     for (i, ((assign, _), cols)) in plan.points.iter().zip(rows).enumerate() {
         let _ = write!(s, "{i}");
         for a in assign {
-            let v = a.split_once('=').map(|x| x.1).unwrap_or("");
+            let v = cell_value(a.split_once('=').map(|x| x.1).unwrap_or(""));
+            let v = v.as_str();
             let _ = write!(
                 s,
                 ",{}",

@@ -921,10 +921,27 @@ fn run_with_force_replaces_the_earlier_run() {
 }
 
 #[test]
-fn run_with_force_over_a_file_leaves_nothing_hidden() {
+fn force_never_replaces_what_refundsim_did_not_write() {
     let sb = Sandbox::new().shipped();
+    // A plain file.
     fs::write(sb.path("r"), "a file, not a run").unwrap();
-    succeeded(&run_2016(&sb, &["--out", "r", "--force"]));
+    let stderr = rejected(&run_2016(&sb, &["--out", "r", "--force"]));
+    assert!(
+        stderr.contains("not a refundsim output directory"),
+        "{stderr}"
+    );
+    assert_eq!(
+        fs::read_to_string(sb.path("r")).unwrap(),
+        "a file, not a run"
+    );
+    // A folder of someone's documents.
+    fs::create_dir_all(sb.path("docs")).unwrap();
+    fs::write(sb.path("docs/thesis.docx"), "precious").unwrap();
+    rejected(&run_2016(&sb, &["--out", "docs", "--force"]));
+    assert_eq!(
+        fs::read_to_string(sb.path("docs/thesis.docx")).unwrap(),
+        "precious"
+    );
     assert_no_staging_left(sb.dir.path());
 }
 

@@ -243,6 +243,10 @@ fn a_sweep_killed_part_way_resumes_to_the_same_bytes() {
         part.join("points/1/paths.csv").exists(),
         "the sweep made progress before the kill"
     );
+    assert!(
+        !part.join("sweep.csv").exists(),
+        "the kill landed before the sweep finished"
+    );
     let out = std::process::Command::new(bin)
         .args(args(&part))
         .output()

@@ -236,13 +236,14 @@ fn a_pool_with_zero_capital_changes_nothing() {
     }
 }
 
-fn small_pool(queue: &str) -> Scenario {
-    scenario(
-        &format!(
-            "[finance]\ntrigger = \"filed\"\n[pools.turnover]\ncapital = 6e5\nadvance_ratio = 0.8\nlag = 2\neligible_classes = [1, 2, 3, 4]\nqueue = \"{queue}\"\nmax_wait_days = 4\n"
-        ),
-        &["scenario.paths=6"],
+fn small_pool_text(queue: &str) -> String {
+    format!(
+        "[finance]\ntrigger = \"filed\"\n[pools.turnover]\ncapital = 6e5\nadvance_ratio = 0.8\nlag = 2\neligible_classes = [1, 2, 3, 4]\nqueue = \"{queue}\"\nmax_wait_days = 4\n"
     )
+}
+
+fn small_pool(queue: &str) -> Scenario {
+    scenario(&small_pool_text(queue), &["scenario.paths=6"])
 }
 
 #[test]
@@ -303,6 +304,97 @@ fn waiting_requests_are_served_in_order_and_never_beyond_max_wait() {
     );
 }
 
+#[test]
+fn new_requests_never_overtake_waiting_ones() {
+    // Every served request, waited or not: in request order (day, then claim
+    // order), service days never go backwards.
+    let model = Model::new(small_pool("fifo"));
+    let mut sc = Scratch::default();
+    for path in 0..3 {
+        let (_, fin) = engine::simulate_path_detailed(&model, path, &mut sc);
+        let served: Vec<(i32, usize, i32)> = fin
+            .fin
+            .iter()
+            .zip(sc.claims())
+            .enumerate()
+            .filter(|(_, (f, _))| f.backed_by == 1)
+            .map(|(i, (f, c))| (c.t2, i, f.cash_day - 2))
+            .collect();
+        let mut sorted = served.clone();
+        sorted.sort();
+        assert!(
+            sorted.windows(2).all(|w| w[0].2 <= w[1].2),
+            "a later request was served first"
+        );
+        assert!(sorted.len() > 100);
+    }
+}
+
+#[test]
+fn a_fifo_queue_with_no_wait_is_the_same_as_no_queue() {
+    let fifo0 = scenario(
+        &small_pool_text("fifo").replace("max_wait_days = 4", "max_wait_days = 0"),
+        &["scenario.paths=6"],
+    );
+    let (_, a) = run(fifo0, 2);
+    let (_, b) = run(small_pool("none"), 2);
+    assert!(
+        format!("{:?}", a.paths) == format!("{:?}", b.paths),
+        "fifo with max_wait_days = 0 differs from none"
+    );
+}
+
+#[test]
+fn financing_that_would_arrive_on_or_after_the_refund_is_cancelled() {
+    // Every claim ends exactly 30 days after declaration (all days are working days).
+    let pool = |lag: i32| {
+        scenario(
+            &format!(
+                "[finance]\ntrigger = \"declared\"\n[pools.turnover]\ncapital = 1e12\nlag = {lag}\neligible_classes = [1, 2, 3, 4]\n"
+            ),
+            &["scenario.paths=2"],
+        )
+    };
+    let (_, on_the_day) = run(pool(30), 2);
+    let (_, day_before) = run(pool(29), 2);
+    for p in &on_the_day.paths {
+        assert_eq!(
+            p.metrics[M::TurnoverAdvanced as usize],
+            0.0,
+            "cash on the refund day is cancelled"
+        );
+        assert_eq!(
+            p.metrics[M::TiedUpNetAvg as usize],
+            p.metrics[M::TiedUpGrossAvg as usize]
+        );
+        assert_eq!(p.metrics[M::FinancingCost as usize], 0.0);
+    }
+    for p in &day_before.paths {
+        assert!(p.metrics[M::TurnoverAdvanced as usize] > 0.0);
+        assert!(p.metrics[M::TiedUpNetAvg as usize] < p.metrics[M::TiedUpGrossAvg as usize]);
+    }
+}
+
+#[test]
+fn defaults_are_counted_without_credit_lines() {
+    let (_, out) = run(
+        scenario(
+            "[credit_risk]\npd_by_class = [0.2, 0.2, 0.2, 0.2]\n",
+            &["scenario.paths=4"],
+        ),
+        2,
+    );
+    for p in &out.paths {
+        let d = p.metrics[M::CreditDefaults as usize];
+        assert!(d > 0.0, "defaults {d}");
+        assert_eq!(p.metrics[M::CreditDefaultRate as usize], d / 50.0);
+        assert!(
+            p.metrics[M::CreditDraws as usize].is_nan(),
+            "no credit lines, no draws"
+        );
+    }
+}
+
 const GUARANTEE: &str = r#"
 [finance]
 trigger = "filed"
@@ -361,7 +453,7 @@ fn the_guarantee_pool_stops_at_its_leverage_limit_and_after_ruin() {
     for (f, c) in fin.fin.iter().zip(sc.claims()) {
         if f.backed_by == 2 {
             assert!(
-                c.t2 <= ruin_day,
+                c.t2 < ruin_day,
                 "loan granted on {} after ruin on {ruin_day}",
                 c.t2
             );
@@ -415,23 +507,62 @@ fn credit_draws_never_exceed_the_line_or_the_fund() {
 
 // ---- Defaults: the Vasicek law -----------------------------------------------
 
-fn default_fractions(n: u32, paths: u32, pd: f64, rho: f64) -> Vec<f64> {
+/// Each path's default days for a homogeneous portfolio of `n` firms.
+fn default_days(n: u32, paths: u32, pd: f64, rho: f64, horizon: u32) -> Vec<Vec<i32>> {
     let s = scenario(
         &format!("[credit_risk]\npd_by_class = [{pd}, {pd}, {pd}, {pd}]\nrho = {rho}\n"),
-        &[&format!("platform.p.exporters={n}")],
+        &[
+            &format!("platform.p.exporters={n}"),
+            &format!("scenario.horizon_days={horizon}"),
+        ],
     );
     let model = Model::new(s);
     (0..paths)
         .map(|p| {
             let d = refundsim::finance::default_days(&model, p).expect("credit_risk set");
-            d.iter().filter(|x| **x != NEVER).count() as f64 / n as f64
+            d.into_iter().filter(|x| *x != NEVER).collect()
         })
         .collect()
 }
 
-fn vasicek_quantile(pd: f64, rho: f64, alpha: f64) -> f64 {
+fn default_fractions(n: u32, paths: u32, pd: f64, rho: f64) -> Vec<f64> {
+    default_days(n, paths, pd, rho, 365)
+        .iter()
+        .map(|d| d.len() as f64 / n as f64)
+        .collect()
+}
+
+/// P(K ≤ k) for the number of defaults K among `n` firms under the one-factor
+/// model: K | Z ~ Binomial(n, p(Z)), p(z) = Φ((Φ⁻¹(pd) − √ρ·z)/√(1−ρ)) — the exact
+/// finite-portfolio Vasicek law — by integrating over Z on a fine grid.
+fn vasicek_count_cdf(n: u64, pd: f64, rho: f64, k: u64) -> f64 {
     use refundsim::dist::{norm_cdf, norm_inv};
-    norm_cdf((norm_inv(pd) + rho.sqrt() * norm_inv(alpha)) / (1.0 - rho).sqrt())
+    use statrs::distribution::{Binomial, DiscreteCDF};
+    let (steps, lo, hi) = (3200, -8.0f64, 8.0f64);
+    let h = (hi - lo) / steps as f64;
+    let mut total = 0.0;
+    for i in 0..=steps {
+        let z = lo + h * i as f64;
+        let p = norm_cdf((norm_inv(pd) - rho.sqrt() * z) / (1.0 - rho).sqrt()).clamp(0.0, 1.0);
+        let w = if i == 0 || i == steps { 0.5 } else { 1.0 };
+        let phi = (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
+        total += w * h * phi * Binomial::new(p, n).expect("valid").cdf(k);
+    }
+    total
+}
+
+/// Smallest k with P(K ≤ k) ≥ alpha.
+fn vasicek_count_quantile(n: u64, pd: f64, rho: f64, alpha: f64) -> u64 {
+    let (mut lo, mut hi) = (0u64, n);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if vasicek_count_cdf(n, pd, rho, mid) >= alpha {
+            hi = mid
+        } else {
+            lo = mid + 1
+        }
+    }
+    lo
 }
 
 fn check_vasicek(n: u32, paths: u32) {
@@ -445,29 +576,80 @@ fn check_vasicek(n: u32, paths: u32) {
         s.mean,
         s.std_err
     );
-    // Median and spread: Vasicek quantiles. The sample quantile's standard error is
-    // √(α(1−α)/n) / density; we allow 5 of those plus the finite-portfolio noise
-    // √(pd(1−pd)/N).
+    // Median and spread: at the exact law's 10%, 50% and 90% quantiles k, the share of
+    // paths with at most k defaults estimates P(K ≤ k); its standard error is
+    // √(F(1−F)/paths), a distribution-free binomial bound. A wrong correlation must
+    // fail the same check, so the test has power.
+    let counts: Vec<u64> = f.iter().map(|x| (x * n as f64).round() as u64).collect();
+    let mut wrong_rho_rejected = [false; 2];
     for alpha in [0.1, 0.5, 0.9] {
-        let q = vasicek_quantile(pd, rho, alpha);
-        let dq = 1e-4;
-        let density = 2.0 * dq
-            / (vasicek_quantile(pd, rho, alpha + dq) - vasicek_quantile(pd, rho, alpha - dq));
-        let se = (alpha * (1.0 - alpha) / paths as f64).sqrt() / density;
-        let got = refundsim::stats::quantile_sorted(
-            &{
-                let mut v = f.clone();
-                v.sort_by(f64::total_cmp);
-                v
-            },
-            alpha,
-        );
-        let tol = 5.0 * se + 3.0 * (pd * (1.0 - pd) / n as f64).sqrt();
+        let k = vasicek_count_quantile(n as u64, pd, rho, alpha);
+        let exact = vasicek_count_cdf(n as u64, pd, rho, k);
+        let seen = counts.iter().filter(|c| **c <= k).count() as f64 / paths as f64;
+        let se = (exact * (1.0 - exact) / paths as f64).sqrt();
         assert!(
-            (got - q).abs() < tol,
-            "q{alpha}: {got} vs Vasicek {q} (tol {tol})"
+            (seen - exact).abs() < 5.0 * se,
+            "P(K ≤ {k}): {seen} vs exact {exact} (se {se})"
+        );
+        for (j, wrong) in [0.04, 0.30].into_iter().enumerate() {
+            let w = vasicek_count_cdf(n as u64, pd, wrong, k);
+            let se_w = (w * (1.0 - w) / paths as f64).sqrt().max(1e-9);
+            wrong_rho_rejected[j] |= (seen - w).abs() > 5.0 * se_w;
+        }
+    }
+    assert_eq!(
+        wrong_rho_rejected,
+        [true, true],
+        "the check must tell rho = 0.12 from 0.04 and 0.30"
+    );
+}
+
+#[test]
+fn each_measured_year_draws_its_own_systematic_factor_and_uniform_days() {
+    let (n, paths, pd) = (2000u32, 300u32, 0.05);
+    let days = default_days(n, paths, pd, 0.2, 730);
+    let mut f0 = Vec::new();
+    let mut f1 = Vec::new();
+    let mut day_of_year = Vec::new();
+    for d in &days {
+        let k0 = d.iter().filter(|x| **x < 365).count() as f64;
+        let k1 = d.iter().filter(|x| (365..730).contains(*x)).count() as f64;
+        assert!(
+            d.iter().all(|x| (0..730).contains(x)),
+            "no defaults in the warm-up or past the window"
+        );
+        f0.push(k0 / n as f64);
+        f1.push(k1 / (n as f64 - k0)); // among firms still alive at the year's start
+        day_of_year.extend(d.iter().map(|x| (x % 365) as f64));
+    }
+    for f in [&f0, &f1] {
+        let s = Summary::of(f.iter().copied());
+        assert!(
+            (s.mean - pd).abs() < 5.0 * s.std_err,
+            "yearly default rate {} vs {pd}",
+            s.mean
         );
     }
+    // Independent systematic draws: the two years' rates are uncorrelated.
+    let (m0, m1) = (
+        Summary::of(f0.iter().copied()),
+        Summary::of(f1.iter().copied()),
+    );
+    let cov = f0
+        .iter()
+        .zip(&f1)
+        .map(|(a, b)| (a - m0.mean) * (b - m1.mean))
+        .sum::<f64>()
+        / (paths - 1) as f64;
+    let corr = cov / (m0.std * m1.std);
+    assert!(
+        corr.abs() < 5.0 / (paths as f64).sqrt(),
+        "correlation {corr}"
+    );
+    // The default day is uniform in its year: mean 182, sd 365/√12.
+    let s = Summary::of(day_of_year.iter().copied());
+    let se = 365.0 / 12f64.sqrt() / (day_of_year.len() as f64).sqrt();
+    assert!((s.mean - 182.0).abs() < 5.0 * se, "mean day {}", s.mean);
 }
 
 #[test]

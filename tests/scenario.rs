@@ -82,3 +82,33 @@ fn a_population_file_replaces_the_drawn_exporters() {
     let r = refundsim::engine::simulate_path(&model, 0, &mut refundsim::engine::Scratch::default());
     assert!(r.metrics[refundsim::metrics::M::Claims as usize] > 0.0);
 }
+
+#[test]
+fn a_lopsided_drawn_population_is_flagged() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let load = |sets: &[&str]| {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        let s = Scenario::load(&[root.join("scenarios/guizhou-2016.toml")], &sets).unwrap();
+        refundsim::engine::Model::new(s).warnings
+    };
+    // Identical firms: the total is exactly as expected and nobody dominates.
+    let even: Vec<String> = [
+        "gui-an",
+        "guiyang-hitech",
+        "guiyang-etdz",
+        "zunyi-etdz",
+        "guiyang-cbz",
+        "gui-an-cbz",
+        "zunyi-cbz",
+        "shuanglong",
+        "rest-of-guizhou",
+    ]
+    .iter()
+    .map(|p| format!("platform.{p}.export_sigma=0"))
+    .collect();
+    let even: Vec<&str> = even.iter().map(String::as_str).collect();
+    assert!(load(&even).is_empty());
+    // A huge dispersion on one platform: its largest firm dwarfs everyone else.
+    let w = load(&["platform.guiyang-hitech.export_sigma=4"]);
+    assert!(w.iter().any(|m| m.contains("of all exports")), "{w:?}");
+}

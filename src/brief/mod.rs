@@ -182,21 +182,19 @@ fn build(dir: &Path, lang: Lang) -> Result<Doc, BriefError> {
 
 /// Writes `bytes` to `path` through a temporary file in the same directory.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BriefError> {
-    use std::io::Write as _;
-    let dir = path.parent().unwrap_or(Path::new("."));
     let io = |source| BriefError::Io {
         action: "write",
         path: path.to_path_buf(),
         source,
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".brief-")
-        .suffix(".partial")
-        .tempfile_in(dir)
-        .map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
+    // A plain write (so the file gets the usual permissions), then a rename.
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.partial"));
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)?;
     Ok(())
 }
 

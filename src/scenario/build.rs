@@ -1,6 +1,6 @@
 //! From the merged tree to a validated [`Scenario`], collecting every problem.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
@@ -513,7 +513,14 @@ impl Ctx {
             .get(n.at.source)
             .cloned()
             .unwrap_or_else(|| PathBuf::from("."));
-        let path = base.join(s);
+        // Relative to the scenario file that names it; failing that, to the
+        // current directory (as MODEL.md's example `data/cn-public-holidays.csv`).
+        let near = base.join(s);
+        let path = if near.exists() || !Path::new(s).exists() {
+            near
+        } else {
+            PathBuf::from(s)
+        };
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 self.inputs.push(InputFile {
@@ -523,7 +530,7 @@ impl Ctx {
                 Some((s.clone(), path, text))
             }
             Err(e) => {
-                self.err(n.at, shown, format!("cannot read `{}` ({e}); paths are relative to the scenario file that names them", base.join(s).display()));
+                self.err(n.at, shown, format!("cannot read `{}` ({e}); paths are relative to the scenario file that names them, or else to the current directory", base.join(s).display()));
                 None
             }
         }
@@ -984,26 +991,35 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
             c.at(Some(&f), p, p, "mode"),
             &[("monthly", 0), ("continuous", 1)],
         );
+        // The other mode's key is an error only when written together with `mode`
+        // (same file or --set); a base file's key is simply left behind when an
+        // overlay or --set switches the mode.
+        let mode_source = f.get("mode").map_or(f.at.source, |n| n.at.source);
+        let stray = |c: &mut Ctx, key: &str, needs: &str| {
+            if let Some((_, kat, _)) = f
+                .entries()
+                .and_then(|e| e.iter().find(|(k, _, _)| k == key))
+                && kat.source == mode_source
+            {
+                c.err(
+                    *kat,
+                    &format!("policy.filing.{key}"),
+                    format!(
+                        "{key} applies to {needs} filing only; remove it or set mode = \"{needs}\""
+                    ),
+                );
+            }
+        };
         match mode {
             Some(0) => {
-                if let Some((_, kat, _)) = f
-                    .entries()
-                    .and_then(|e| e.iter().find(|(k, _, _)| k == "lag"))
-                {
-                    c.err(*kat, "policy.filing.lag", "lag applies to continuous filing only; remove it or set mode = \"continuous\"");
-                }
+                stray(c, "lag", "continuous");
                 c.int(c.at(Some(&f), p, p, "window_workdays"))
                     .map(|w| Filing::Monthly {
                         window_workdays: w as u32,
                     })
             }
             Some(_) => {
-                if let Some((_, kat, _)) = f
-                    .entries()
-                    .and_then(|e| e.iter().find(|(k, _, _)| k == "window_workdays"))
-                {
-                    c.err(*kat, "policy.filing.window_workdays", "window_workdays applies to monthly filing only; remove it or set mode = \"monthly\"");
-                }
+                stray(c, "window_workdays", "monthly");
                 c.dist(c.at(Some(&f), p, p, "lag"))
                     .map(|lag| Filing::Continuous { lag })
             }

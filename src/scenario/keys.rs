@@ -178,7 +178,7 @@ pub static KEYS: &[KeyDef] = &[
         "",
         0.0,
         0.0,
-        "a CSV path, relative to the scenario file that names it",
+        "a CSV path, relative to the scenario file that names it (or else to the current directory)",
         "Official holidays and make-up workdays (columns date,kind,holiday; kind holiday or workday). Default: the shipped State Council calendar 2015–2026 (data/cn-public-holidays.csv)."
     ),
     k!(
@@ -488,7 +488,7 @@ pub static KEYS: &[KeyDef] = &[
         "",
         0.0,
         0.0,
-        "a CSV path, relative to the scenario file that names it",
+        "a CSV path, relative to the scenario file that names it (or else to the current directory)",
         "Exporters with columns id,platform,sector,kind,annual_exports,class and optional cash_share,pd,shipments_per_year; kind is trading or manufacturer."
     ),
     k!(
@@ -1135,6 +1135,23 @@ fn strsim_levenshtein(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// Keys with no default that may be left out, and what leaving them out means.
+const OPTIONAL: [(&str, &str); 4] = [
+    (
+        "calendar.file",
+        "(optional: the shipped official calendar 2015–2026)",
+    ),
+    (
+        "population.file",
+        "(optional: exporters are drawn from [[platform]])",
+    ),
+    (
+        "pools.turnover.max_per_exporter",
+        "(optional: no limit per exporter)",
+    ),
+    ("pools.credit.line_cap", "(optional: no cap)"),
+];
+
 /// The text `refundsim explain KEY` prints for one key.
 pub fn explain_one(d: &KeyDef) -> String {
     let mut s = format!("{}\n  {}\n", d.key, d.doc);
@@ -1143,7 +1160,9 @@ pub fn explain_one(d: &KeyDef) -> String {
     }
     s += &format!(
         "  default: {}\n",
-        if d.default.is_empty() {
+        if let Some((_, meaning)) = OPTIONAL.iter().find(|(k, _)| *k == d.key) {
+            meaning
+        } else if d.default.is_empty() {
             match d.shape {
                 Shape::Section | Shape::Tables => "(optional section)",
                 _ => "(none: required where its section is used)",

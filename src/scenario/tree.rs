@@ -286,12 +286,14 @@ pub fn apply_set(root: &mut Node, sources: &Sources, source: usize) -> Result<()
             let item = d.as_table().get("v").expect("parsed").clone();
             from_item(&item, source, voff).expect("a value")
         }
-        Err(_) if is_bare_word(raw.trim()) => Node {
-            value: Value::Str(raw.trim().to_string()),
-            // Placed as if parsed after `v = `; the shift below moves it onto the argument.
-            at: Origin { source, offset: 4 },
-            inline: false,
-        },
+        Err(_) if is_bare_word(raw.trim()) || super::build::parse_amount(raw.trim()).is_some() => {
+            Node {
+                value: Value::Str(raw.trim().to_string()),
+                // Placed as if parsed after `v = `; the shift below moves it onto the argument.
+                at: Origin { source, offset: 4 },
+                inline: false,
+            }
+        }
         Err(e) => {
             return Err(sources.problem(
                 Origin { source, offset: voff },
