@@ -178,15 +178,20 @@ fn load(a: &ScenarioArgs) -> Result<Scenario, Failure> {
 fn validate(a: ScenarioArgs) -> Result<(), Failure> {
     let s = load(&a)?;
     println!(
-        "ok: {} — {} exporters on {} platforms, {} paths, window {} + {} days",
+        "ok: {} — {} on {}, {} paths, window {} + {} days",
         s.name,
-        s.n_exporters(),
-        s.platforms.len(),
+        plural(s.n_exporters(), "exporter"),
+        plural(s.platforms.len(), "platform"),
         s.paths,
         s.start_date,
         s.horizon_days
     );
     Ok(())
+}
+
+/// `1 platform`, `2 platforms`.
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
 /// A progress bar on stderr, hidden with --quiet or when stderr is not a terminal.

@@ -112,3 +112,12 @@ fn a_lopsided_drawn_population_is_flagged() {
     let w = load(&["platform.guiyang-hitech.export_sigma=4"]);
     assert!(w.iter().any(|m| m.contains("of all exports")), "{w:?}");
 }
+
+#[test]
+fn rejects_an_enabled_pool_with_no_eligible_class() {
+    let e = tiny_with(&["pools.guarantee.eligible_classes=[]"]).unwrap_err();
+    assert!(
+        e.contains("pools.guarantee.eligible_classes") && e.contains("serve nobody"),
+        "{e}"
+    );
+}

@@ -217,6 +217,9 @@ pub struct Point {
 
 /// Reads `dir/manifest.json` and its kind.
 pub fn manifest(dir: &Path) -> Result<(Kind, Value), BriefError> {
+    if dir.is_file() {
+        return Err(BriefError::IsFile(dir.to_path_buf()));
+    }
     if !dir.is_dir() {
         return Err(BriefError::NoDir(dir.to_path_buf()));
     }
@@ -602,6 +605,9 @@ pub fn compare(dir: &Path, manifest: Value) -> Result<Compare, BriefError> {
 
 /// Reads a sweep directory.
 pub fn sweep(dir: &Path, manifest: Value) -> Result<Sweep, BriefError> {
+    if !dir.join("sweep.csv").exists() && manifest.get("complete") == Some(&Value::Bool(false)) {
+        return Err(BriefError::UnfinishedSweep(dir.to_path_buf()));
+    }
     let csv = required(
         dir,
         "sweep.csv",

@@ -76,6 +76,14 @@ pub enum BriefError {
         "{0} does not exist; pass a directory written by `refundsim run`, `compare` or `sweep`"
     )]
     NoDir(PathBuf),
+    /// A file was given instead of a directory.
+    #[error("{0} is a file; pass the directory that holds it (the one with manifest.json)")]
+    IsFile(PathBuf),
+    /// A sweep that has not finished.
+    #[error(
+        "{0} is an unfinished sweep (no sweep.csv yet); finish it by running the same `refundsim sweep` command again, then brief it"
+    )]
+    UnfinishedSweep(PathBuf),
     /// The directory has no manifest.json.
     #[error(
         "{0} is not a refundsim run, comparison or sweep directory: no manifest.json; pass the directory that `refundsim run`, `compare` or `sweep` wrote (the one holding manifest.json)"

@@ -769,7 +769,13 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
             None => (None, None),
         },
         None => (
-            Some("(shipped) data/cn-public-holidays.csv".to_string()),
+            {
+                c.inputs.push(InputFile {
+                    path: "(built in) data/cn-public-holidays.csv".into(),
+                    sha256: sha256_hex(calendar::OFFICIAL_CSV.as_bytes()),
+                });
+                Some("(built in) data/cn-public-holidays.csv".to_string())
+            },
             Some(
                 calendar::parse_official(calendar::OFFICIAL_CSV)
                     .expect("shipped calendar is valid"),
@@ -875,7 +881,10 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
             c.err(
                 at,
                 "sector.share",
-                format!("the sector shares sum to {total}; they must sum to 1"),
+                format!(
+                    "the sector shares sum to {}; they must sum to 1",
+                    (total * 1e9).round() / 1e9
+                ),
             );
         }
     }
@@ -888,7 +897,10 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
                 c.err(
                     at,
                     &format!("{shown}.class_mix"),
-                    format!("the class shares sum to {total}; they must sum to 1"),
+                    format!(
+                        "the class shares sum to {}; they must sum to 1",
+                        (total * 1e9).round() / 1e9
+                    ),
                 );
             }
         }
@@ -1238,6 +1250,40 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
             },
         };
 
+    // Contradictions across sections: an enabled mechanism no claim can reach.
+    for (name, classes) in [
+        (
+            "turnover",
+            turnover
+                .as_ref()
+                .and_then(|t| t.as_ref())
+                .map(|t| t.eligible),
+        ),
+        (
+            "guarantee",
+            guarantee
+                .as_ref()
+                .and_then(|g| g.as_ref())
+                .map(|g| g.eligible),
+        ),
+        (
+            "credit",
+            credit.as_ref().and_then(|c| c.as_ref()).map(|c| c.eligible),
+        ),
+    ] {
+        if classes == Some([false; 4]) {
+            let at = pools
+                .and_then(|p| p.get(name))
+                .and_then(|t| t.get("eligible_classes"))
+                .map(|n| n.at)
+                .unwrap_or(root.at);
+            c.err(
+                at,
+                &format!("pools.{name}.eligible_classes"),
+                "is empty, so the enabled pool can serve nobody; list the processing classes it serves, e.g. [1, 2, 3], or set enabled = false",
+            );
+        }
+    }
     // Contradictions across sections: an enabled mechanism that claims are never offered to.
     if let Some(order) = &order {
         for (name, on, m) in [

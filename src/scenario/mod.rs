@@ -429,7 +429,11 @@ impl Scenario {
                 Err(e) => problems.push(Problem {
                     location: f.display().to_string(),
                     key: String::new(),
-                    message: format!("cannot read the scenario file ({e}); check the path"),
+                    message: if e.kind() == std::io::ErrorKind::InvalidData {
+                        "is not UTF-8 text; save it as UTF-8 (TOML files must be UTF-8)".to_string()
+                    } else {
+                        format!("cannot read the scenario file ({e}); check the path")
+                    },
                 }),
             }
         }
