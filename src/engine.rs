@@ -422,7 +422,7 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
     let mut fin = std::mem::take(&mut sc.fin);
     fin.reset();
     if finance::active(s) {
-        fin.run(model, path, &sc.claims, defaults.as_deref(), &mut sc.acc);
+        fin.run(model, &sc.claims, defaults.as_deref(), &mut sc.acc);
     }
 
     // Phase 5: claim-level metrics.

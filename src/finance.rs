@@ -20,9 +20,14 @@ use crate::metrics::M;
 use crate::rng::{Purpose, Stream};
 use crate::scenario::{Mechanism, Scenario, Trigger};
 
-/// Whether the path needs the day-by-day finance phase.
+/// Whether any liquidity mechanism is enabled.
+pub fn mechanisms_on(s: &Scenario) -> bool {
+    s.turnover.is_some() || s.guarantee.is_some() || s.credit.is_some()
+}
+
+/// Whether the path needs the day-by-day finance phase (mechanisms or defaults).
 pub fn active(s: &Scenario) -> bool {
-    s.turnover.is_some() || s.guarantee.is_some() || s.credit.is_some() || s.credit_risk.is_some()
+    mechanisms_on(s) || s.credit_risk.is_some()
 }
 
 /// Names of the daily series the finance phase adds.
@@ -159,20 +164,12 @@ pub struct Totals {
     pub g_outstanding: f64,
     /// The guarantee pool's share of losses.
     pub g_losses_pool: f64,
-    /// Banks' share of guarantee losses.
-    pub g_losses_bank: f64,
-    /// Interest and guarantee fees paid on guaranteed loans.
-    pub g_charges: f64,
     /// Whether the guarantee pool is ruined.
     pub g_ruined: bool,
     /// Credit drawn and outstanding.
     pub c_drawn: f64,
     /// The risk fund's share of default losses.
     pub c_losses_fund: f64,
-    /// Banks' share of default losses.
-    pub c_losses_bank: f64,
-    /// Credit interest paid.
-    pub c_interest: f64,
 }
 
 /// Window statistics that are not flows by group.
@@ -354,12 +351,10 @@ impl Finance {
     pub fn run(
         &mut self,
         model: &Model,
-        path: u32,
         claims: &[Claim],
         defaults: Option<&[i32]>,
         acc: &mut Acc,
     ) {
-        let _ = path;
         let s = &model.scenario;
         let n_exp = model.exporters.len();
         self.reset();
@@ -787,7 +782,6 @@ impl Finance {
                         let loss = f.amount * gs.loss_given_denial;
                         let pool = loss * gs.loss_share;
                         self.totals.g_losses_pool += pool;
-                        self.totals.g_losses_bank += loss - pool;
                         if self.totals.g_losses_pool >= gs.capital {
                             self.totals.g_ruined = true;
                         }
@@ -799,7 +793,6 @@ impl Finance {
                         let yrs = years(d - f.cash_day);
                         let interest = f.amount * gs.rate * yrs;
                         let fee = f.amount * gs.guarantee_fee * yrs;
-                        self.totals.g_charges += interest + fee;
                         charges += interest + fee;
                         if in_window {
                             acc.flow(g, M::GuaranteeInterest, interest);
@@ -819,7 +812,6 @@ impl Finance {
                 self.live_draws[ei].swap_remove(p);
             }
             let interest = f.credit * cs.rate * years(d - f.credit_day);
-            self.totals.c_interest += interest;
             charges += interest;
             if in_window {
                 acc.flow(g, M::CreditInterest, interest);
@@ -849,7 +841,6 @@ impl Finance {
             self.totals.c_drawn -= f.credit;
             self.exporter_drawn[ei] -= f.credit;
             self.totals.c_losses_fund += fund;
-            self.totals.c_losses_bank += loss - fund;
             if d >= 0 {
                 acc.flow(g, M::CreditLossFund, fund);
                 acc.flow(g, M::CreditLossBank, loss - fund);

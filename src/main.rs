@@ -336,7 +336,7 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
 }
 
 fn sweep(a: SweepArgs) -> Result<(), Failure> {
-    use refundsim::sweep::{self, Plan, SweepError};
+    use refundsim::sweep::{self, Plan};
     let axes = a
         .grid
         .iter()
@@ -371,11 +371,7 @@ fn sweep(a: SweepArgs) -> Result<(), Failure> {
         &cancel,
     );
     bar.finish_and_clear();
-    let csv = match result {
-        Ok(p) => p,
-        Err(e @ SweepError::Interrupted { .. }) => return Err(failed(e)),
-        Err(e) => return Err(failed(e)),
-    };
+    let csv = result.map_err(failed)?;
     if resuming {
         println!("resumed an interrupted sweep in {}", dest.display());
     }

@@ -426,7 +426,7 @@ pub fn console_table(model: &Model, out: &RunOutput) -> String {
         "carrying cost of tied-up capital (CNY/yr)",
         M::CarryingCost,
     );
-    if finance_on(model) {
+    if crate::finance::mechanisms_on(&model.scenario) {
         money(
             &mut s,
             "financing cost to exporters (CNY/yr)",
@@ -435,9 +435,4 @@ pub fn console_table(model: &Model, out: &RunOutput) -> String {
         money(&mut s, "fiscal cost (CNY/yr)", M::FiscalCost);
     }
     s
-}
-
-fn finance_on(model: &Model) -> bool {
-    let s = &model.scenario;
-    s.turnover.is_some() || s.guarantee.is_some() || s.credit.is_some()
 }

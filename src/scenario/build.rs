@@ -336,7 +336,6 @@ impl Ctx {
     }
 
     fn dist_of(&mut self, n: &Node, shown: &str, def: &KeyDef) -> Option<Dist> {
-        let (lo, hi) = (def.min, def.max);
         let d = match &n.value {
             Value::Int(_) | Value::Float(_) => Dist::Fixed(self.number_of(n, shown, def, false)?),
             Value::Table(t) if t.len() == 1 => {
@@ -478,8 +477,6 @@ impl Ctx {
                 return None;
             }
         };
-        // Lognormal and gamma are unbounded above; only their mean is range-checked.
-        let _ = (lo, hi);
         Some(d)
     }
 
@@ -633,10 +630,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn section<'a>(root: &'a Node, key: &str) -> Option<&'a Node> {
-    root.get(key)
-}
-
 /// Builds and validates a scenario.
 pub fn build(
     files: Vec<(String, String, PathBuf)>,
@@ -708,7 +701,7 @@ pub fn build(
 }
 
 fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
-    let sc = section(root, "scenario");
+    let sc = root.get("scenario");
     if sc.is_none() {
         c.err(
             root.at,
@@ -746,7 +739,7 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
     let seed = c.int(c.at(sc, "scenario", "scenario", "seed"));
 
     // Calendar.
-    let cal = section(root, "calendar");
+    let cal = root.get("calendar");
     let working_days = c.choice(
         c.at(cal, "calendar", "calendar", "working_days"),
         &[("mon-fri", WorkingDays::MonFri), ("all", WorkingDays::All)],
@@ -839,7 +832,7 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
     };
 
     // Economy.
-    let ec = section(root, "economy");
+    let ec = root.get("economy");
     let opportunity_rate = c.num(c.at(ec, "economy", "economy", "opportunity_rate"));
     let gov_rate = c.num(c.at(ec, "economy", "economy", "gov_rate"));
     let season = {
@@ -924,7 +917,7 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
     });
 
     // Exporters.
-    let ex = section(root, "exporters");
+    let ex = root.get("exporters");
     let shipments_per_year = {
         let a = c.at(ex, "exporters", "exporters", "shipments_per_year");
         let n = c.node_or_default(&a);
@@ -970,7 +963,7 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
     }
 
     // Policy.
-    let po = section(root, "policy");
+    let po = root.get("policy");
     let policy_name = c.text(c.at(po, "policy", "policy", "name"));
     let class_treatment = {
         let a = c.at(po, "policy", "policy", "class_treatment");
@@ -1079,7 +1072,7 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
     };
 
     // Finance and pools.
-    let fi = section(root, "finance");
+    let fi = root.get("finance");
     let order = {
         let a = c.at(fi, "finance", "finance", "order");
         c.node_or_default(&a).and_then(|n| {
@@ -1112,7 +1105,7 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
             ("approved", Trigger::Approved),
         ],
     );
-    let pools = section(root, "pools");
+    let pools = root.get("pools");
     let enabled = |c: &mut Ctx, name: &str| -> Option<(Node, String)> {
         let t = pools.and_then(|p| p.get(name))?.clone();
         let p = format!("pools.{name}");
@@ -1200,7 +1193,7 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
             }))
         })(),
     };
-    let credit_risk = match section(root, "credit_risk") {
+    let credit_risk = match root.get("credit_risk") {
         None => Some(None),
         Some(t) => {
             let p = "credit_risk";
@@ -1227,28 +1220,27 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
     };
 
     // Population file (needs platforms and sectors for its names).
-    let (population, population_file) =
-        match section(root, "population").and_then(|p| p.get("file")) {
-            None => (Some(None), None),
-            Some(n) => match (c.file(n, "population.file"), &platforms, &sectors) {
-                (Some((name, path, text)), Some(pl), Some(se)) => {
-                    match crate::population::parse_csv(&text, pl, se) {
-                        Ok(rows) => (Some(Some(rows)), Some(name)),
-                        Err(errs) => {
-                            for e in errs {
-                                c.problems.push(Problem {
-                                    location: format!("{}:{}", path.display(), e.line),
-                                    key: format!("population.file column `{}`", e.column),
-                                    message: e.message,
-                                });
-                            }
-                            (None, None)
+    let (population, population_file) = match root.get("population").and_then(|p| p.get("file")) {
+        None => (Some(None), None),
+        Some(n) => match (c.file(n, "population.file"), &platforms, &sectors) {
+            (Some((name, path, text)), Some(pl), Some(se)) => {
+                match crate::population::parse_csv(&text, pl, se) {
+                    Ok(rows) => (Some(Some(rows)), Some(name)),
+                    Err(errs) => {
+                        for e in errs {
+                            c.problems.push(Problem {
+                                location: format!("{}:{}", path.display(), e.line),
+                                key: format!("population.file column `{}`", e.column),
+                                message: e.message,
+                            });
                         }
+                        (None, None)
                     }
                 }
-                _ => (None, None),
-            },
-        };
+            }
+            _ => (None, None),
+        },
+    };
 
     // Contradictions across sections: an enabled mechanism no claim can reach.
     for (name, classes) in [
