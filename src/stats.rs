@@ -77,8 +77,48 @@ impl Summary {
 
     /// Half-width of the 95% confidence interval of the mean (normal approximation).
     pub fn ci95(&self) -> f64 {
-        1.959_963_984_540_054 * self.std_err
+        Z95 * self.std_err
     }
+}
+
+/// z for a two-sided 95% interval.
+pub const Z95: f64 = 1.959_963_984_540_054;
+
+/// Wilson score interval for a proportion `p` observed on `n` trials, at `z`
+/// (Wilson 1927). Unlike `p ± z·se` it stays within [0, 1] and is honest near
+/// the bounds: 0 successes in 200 trials gives [0, 0.019], not [0, 0].
+/// Returns `(NaN, NaN)` when `n` is not positive or `p` is `NaN`.
+pub fn wilson(p: f64, n: f64, z: f64) -> (f64, f64) {
+    if !(n > 0.0) || p.is_nan() {
+        return (f64::NAN, f64::NAN);
+    }
+    let z2 = z * z;
+    let denom = 1.0 + z2 / n;
+    let centre = (p + z2 / (2.0 * n)) / denom;
+    let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).max(0.0).sqrt() / denom;
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// 95% interval for the mean of a share or probability summarised over paths.
+///
+/// A share that varies within [0, 1] per path uses Wilson with the effective
+/// number of trials `n_eff = n · p(1 − p) / s²` (`s²` the population variance over
+/// paths), so the interval has about the width of the normal one away from the
+/// bounds and never leaves [0, 1] near them. For a 0/1 value per path (a
+/// probability such as `guarantee.ruined`) `n_eff = n`: the plain Wilson interval.
+pub fn share_ci95(s: &Summary) -> (f64, f64) {
+    if s.n == 0 || s.mean.is_nan() {
+        return (f64::NAN, f64::NAN);
+    }
+    let p = s.mean.clamp(0.0, 1.0);
+    let n = s.n as f64;
+    let var_pop = s.std * s.std * (n - 1.0) / n;
+    let n_eff = if var_pop > 0.0 && p > 0.0 && p < 1.0 {
+        n * p * (1.0 - p) / var_pop
+    } else {
+        n
+    };
+    wilson(p, n_eff, Z95)
 }
 
 /// Type-7 quantile of sorted values.
@@ -105,6 +145,49 @@ mod tests {
         assert!((s.p95 - 8.8).abs() < 1e-12); // PERCENTILE.INC({1,2,3,4,10}, 0.95)
         assert_eq!((s.min, s.max), (1.0, 10.0));
         assert!((s.std - 12.5f64.sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn wilson_matches_published_values_and_stays_in_bounds() {
+        // Newcombe (1998), Table I: 81/263 gives 0.2553–0.3662 (score interval).
+        let (lo, hi) = wilson(81.0 / 263.0, 263.0, Z95);
+        assert!(
+            (lo - 0.2553).abs() < 5e-5 && (hi - 0.3662).abs() < 5e-5,
+            "{lo} {hi}"
+        );
+        // 0 of 10: 0–0.2775 (Newcombe, Table I).
+        let (lo, hi) = wilson(0.0, 10.0, Z95);
+        assert_eq!(lo, 0.0);
+        assert!((hi - 0.2775).abs() < 5e-5, "{hi}");
+        assert!(wilson(1.0, 5.0, Z95).1 <= 1.0);
+        assert!(wilson(0.5, 0.0, Z95).0.is_nan());
+    }
+
+    #[test]
+    fn share_interval_never_goes_below_zero() {
+        // A rare share: most paths 0, one path 0.004 — the normal interval dips below 0.
+        let mut v = vec![0.0; 199];
+        v.push(0.004);
+        let s = Summary::of(v);
+        assert!(s.mean - s.ci95() < 0.0);
+        let (lo, hi) = share_ci95(&s);
+        assert!(lo >= 0.0 && hi > s.mean && hi <= 1.0, "{lo} {hi}");
+        // Away from the bounds it is close to the normal interval.
+        let s = Summary::of((0..200).map(|i| 0.3 + 0.1 * ((i % 7) as f64 - 3.0) / 3.0));
+        let (lo, hi) = share_ci95(&s);
+        assert!(
+            ((hi - lo) / (2.0 * s.ci95()) - 1.0).abs() < 0.01,
+            "{lo} {hi} {}",
+            s.ci95()
+        );
+        // A 0/1 probability is the plain Wilson interval on the paths.
+        let s = Summary::of((0..100).map(|i| if i < 7 { 1.0 } else { 0.0 }));
+        let (lo, hi) = share_ci95(&s);
+        let (wl, wh) = wilson(0.07, 100.0, Z95);
+        assert!(
+            (lo - wl).abs() < 1e-12 && (hi - wh).abs() < 1e-12,
+            "{lo} {hi} {wl} {wh}"
+        );
     }
 
     #[test]

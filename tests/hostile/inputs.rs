@@ -1,0 +1,4 @@
+//! Hostile-input tests: inputs.
+
+#[allow(unused_imports)]
+use crate::support::*;

@@ -1,0 +1,4 @@
+//! Hostile-input tests: numbers.
+
+#[allow(unused_imports)]
+use crate::support::*;

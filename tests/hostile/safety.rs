@@ -1,0 +1,4 @@
+//! Hostile-input tests: safety.
+
+#[allow(unused_imports)]
+use crate::support::*;

@@ -1,0 +1,4 @@
+//! Hostile-input tests: validation.
+
+#[allow(unused_imports)]
+use crate::support::*;
