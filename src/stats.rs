@@ -89,7 +89,7 @@ pub const Z95: f64 = 1.959_963_984_540_054;
 /// the bounds: 0 successes in 200 trials gives [0, 0.019], not [0, 0].
 /// Returns `(NaN, NaN)` when `n` is not positive or `p` is `NaN`.
 pub fn wilson(p: f64, n: f64, z: f64) -> (f64, f64) {
-    if !(n > 0.0) || p.is_nan() {
+    if n.is_nan() || n <= 0.0 || p.is_nan() {
         return (f64::NAN, f64::NAN);
     }
     let z2 = z * z;
