@@ -41,6 +41,8 @@ pub struct Claim {
     pub exporter: u32,
     /// Denied at `t3`.
     pub denied: bool,
+    /// Held for supplier verification before `t3` (for refund records, §14).
+    pub verified: bool,
     /// Refund claimed (CNY).
     pub r: f64,
 }
@@ -348,6 +350,7 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
                 t5: stg.t4,
                 exporter: ei as u32,
                 denied: stg.denied,
+                verified: stg.verified,
                 r,
             });
             if in_window {
@@ -596,6 +599,77 @@ pub fn run(
     });
     let paths: Option<Vec<PathResult>> = results.into_iter().collect();
     let paths = paths.ok_or(Cancelled)?;
+    let claims_simulated = paths.iter().map(|p| p.claims_simulated).sum();
+    Ok(RunOutput {
+        paths,
+        claims_simulated,
+    })
+}
+
+/// Runs paths `0 .. n` like [`run`], and also hands the claims of paths
+/// `0 .. claim_paths` to `sink` in path order (for `run --claims-out`): each such
+/// path's claims are turned into bytes by `render` on its worker thread, right
+/// after the path, while they are still in the scratch. Those paths run in
+/// batches of a few per thread, so only one batch of rendered claims is ever
+/// held in memory; the other paths run as in [`run`]. Results are identical to
+/// [`run`]'s.
+pub fn run_with_claims(
+    model: &Model,
+    n: u32,
+    threads: usize,
+    on_path: &(dyn Fn() + Sync),
+    cancel: &AtomicBool,
+    claim_paths: u32,
+    render: &(dyn Fn(u32, &[Claim]) -> Vec<u8> + Sync),
+    sink: &mut dyn FnMut(Vec<u8>),
+) -> Result<RunOutput, Cancelled> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .expect("a thread pool");
+    let batch = 2 * threads.max(1) as u32;
+    let visited = claim_paths.min(n);
+    let mut paths = Vec::with_capacity(n as usize);
+    let mut from = 0;
+    while from < visited {
+        let to = (from + batch).min(visited);
+        let done: Vec<Option<(PathResult, Vec<u8>)>> = pool.install(|| {
+            (from..to)
+                .into_par_iter()
+                .map_init(Scratch::default, |sc, p| {
+                    if cancel.load(Ordering::Relaxed) {
+                        return None;
+                    }
+                    let r = simulate_path(model, p, sc);
+                    let bytes = render(p, sc.claims());
+                    on_path();
+                    Some((r, bytes))
+                })
+                .collect()
+        });
+        for d in done {
+            let (r, bytes) = d.ok_or(Cancelled)?;
+            sink(bytes);
+            paths.push(r);
+        }
+        from = to;
+    }
+    let rest: Vec<Option<PathResult>> = pool.install(|| {
+        (visited..n)
+            .into_par_iter()
+            .map_init(Scratch::default, |sc, p| {
+                if cancel.load(Ordering::Relaxed) {
+                    return None;
+                }
+                let r = simulate_path(model, p, sc);
+                on_path();
+                Some(r)
+            })
+            .collect()
+    });
+    for r in rest {
+        paths.push(r.ok_or(Cancelled)?);
+    }
     let claims_simulated = paths.iter().map(|p| p.claims_simulated).sum();
     Ok(RunOutput {
         paths,

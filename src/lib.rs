@@ -10,12 +10,14 @@
 pub mod brief;
 pub mod budget;
 pub mod calendar;
+pub mod calibrate;
 pub mod compare;
 pub mod dist;
 pub mod engine;
 pub mod finance;
 pub mod metrics;
 pub mod population;
+pub mod records;
 pub mod report;
 pub mod rng;
 pub mod scenario;

@@ -46,6 +46,9 @@ enum Command {
         #[arg(long, default_value = "both", value_parser = ["zh", "en", "both"])]
         lang: String,
     },
+    /// Fit the refund-speed policy from refund records (MODEL.md §14) and write
+    /// it as a scenario overlay, with calibration.md and calibration.html beside it.
+    Calibrate(CalibrateArgs),
     /// Describe scenario keys: unit, default, allowed values and meaning.
     Explain {
         /// A key or section, e.g. `pools.turnover.capital` or `policy`; all keys if omitted.
@@ -70,6 +73,13 @@ struct RunArgs {
     /// Master seed (overrides scenario.seed).
     #[arg(long)]
     seed: Option<u64>,
+    /// Also write every measured claim as a refund record (MODEL.md §14) to this CSV
+    /// file, streamed path by path (input for `refundsim calibrate`).
+    #[arg(long, value_name = "FILE")]
+    claims_out: Option<PathBuf>,
+    /// With --claims-out: write the claims of the first N paths only (default: all).
+    #[arg(long, value_name = "N", requires = "claims_out", value_parser = clap::value_parser!(u32).range(1..))]
+    claims_paths: Option<u32>,
     #[command(flatten)]
     control: RunControl,
 }
@@ -121,6 +131,40 @@ struct SweepArgs {
     control: RunControl,
 }
 
+#[derive(Args, Clone)]
+struct CalibrateArgs {
+    /// Refund records: CSV (UTF-8, `#` comment lines allowed) or .xlsx, columns of MODEL.md §14.
+    #[arg(value_name = "RECORDS.csv")]
+    records: PathBuf,
+    /// Base scenario files (calendar, filing rule, class treatment, platforms);
+    /// default: the official calendar, mon-fri, monthly filing in 10 working days.
+    #[arg(long = "scenario", num_args = 1.., value_name = "BASE.toml")]
+    scenario: Vec<PathBuf>,
+    /// Override a key of the base scenario.
+    #[arg(long = "set", value_name = "KEY=VALUE", requires = "scenario")]
+    sets: Vec<String>,
+    /// A population CSV (id,platform,sector,kind,annual_exports,class) to fit export
+    /// sizes and class mix per platform from.
+    #[arg(long, value_name = "FIRMS.csv")]
+    exporters: Option<PathBuf>,
+    /// The overlay to write (default: output/<records name>-calibration/overlay.toml);
+    /// calibration.md and calibration.html are written beside it.
+    #[arg(long, value_name = "OVERLAY.toml")]
+    out: Option<PathBuf>,
+    /// Largest share of bad rows to leave out before giving up (default 0.05).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.05)]
+    max_bad: f64,
+    /// Seed of the bootstrap intervals.
+    #[arg(long, default_value_t = refundsim::calibrate::SEED)]
+    seed: u64,
+    /// Replace an existing overlay and its reports.
+    #[arg(long)]
+    force: bool,
+    /// Accepted for symmetry with `run`; calibrate shows no progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
 /// An error with its exit code.
 struct Failure {
     code: u8,
@@ -158,6 +202,7 @@ fn main() -> ExitCode {
         Command::Compare(a) => compare(a),
         Command::Brief { dirs, lang } => brief(&dirs, &lang),
         Command::Sweep(a) => sweep(a),
+        Command::Calibrate(a) => calibrate(a),
         Command::Explain { key } => keys::explain(key.as_deref())
             .map(|t| print!("{t}"))
             .map_err(|e| usage(anyhow::anyhow!(e))),
@@ -496,14 +541,41 @@ fn run(a: RunArgs) -> Result<(), Failure> {
     let bar = progress(model.scenario.paths as u64, a.control.quiet, "simulating");
     let cancel = cancel_flag();
     let started = Instant::now();
-    let out = engine::run(
-        &model,
-        model.scenario.paths,
-        threads,
-        &|| bar.inc(1),
-        &cancel,
-    )
-    .map_err(|_| failed(anyhow::anyhow!("interrupted; nothing was written")))?;
+    let interrupted = || failed(anyhow::anyhow!("interrupted; nothing was written"));
+    let (out, claims_file) = match &a.claims_out {
+        None => (
+            engine::run(
+                &model,
+                model.scenario.paths,
+                threads,
+                &|| bar.inc(1),
+                &cancel,
+            )
+            .map_err(|_| interrupted())?,
+            None,
+        ),
+        Some(file) => {
+            let n = a
+                .claims_paths
+                .unwrap_or(model.scenario.paths)
+                .min(model.scenario.paths);
+            let mut w = ClaimsFile::create(file, a.control.force)?;
+            w.write(refundsim::records::comment(&model, n).as_bytes());
+            w.write(refundsim::records::header().as_bytes());
+            let out = engine::run_with_claims(
+                &model,
+                model.scenario.paths,
+                threads,
+                &|| bar.inc(1),
+                &cancel,
+                n,
+                &|p, claims| refundsim::records::render_path(&model, p, claims),
+                &mut |bytes| w.write(&bytes),
+            )
+            .map_err(|_| interrupted())?;
+            (out, Some(w))
+        }
+    };
     let elapsed = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
     let info = RunInfo {
@@ -518,6 +590,10 @@ fn run(a: RunArgs) -> Result<(), Failure> {
     let written = staging.commit(a.control.force).map_err(|e| {
         failed(anyhow::Error::new(e).context("the run finished but could not be saved"))
     })?;
+    let claims_written = match claims_file {
+        Some(w) => Some(w.finish()?),
+        None => None,
+    };
     print!("{}", report::console_table(&model, &out));
     println!(
         "{} claims in {:.1} s ({:.2} million claims/s) → {}",
@@ -526,5 +602,177 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         out.claims_simulated as f64 / elapsed.max(1e-9) / 1e6,
         written.display()
     );
+    if let Some(p) = claims_written {
+        println!("refund records → {}", p.display());
+    }
     Ok(())
+}
+
+/// The `--claims-out` file while a run streams into it: a temporary file next
+/// to the destination, renamed into place only when the run is saved.
+struct ClaimsFile {
+    dest: PathBuf,
+    tmp: tempfile::NamedTempFile,
+    buf: std::io::BufWriter<std::fs::File>,
+    error: Option<std::io::Error>,
+}
+
+impl ClaimsFile {
+    fn create(dest: &std::path::Path, force: bool) -> Result<Self, Failure> {
+        if dest.is_dir() {
+            return Err(usage(anyhow::anyhow!(
+                "--claims-out {} is a directory; give a file name, e.g. --claims-out claims.csv",
+                dest.display()
+            )));
+        }
+        if dest.exists() && !force {
+            return Err(usage(anyhow::anyhow!(
+                "--claims-out {} already exists; choose another file or add --force to replace it",
+                dest.display()
+            )));
+        }
+        let dir = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".claims-")
+            .suffix(".partial")
+            .tempfile_in(&dir)
+            .map_err(|e| {
+                usage(anyhow::Error::new(e).context(format!(
+                    "cannot write --claims-out {}: its folder {} must exist and be writable",
+                    dest.display(),
+                    dir.display()
+                )))
+            })?;
+        let file = tmp.reopen().map_err(failed)?;
+        Ok(ClaimsFile {
+            dest: dest.to_path_buf(),
+            tmp,
+            buf: std::io::BufWriter::with_capacity(1 << 20, file),
+            error: None,
+        })
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        if self.error.is_none()
+            && let Err(e) = self.buf.write_all(bytes)
+        {
+            self.error = Some(e);
+        }
+    }
+
+    fn finish(mut self) -> Result<PathBuf, Failure> {
+        use std::io::Write;
+        let what = |e: std::io::Error| {
+            failed(anyhow::Error::new(e).context(format!(
+                "the run was saved but the refund records could not be written to {}",
+                self.dest.display()
+            )))
+        };
+        if let Some(e) = self.error.take() {
+            return Err(what(e));
+        }
+        self.buf.flush().map_err(what)?;
+        let tmp = self.tmp;
+        tmp.persist(&self.dest).map_err(|e| what(e.error))?;
+        Ok(self.dest)
+    }
+}
+
+fn calibrate(a: CalibrateArgs) -> Result<(), Failure> {
+    use refundsim::calibrate::{self, CalibrateError, Options};
+    if !(0.0..=1.0).contains(&a.max_bad) {
+        return Err(usage(anyhow::anyhow!(
+            "--max-bad {} is not a share; give a number from 0 to 1, e.g. --max-bad 0.1 for 10%",
+            a.max_bad
+        )));
+    }
+    let scenario = if a.scenario.is_empty() {
+        None
+    } else {
+        Some(Scenario::load(&a.scenario, &a.sets)?)
+    };
+    let out = a.out.clone().unwrap_or_else(|| {
+        PathBuf::from("output")
+            .join(format!("{}-calibration", stem(&a.records)))
+            .join("overlay.toml")
+    });
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let targets = [
+        out.clone(),
+        dir.join("calibration.md"),
+        dir.join("calibration.html"),
+    ];
+    if out.is_dir() {
+        return Err(usage(anyhow::anyhow!(
+            "--out {} is a directory; name the overlay file, e.g. --out {}",
+            out.display(),
+            out.join("overlay.toml").display()
+        )));
+    }
+    if !a.force
+        && let Some(t) = targets.iter().find(|t| t.exists())
+    {
+        return Err(usage(anyhow::anyhow!(
+            "{} already exists; choose another --out or add --force to replace it",
+            t.display()
+        )));
+    }
+    let opts = Options {
+        records: a.records.clone(),
+        scenario,
+        exporters: a.exporters.clone(),
+        max_bad: a.max_bad,
+        seed: a.seed,
+    };
+    let started = Instant::now();
+    let c = calibrate::calibrate(&opts).map_err(|e| match e {
+        CalibrateError::Records(refundsim::records::RecordsError::Io { .. }) => usage(e),
+        e => usage(e),
+    })?;
+    let overlay = calibrate::overlay_toml(&c);
+    let (md, html) = refundsim::brief::calibration(&c).map_err(|e| failed(anyhow::anyhow!(e)))?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        failed(anyhow::Error::new(e).context(format!("cannot create {}", dir.display())))
+    })?;
+    for (path, text) in targets.iter().zip([overlay, md, html]) {
+        write_atomic(path, text.as_bytes()).map_err(|e| {
+            failed(anyhow::Error::new(e).context(format!("cannot write {}", path.display())))
+        })?;
+    }
+    let bad: u64 = c.bad_counts.values().sum();
+    if bad > 0 {
+        eprintln!(
+            "warning: {bad} of {} rows left out:\n{}",
+            c.rows,
+            calibrate::listing(&c.bad_listed, &c.bad_counts, bad)
+        );
+    }
+    println!(
+        "calibrated from {} rows of {} in {:.1} s",
+        c.rows,
+        a.records.display(),
+        started.elapsed().as_secs_f64()
+    );
+    for t in &targets {
+        println!("→ {}", t.display());
+    }
+    Ok(())
+}
+
+/// Writes a file through a temporary file in the same folder, renamed into place.
+fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.partial"));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }

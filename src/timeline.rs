@@ -58,6 +58,8 @@ pub struct Stages {
     pub t3: i32,
     /// Denied at `t3`.
     pub denied: bool,
+    /// Held for supplier verification (函调) before `t3`.
+    pub verified: bool,
     /// Treasury ready to pay ([`NEVER`] if denied).
     pub t4: i32,
 }
@@ -101,7 +103,8 @@ impl Timeline {
             None => t1.saturating_add(self.filing_lag.days(u[Stage::Filing as usize])),
         };
         let mut t3 = cal.add_workdays(t2, self.review[e.pclass].days(u[Stage::Review as usize]));
-        if u[Stage::VerificationHappens as usize] < self.verification_prob[e.pclass] {
+        let verified = u[Stage::VerificationHappens as usize] < self.verification_prob[e.pclass];
+        if verified {
             t3 = t3.saturating_add(
                 self.verification_days
                     .days(u[Stage::VerificationDays as usize]),
@@ -118,6 +121,7 @@ impl Timeline {
             t2,
             t3,
             denied,
+            verified,
             t4,
         }
     }

@@ -12,6 +12,7 @@
 //! as numbers with number formats. Nothing here prints; files are written
 //! atomically (a temporary file in the same directory, then a rename).
 
+mod calibration;
 mod chart;
 mod compare;
 mod fmt;
@@ -171,6 +172,11 @@ pub fn brief(dir: &Path, lang: Lang) -> Result<Vec<PathBuf>, BriefError> {
         written.push(path);
     }
     Ok(written)
+}
+
+/// Renders `calibration.md` and `calibration.html` for `refundsim calibrate`.
+pub fn calibration(c: &crate::calibrate::Calibration) -> Result<(String, String), String> {
+    calibration::calibration(c)
 }
 
 /// The kind of directory `dir` is, from its manifest.
