@@ -677,6 +677,12 @@ impl ClaimsFile {
         }
         self.buf.flush().map_err(what)?;
         let tmp = self.tmp;
+        // Temporary files are private (0600); a records file is an ordinary output.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644));
+        }
         tmp.persist(&self.dest).map_err(|e| what(e.error))?;
         Ok(self.dest)
     }
