@@ -606,10 +606,20 @@ pub fn run(
     })
 }
 
-/// Runs paths `0 .. n` like [`run`], and also hands the claims of paths
-/// `0 .. claim_paths` to `sink` in path order (for `run --claims-out`): each such
-/// path's claims are turned into bytes by `render` on its worker thread, right
-/// after the path, while they are still in the scratch. Those paths run in
+/// Where `run --claims-out` sends claims: the first `paths` paths' claims are
+/// turned into bytes by `render` (on the worker thread, right after the path,
+/// while they are still in the scratch) and handed to `sink` in path order.
+pub struct ClaimsSink<'a> {
+    /// How many paths, from path 0, to hand over.
+    pub paths: u32,
+    /// Turns one path's claims (path index, claims) into bytes.
+    pub render: &'a (dyn Fn(u32, &[Claim]) -> Vec<u8> + Sync),
+    /// Receives each path's bytes, in path order.
+    pub sink: &'a mut dyn FnMut(Vec<u8>),
+}
+
+/// Runs paths `0 .. n` like [`run`], and also hands the claims of the first
+/// `claims.paths` paths to `claims.sink` in path order. Those paths run in
 /// batches of a few per thread, so only one batch of rendered claims is ever
 /// held in memory; the other paths run as in [`run`]. Results are identical to
 /// [`run`]'s.
@@ -619,10 +629,13 @@ pub fn run_with_claims(
     threads: usize,
     on_path: &(dyn Fn() + Sync),
     cancel: &AtomicBool,
-    claim_paths: u32,
-    render: &(dyn Fn(u32, &[Claim]) -> Vec<u8> + Sync),
-    sink: &mut dyn FnMut(Vec<u8>),
+    claims: ClaimsSink<'_>,
 ) -> Result<RunOutput, Cancelled> {
+    let ClaimsSink {
+        paths: claim_paths,
+        render,
+        sink,
+    } = claims;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .build()

@@ -568,9 +568,11 @@ fn run(a: RunArgs) -> Result<(), Failure> {
                 threads,
                 &|| bar.inc(1),
                 &cancel,
-                n,
-                &|p, claims| refundsim::records::render_path(&model, p, claims),
-                &mut |bytes| w.write(&bytes),
+                engine::ClaimsSink {
+                    paths: n,
+                    render: &|p, claims| refundsim::records::render_path(&model, p, claims),
+                    sink: &mut |bytes| w.write(&bytes),
+                },
             )
             .map_err(|_| interrupted())?;
             (out, Some(w))
@@ -689,7 +691,7 @@ impl ClaimsFile {
 }
 
 fn calibrate(a: CalibrateArgs) -> Result<(), Failure> {
-    use refundsim::calibrate::{self, CalibrateError, Options};
+    use refundsim::calibrate::{self, Options};
     if !(0.0..=1.0).contains(&a.max_bad) {
         return Err(usage(anyhow::anyhow!(
             "--max-bad {} is not a share; give a number from 0 to 1, e.g. --max-bad 0.1 for 10%",
@@ -738,10 +740,8 @@ fn calibrate(a: CalibrateArgs) -> Result<(), Failure> {
         seed: a.seed,
     };
     let started = Instant::now();
-    let c = calibrate::calibrate(&opts).map_err(|e| match e {
-        CalibrateError::Records(refundsim::records::RecordsError::Io { .. }) => usage(e),
-        e => usage(e),
-    })?;
+    // Every calibration error is about the input files: exit 2.
+    let c = calibrate::calibrate(&opts).map_err(usage)?;
     let overlay = calibrate::overlay_toml(&c);
     let (md, html) = refundsim::brief::calibration(&c).map_err(|e| failed(anyhow::anyhow!(e)))?;
     std::fs::create_dir_all(&dir).map_err(|e| {

@@ -240,7 +240,7 @@ fn read_csv(path: &Path, each: &mut dyn FnMut(&RawRecord)) -> Result<(), Records
             raw.cells[k].clear();
             match rec.get(i).map(std::str::from_utf8) {
                 Some(Ok(s)) => raw.cells[k].push_str(s.trim()),
-                Some(Err(_)) => raw.cells[k].push_str("\u{fffd}"),
+                Some(Err(_)) => raw.cells[k].push('\u{fffd}'),
                 None => {}
             }
         }

@@ -445,18 +445,72 @@ fn filed_in_the_month_of_export_is_impossible_under_monthly_filing() {
     );
 }
 
-/// 1,000,000 records (≈ 210 simulated paths of the round-trip scenario) calibrate
+/// 1,000,000 records (≈ 240 simulated paths of the round-trip scenario) calibrate
 /// in well under 30 s in release mode; `cargo test --release --test calibrate --
 /// --ignored --nocapture` prints the time (recorded in the README).
 #[test]
 #[ignore]
 fn a_million_records_calibrate_quickly() {
     let sb = Sandbox::new();
-    let p = records(&sb, 210, "big.csv");
+    let p = records(&sb, 240, "big.csv");
     let rows = fs::read_to_string(&p).unwrap().lines().count() - 2;
     let started = std::time::Instant::now();
     let c = calibrate::calibrate(&opts(&p)).unwrap();
     let secs = started.elapsed().as_secs_f64();
     println!("{rows} records calibrated in {secs:.1} s");
     assert!(c.rows >= 1_000_000, "{} rows", c.rows);
+}
+
+#[test]
+fn exporters_file_fits_sizes_and_class_mix_into_platform_blocks_run_accepts() {
+    let sb = Sandbox::new();
+    write_records(&sb, "r.csv", &[], 200);
+    // 400 firms on gui-an at the quantiles of a lognormal (median 3e6, sigma 1.2);
+    // classes I–IV in the proportions 1:4:4:1; one in four a trading firm.
+    let mut firms = String::from("id,platform,sector,kind,annual_exports,class\n");
+    for i in 0..400 {
+        let z = refundsim::dist::norm_inv((i as f64 + 0.5) / 400.0);
+        let class = [1, 2, 2, 2, 2, 3, 3, 3, 3, 4][i % 10];
+        let kind = if i % 4 == 0 {
+            "trading"
+        } else {
+            "manufacturer"
+        };
+        firms += &format!(
+            "f{i},gui-an,machinery,{kind},{},{class}\n",
+            (3e6f64.ln() + 1.2 * z).exp()
+        );
+    }
+    fs::write(sb.path("firms.csv"), firms).unwrap();
+    let rt = roundtrip_toml();
+    let out = sb.output(&[
+        "calibrate",
+        "r.csv",
+        "--scenario",
+        rt.to_str().unwrap(),
+        "--exporters",
+        "firms.csv",
+        "--out",
+        "overlay.toml",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let o = fs::read_to_string(sb.path("overlay.toml")).unwrap();
+    let median: f64 = o
+        .lines()
+        .find(|l| l.starts_with("export_median"))
+        .and_then(|l| l.split('=').nth(1))
+        .and_then(|v| v.split('#').next())
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap();
+    assert!((median / 3e6 - 1.0).abs() < 0.01, "median {median}");
+    assert!(o.contains("class_mix = [0.1, 0.4, 0.4, 0.1]"), "{o}");
+    assert!(o.contains("trading_share = 0.25"), "{o}");
+    // `rest` is not in the firms file: kept from the base scenario.
+    assert!(o.contains("name = \"rest\""), "{o}");
+    let v = sb.output(&["validate", rt.to_str().unwrap(), "overlay.toml"]);
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
 }

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::calendar::{DayKind, WorkingDays};
+use crate::calendar::WorkingDays;
 use crate::records::{self, RawRecord, RecordsError};
 use crate::scenario::{Filing, Scenario};
 use fit::{Fit, Obs, Prob};
@@ -219,7 +219,6 @@ impl Context {
             Filing::Monthly { window_workdays } => (Some(*window_workdays), 0.0),
             Filing::Continuous { lag } => (None, lag.mean()),
         };
-        let _ = DayKind::Holiday;
         Context {
             epoch,
             first: 0,
@@ -833,7 +832,7 @@ fn season(ctx: &Context, recs: &[Rec]) -> Option<[(f64, f64); 12]> {
             t += 1;
         }
     }
-    if days.iter().any(|&d| d == 0.0) {
+    if days.contains(&0.0) {
         return None;
     }
     for r in recs {
