@@ -747,8 +747,24 @@ fn calibrate(a: CalibrateArgs) -> Result<(), Failure> {
     std::fs::create_dir_all(&dir).map_err(|e| {
         failed(anyhow::Error::new(e).context(format!("cannot create {}", dir.display())))
     })?;
+    // All three go to temporary files first and are renamed only when all are
+    // written, so a failure leaves no half-written set.
+    let mut temps = Vec::new();
     for (path, text) in targets.iter().zip([overlay, md, html]) {
-        write_atomic(path, text.as_bytes()).map_err(|e| {
+        let tmp = partial(path);
+        if let Err(e) = std::fs::write(&tmp, text.as_bytes()) {
+            let _ = std::fs::remove_file(&tmp);
+            for t in &temps {
+                let _ = std::fs::remove_file(t);
+            }
+            return Err(failed(
+                anyhow::Error::new(e).context(format!("cannot write {}", path.display())),
+            ));
+        }
+        temps.push(tmp);
+    }
+    for (tmp, path) in temps.iter().zip(&targets) {
+        std::fs::rename(tmp, path).map_err(|e| {
             failed(anyhow::Error::new(e).context(format!("cannot write {}", path.display())))
         })?;
     }
@@ -772,13 +788,11 @@ fn calibrate(a: CalibrateArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Writes a file through a temporary file in the same folder, renamed into place.
-fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+/// The temporary name a file is written under before it is renamed into place.
+fn partial(path: &std::path::Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.partial"));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+    path.with_file_name(format!(".{name}.partial"))
 }
