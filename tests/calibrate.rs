@@ -514,3 +514,43 @@ fn exporters_file_fits_sizes_and_class_mix_into_platform_blocks_run_accepts() {
     let v = sb.output(&["validate", rt.to_str().unwrap(), "overlay.toml"]);
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
 }
+
+#[test]
+fn claims_out_into_a_missing_folder_is_exit_2_before_running() {
+    let sb = Sandbox::new();
+    let rt = roundtrip_toml();
+    let out = sb.output(&[
+        "run",
+        rt.to_str().unwrap(),
+        "--paths",
+        "1",
+        "--claims-out",
+        "nowhere/c.csv",
+        "--out",
+        "r",
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("nowhere/c.csv") && err.contains("must exist"),
+        "{err}"
+    );
+    assert!(
+        !sb.path("r").exists(),
+        "no run directory after a refused --claims-out"
+    );
+    let out = sb.output(&[
+        "run",
+        rt.to_str().unwrap(),
+        "--claims-paths",
+        "1",
+        "--out",
+        "r",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--claims-paths needs --claims-out"
+    );
+}
