@@ -9,6 +9,8 @@
 use std::collections::VecDeque;
 
 use crate::calendar::{Calendar, NEVER};
+use crate::population::Exporter;
+use crate::scenario::Scenario;
 
 /// A claim waiting for the budget.
 #[derive(Debug, Clone, Copy)]
@@ -69,6 +71,28 @@ pub fn pay(
             }
         }
     }
+}
+
+/// A warning when the monthly budget is far below demand: under half the average
+/// monthly refunds the population claims (Σ annual exports × refund rate × cash
+/// share / 12, at season and demand factor 1). The queue then grows without
+/// bound and the window measures how long the backlog is, not the policy.
+pub fn demand_warning(s: &Scenario, exporters: &[Exporter]) -> Option<String> {
+    let monthly = s.policy.quota.as_ref()?.monthly;
+    let demand: f64 = exporters
+        .iter()
+        .map(|e| e.annual_exports * e.refund_per_fob(s))
+        .sum::<f64>()
+        / 12.0;
+    (demand > 0.0 && monthly < 0.5 * demand).then(|| {
+        format!(
+            "the monthly refund budget (policy.quota.monthly = {:.0} yuan) is {:.0}% of the {:.0} yuan of refunds the exporters claim in an average month; the queue grows all year and the results measure the backlog — raise policy.quota.monthly (e.g. to {:.0}) or remove policy.quota",
+            monthly,
+            100.0 * monthly / demand,
+            demand,
+            (1.1 * demand).ceil()
+        )
+    })
 }
 
 #[cfg(test)]

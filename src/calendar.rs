@@ -45,28 +45,41 @@ pub struct CsvProblem {
     pub message: String,
 }
 
-/// Parses `date,kind,holiday` rows; lines starting with `#` are comments.
+/// Parses `date,kind,holiday` rows; lines starting with `#` are comments. Fields
+/// may be quoted (`"2017-01-02","holiday","New Year"`, as spreadsheets save them).
+/// A date listed both as a holiday and as a workday is an error naming both lines.
 pub fn parse_official(text: &str) -> Result<Vec<(NaiveDate, DayKind)>, Vec<CsvProblem>> {
     let mut out = Vec::new();
     let mut errs = Vec::new();
     let mut header_seen = false;
+    let mut seen: std::collections::HashMap<NaiveDate, (DayKind, usize)> =
+        std::collections::HashMap::new();
     // Excel saves CSV files with a byte-order mark; it is not part of the header.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut rec = csv::StringRecord::new();
     for (i, line) in text.lines().enumerate() {
         let line_no = i + 1;
         let l = line.trim();
         if l.is_empty() || l.starts_with('#') {
             continue;
         }
+        // One line is one record: the csv reader only unquotes its fields.
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(l.as_bytes());
+        if !matches!(rdr.read_record(&mut rec), Ok(true)) {
+            rec.clear();
+        }
+        let date = rec.get(0).unwrap_or("").trim();
+        let kind = rec.get(1).unwrap_or("").trim();
         if !header_seen {
             header_seen = true;
-            if l.starts_with("date") {
+            if date.starts_with("date") {
                 continue;
             }
         }
-        let mut cols = l.split(',');
-        let date = cols.next().unwrap_or("").trim();
-        let kind = cols.next().unwrap_or("").trim();
         let d = match NaiveDate::parse_from_str(date, "%Y-%m-%d") {
             Ok(d) => Some(d),
             Err(_) => {
@@ -91,7 +104,28 @@ pub fn parse_official(text: &str) -> Result<Vec<(NaiveDate, DayKind)>, Vec<CsvPr
             }
         };
         if let (Some(d), Some(k)) = (d, k) {
-            out.push((d, k));
+            match seen.get(&d) {
+                Some(&(k0, l0)) if k0 != k => {
+                    let name = |k: DayKind| match k {
+                        DayKind::Holiday => "holiday",
+                        DayKind::Workday => "workday",
+                    };
+                    errs.push(CsvProblem {
+                        line: line_no,
+                        column: "kind",
+                        message: format!(
+                            "{d} is listed as a {} here and as a {} on line {l0}; a day is either a holiday or a make-up workday — delete one of the two lines",
+                            name(k),
+                            name(k0)
+                        ),
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(d, (k, line_no));
+                    out.push((d, k));
+                }
+            }
         }
     }
     if errs.is_empty() && out.is_empty() {
@@ -102,6 +136,53 @@ pub fn parse_official(text: &str) -> Result<Vec<(NaiveDate, DayKind)>, Vec<CsvPr
         });
     }
     if errs.is_empty() { Ok(out) } else { Err(errs) }
+}
+
+/// The first and last year an official calendar lists a day of, if any.
+pub fn years_covered(official: &[(NaiveDate, DayKind)]) -> Option<(i32, i32)> {
+    let lo = official.iter().map(|(d, _)| d.year()).min()?;
+    let hi = official.iter().map(|(d, _)| d.year()).max()?;
+    Some((lo, hi))
+}
+
+/// A warning when days `first .. end` after `start` (warm-up and measurement
+/// window) reach years the official calendar `file` does not cover: those years
+/// get weekends only, no holidays and no make-up workdays. Years for which the
+/// scenario lists its own `calendar.holidays` or `calendar.workdays` count as
+/// covered; `working_days = "all"` ignores holidays, so never warns.
+pub fn coverage_warning(
+    spec_mode: WorkingDays,
+    file: &str,
+    official: &[(NaiveDate, DayKind)],
+    extra: &[NaiveDate],
+    start: NaiveDate,
+    first: i32,
+    end: i32,
+) -> Option<String> {
+    if spec_mode == WorkingDays::All {
+        return None;
+    }
+    let from = (start + chrono::Duration::days(first as i64)).year();
+    let to = (start + chrono::Duration::days(end.max(first + 1) as i64 - 1)).year();
+    let covered = years_covered(official);
+    let missing: Vec<i32> = (from..=to)
+        .filter(|y| !covered.is_some_and(|(lo, hi)| (lo..=hi).contains(y)))
+        .filter(|y| !extra.iter().any(|d| d.year() == *y))
+        .collect();
+    let (&a, &b) = (missing.first()?, missing.last()?);
+    let years = if a == b {
+        format!("{a}")
+    } else {
+        format!("{a}–{b}")
+    };
+    let cov = match covered {
+        Some((lo, hi)) if lo == hi => format!("covers {lo} only"),
+        Some((lo, hi)) => format!("covers {lo}–{hi}"),
+        None => "covers no year".into(),
+    };
+    Some(format!(
+        "the simulated days (warm-up and window, {from}–{to}) include {years}, which the official calendar {file} does not cover (it {cov}): those days have weekends but no public holidays or make-up workdays; give calendar.file with the official holidays of {years}, or list them in calendar.holidays and calendar.workdays"
+    ))
 }
 
 /// Working-day arithmetic over days `first ..= last`.

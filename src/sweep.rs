@@ -8,7 +8,6 @@
 //! is always built from the points' `paths.csv`, so a resumed sweep equals an
 //! uninterrupted one byte for byte.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -317,7 +316,9 @@ pub fn run(
     let mut done = 0;
     for (i, (_, s)) in plan.points.iter().enumerate() {
         let pdir = points_dir.join(i.to_string());
-        if pdir.join("paths.csv").exists() {
+        // A finished point is kept only if its paths.csv reads back whole; a
+        // damaged one (see `damaged_points`) is computed again.
+        if pdir.join("paths.csv").exists() && point_problem(&pdir, s).is_none() {
             progress(s.paths as u64);
             done += 1;
             continue;
@@ -352,6 +353,57 @@ pub fn run(
     Ok(csv_path)
 }
 
+/// What is wrong with the finished point in `pdir`, whose scenario is `s`: its
+/// `paths.csv` cannot be read, lacks a key metric's column or has not one row per
+/// path. `None` when it is sound.
+fn point_problem(pdir: &Path, s: &Scenario) -> Option<String> {
+    let p = pdir.join("paths.csv");
+    let text = match std::fs::read_to_string(&p) {
+        Ok(t) => t,
+        Err(e) => return Some(e.to_string()),
+    };
+    let cols = match parse_paths_csv(&text) {
+        Ok(c) => c,
+        Err(e) => return Some(e),
+    };
+    for m in KEY_METRICS {
+        match cols.iter().find(|(h, _)| h == m) {
+            None => return Some(format!("no column `{m}`")),
+            Some((_, v)) if v.len() != s.paths as usize => {
+                return Some(format!(
+                    "{} rows for {} paths in column `{m}`",
+                    v.len(),
+                    s.paths
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    None
+}
+
+/// Finished points of an earlier, interrupted run of this sweep in `dir` whose
+/// `paths.csv` is damaged, as messages saying what is wrong; [`run`] computes
+/// them again instead of resuming with blank metrics.
+pub fn damaged_points(plan: &Plan, dir: &Path) -> Vec<String> {
+    plan.points
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, s))| {
+            let pdir = dir.join("points").join(i.to_string());
+            if !pdir.join("paths.csv").exists() {
+                return None;
+            }
+            point_problem(&pdir, s).map(|why| {
+                format!(
+                    "{}: {why}; point {i} will be computed again",
+                    pdir.join("paths.csv").display()
+                )
+            })
+        })
+        .collect()
+}
+
 /// Per-path metric columns of a `paths.csv`, by metric name.
 pub fn parse_paths_csv(text: &str) -> Result<Vec<(String, Vec<f64>)>, String> {
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
@@ -381,10 +433,14 @@ pub fn parse_paths_csv(text: &str) -> Result<Vec<(String, Vec<f64>)>, String> {
 /// amount such as `3亿` as the number of yuan.
 fn cell_value(v: &str) -> String {
     let t = v.trim();
-    let unquoted = t
-        .strip_prefix('"')
-        .and_then(|x| x.strip_suffix('"'))
-        .or_else(|| t.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')))
+    // Multi-line strings first, so `'''a'''` loses all its quotes.
+    let unquoted = ["\"\"\"", "'''", "\"", "'"]
+        .iter()
+        .find_map(|q| {
+            t.strip_prefix(q)
+                .and_then(|x| x.strip_suffix(q))
+                .filter(|_| t.len() >= 2 * q.len())
+        })
         .unwrap_or(t);
     if unquoted.contains(['亿', '万'])
         && let Some(x) = crate::scenario::build::parse_amount(unquoted)
@@ -394,30 +450,27 @@ fn cell_value(v: &str) -> String {
     unquoted.to_string()
 }
 
-/// `sweep.csv`: one row per point — its parameters, then each key metric's mean and 95% interval.
+/// `sweep.csv`: one row per point — its parameters, then each key metric's mean
+/// and 95% interval. Every row goes through the csv writer, so a key or value
+/// holding a comma, a quote or a line break stays one cell.
 pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
-    let mut s = String::from("point");
-    for a in &plan.axes {
-        let _ = write!(s, ",{}", a.key);
-    }
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    let mut header = vec!["point".to_string()];
+    header.extend(plan.axes.iter().map(|a| a.key.clone()));
     for m in KEY_METRICS {
-        let _ = write!(s, ",{m}_mean,{m}_ci_low,{m}_ci_high");
+        header.extend([
+            format!("{m}_mean"),
+            format!("{m}_ci_low"),
+            format!("{m}_ci_high"),
+        ]);
     }
-    s.push('\n');
+    w.write_record(&header).expect("writing to memory");
     for (i, ((assign, _), cols)) in plan.points.iter().zip(rows).enumerate() {
-        let _ = write!(s, "{i}");
+        let mut rec = vec![i.to_string()];
         for a in assign {
-            let v = cell_value(a.split_once('=').map(|x| x.1).unwrap_or(""));
-            let v = v.as_str();
-            let _ = write!(
-                s,
-                ",{}",
-                if v.contains([',', '"']) {
-                    format!("\"{}\"", v.replace('"', "\"\""))
-                } else {
-                    v.to_string()
-                }
-            );
+            rec.push(cell_value(a.split_once('=').map(|x| x.1).unwrap_or("")));
         }
         for m in KEY_METRICS {
             debug_assert!(metrics::index(m).is_some());
@@ -427,17 +480,15 @@ pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
                 .map(|c| c.1.as_slice())
                 .unwrap_or(&[]);
             let sm = Summary::of(col.iter().copied());
-            let _ = write!(
-                s,
-                ",{},{},{}",
+            rec.extend([
                 num(sm.mean),
                 num(sm.mean - sm.ci95()),
-                num(sm.mean + sm.ci95())
-            );
+                num(sm.mean + sm.ci95()),
+            ]);
         }
-        s.push('\n');
+        w.write_record(&rec).expect("writing to memory");
     }
-    s
+    String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 cells")
 }
 
 #[cfg(test)]
