@@ -72,8 +72,15 @@ pub fn parse_official(text: &str) -> Result<Vec<(NaiveDate, DayKind)>, Vec<CsvPr
         if !matches!(rdr.read_record(&mut rec), Ok(true)) {
             rec.clear();
         }
-        let date = rec.get(0).unwrap_or("").trim();
-        let kind = rec.get(1).unwrap_or("").trim();
+        // A quote after a blank (`a, "b"`) is not CSV quoting; accept it too.
+        let field = |i: usize| {
+            let f = rec.get(i).unwrap_or("").trim();
+            f.strip_prefix('"')
+                .and_then(|x| x.strip_suffix('"'))
+                .unwrap_or(f)
+                .trim()
+        };
+        let (date, kind) = (field(0), field(1));
         if !header_seen {
             header_seen = true;
             if date.starts_with("date") {
@@ -515,6 +522,51 @@ mod tests {
         let rows = parse_official("\u{feff}date,kind,holiday\n2017-01-02,holiday,x\n").unwrap();
         assert_eq!(rows.len(), 1);
         assert!(parse_official("date,kind,holiday\n").is_err());
+    }
+
+    #[test]
+    fn quoted_fields_read_like_plain_ones() {
+        let plain =
+            parse_official("date,kind,holiday\n2017-01-27,holiday,x\n2017-01-22,workday,y\n");
+        let quoted = parse_official(
+            "\"date\",\"kind\",\"holiday\"\n\"2017-01-27\",\"holiday\",\"x, y\"\n\"2017-01-22\" , \"workday\",\"y\"\n",
+        );
+        assert_eq!(quoted, plain);
+        assert_eq!(plain.unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_day_both_holiday_and_workday_names_both_lines() {
+        let errs = parse_official(
+            "date,kind,holiday\n2017-01-27,holiday,x\n2017-01-27,holiday,x\n2017-01-27,workday,x\n",
+        )
+        .unwrap_err();
+        assert_eq!(errs.len(), 1, "a repeated identical line is harmless");
+        assert_eq!((errs[0].line, errs[0].column), (4, "kind"));
+        assert!(errs[0].message.contains("line 2"), "{}", errs[0].message);
+    }
+
+    #[test]
+    fn coverage_warning_names_the_uncovered_years_and_the_covered_ones() {
+        let o = official();
+        assert_eq!(years_covered(&o), Some((2015, 2026)));
+        let w = |start: &str, first: i32, end: i32, extra: &[NaiveDate]| {
+            coverage_warning(WorkingDays::MonFri, "cal", &o, extra, d(start), first, end)
+        };
+        assert_eq!(w("2017-01-01", -240, 365, &[]), None);
+        let late = w("2026-07-01", -60, 365, &[]).expect("2027 is not covered");
+        assert!(
+            late.contains("include 2027") && late.contains("covers 2015–2026"),
+            "{late}"
+        );
+        let far = w("2030-01-01", -240, 730, &[]).expect("2029–2031 are not covered");
+        assert!(far.contains("include 2029–2031"), "{far}");
+        // Years the scenario gives its own holidays for, and mode "all", are fine.
+        assert_eq!(w("2027-03-01", 0, 100, &[d("2027-05-01")]), None);
+        assert_eq!(
+            coverage_warning(WorkingDays::All, "cal", &o, &[], d("2030-01-01"), 0, 100),
+            None
+        );
     }
 
     #[test]

@@ -538,3 +538,51 @@ pub fn parse_csv(
     }
     if errs.is_empty() { Ok(rows) } else { Err(errs) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The line of each record, counted in one pass, matches a count from the
+    /// start of the file, across blank lines, comments and CRLF line ends.
+    #[test]
+    fn line_cursor_matches_counting_from_the_start() {
+        for text in [
+            "h\na\n\n# c\nb\n#x\n\nc\n",
+            "h\r\na\r\n\r\n# c\r\nb\r\n#x\r\n\r\nc\r\n",
+        ] {
+            let mut rdr = csv::ReaderBuilder::new()
+                .comment(Some(b'#'))
+                .from_reader(text.as_bytes());
+            let mut cur = LineCursor::new(text);
+            let lines: Vec<(String, usize)> = rdr
+                .records()
+                .map(|r| {
+                    let r = r.unwrap();
+                    let at = r.position().unwrap().byte() as usize;
+                    (r[0].to_string(), cur.line_of(at))
+                })
+                .collect();
+            let expected: Vec<(String, usize)> = text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| ["a", "b", "c"].contains(&l.trim_end()))
+                .map(|(i, l)| (l.trim_end().to_string(), i + 1))
+                .collect();
+            assert_eq!(lines, expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn an_open_quote_is_found_only_when_it_runs_to_the_end() {
+        let open = |t: &str| ends_in_open_quote(t.as_bytes(), 0);
+        assert!(open("e1,\"gui-an,x,y\n"));
+        assert!(open("e1,\"gui-an\nrest"));
+        assert!(!open("e1,\"gui-an\",x\n"));
+        assert!(!open("e1,\"a \"\"quoted\"\" word\",x"));
+        assert!(
+            !open("e1,ab\"c,x\n"),
+            "a quote inside an unquoted field is text"
+        );
+    }
+}

@@ -507,6 +507,32 @@ mod tests {
     }
 
     #[test]
+    fn sweep_csv_keeps_line_breaks_quotes_and_commas_in_one_cell() {
+        let s = Scenario::parse_str(include_str!("../tests/fixtures/ok/tiny.toml")).unwrap();
+        let values = ["'''a\nb'''", "\"c,d\"", "'say \"hi\"'"];
+        let plan = Plan {
+            files: Vec::new(),
+            sets: Vec::new(),
+            axes: vec![Axis {
+                key: "scenario.title".into(),
+                values: values.iter().map(|v| v.to_string()).collect(),
+            }],
+            points: values
+                .iter()
+                .map(|v| (vec![format!("scenario.title={v}")], s.clone()))
+                .collect(),
+            fingerprint: String::new(),
+        };
+        let text = sweep_csv(&plan, &vec![Vec::new(); values.len()]);
+        let mut rdr = csv::Reader::from_reader(text.as_bytes());
+        let cells: Vec<String> = rdr
+            .records()
+            .map(|r| r.expect("one record per point")[1].to_string())
+            .collect();
+        assert_eq!(cells, ["a\nb", "c,d", "say \"hi\""], "{text}");
+    }
+
+    #[test]
     fn points_are_the_full_factorial_first_axis_slowest() {
         let axes = vec![
             Axis {

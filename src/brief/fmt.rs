@@ -236,6 +236,16 @@ mod tests {
     }
 
     #[test]
+    fn infinities_are_never_shown_as_numbers() {
+        for x in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN] {
+            assert_eq!(cny(x, true), "—");
+            assert_eq!(cny(x, false), "—");
+            assert_eq!(sig3(x), "—");
+            assert_eq!(one(&Num::ci(x, Q::Days, 1.0), true), "—");
+        }
+    }
+
+    #[test]
     fn amounts_in_chinese_and_english_units() {
         assert_eq!(cny(316_693_622.0, true), "3.17 亿元");
         assert_eq!(cny(316_693_622.0, false), "CNY 317 mn");
