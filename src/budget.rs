@@ -85,11 +85,16 @@ pub fn demand_warning(s: &Scenario, exporters: &[Exporter]) -> Option<String> {
         .sum::<f64>()
         / 12.0;
     (demand > 0.0 && monthly < 0.5 * demand).then(|| {
+        let share = 100.0 * monthly / demand;
         format!(
-            "the monthly refund budget (policy.quota.monthly = {:.0} yuan) is {:.0}% of the {:.0} yuan of refunds the exporters claim in an average month; the queue grows all year and the results measure the backlog — raise policy.quota.monthly (e.g. to {:.0}) or remove policy.quota",
+            "the monthly refund budget (policy.quota.monthly = {:.0} yuan) is {} of the CNY {} of refunds the exporters claim in an average month; the queue grows all year and the results measure the backlog — raise policy.quota.monthly (e.g. to {:.0}, 1.1 × demand) or remove policy.quota",
             monthly,
-            100.0 * monthly / demand,
-            demand,
+            if share < 1.0 {
+                "under 1%".to_string()
+            } else {
+                format!("{share:.0}%")
+            },
+            crate::report::cny_en(demand),
             (1.1 * demand).ceil()
         )
     })

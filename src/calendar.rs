@@ -187,8 +187,18 @@ pub fn coverage_warning(
         Some((lo, hi)) => format!("covers {lo}–{hi}"),
         None => "covers no year".into(),
     };
+    let span = if from == to {
+        format!("{from}")
+    } else {
+        format!("{from}–{to}")
+    };
+    let which = if (a, b) == (from, to) {
+        format!("the simulated days (warm-up and window, {span}) lie")
+    } else {
+        format!("the simulated days (warm-up and window, {span}) reach {years},")
+    };
     Some(format!(
-        "the simulated days (warm-up and window, {from}–{to}) include {years}, which the official calendar {file} does not cover (it {cov}): those days have weekends but no public holidays or make-up workdays; give calendar.file with the official holidays of {years}, or list them in calendar.holidays and calendar.workdays"
+        "{which} outside the years the official calendar {file} lists (it {cov}): those days have weekends but no public holidays or make-up workdays; give calendar.file with the official holidays of {years}, or list them in calendar.holidays and calendar.workdays"
     ))
 }
 
@@ -556,11 +566,11 @@ mod tests {
         assert_eq!(w("2017-01-01", -240, 365, &[]), None);
         let late = w("2026-07-01", -60, 365, &[]).expect("2027 is not covered");
         assert!(
-            late.contains("include 2027") && late.contains("covers 2015–2026"),
+            late.contains("2026–2027) reach 2027,") && late.contains("covers 2015–2026"),
             "{late}"
         );
         let far = w("2030-01-01", -240, 730, &[]).expect("2029–2031 are not covered");
-        assert!(far.contains("include 2029–2031"), "{far}");
+        assert!(far.contains("2029–2031) lie outside"), "{far}");
         // Years the scenario gives its own holidays for, and mode "all", are fine.
         assert_eq!(w("2027-03-01", 0, 100, &[d("2027-05-01")]), None);
         assert_eq!(
