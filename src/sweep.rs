@@ -318,10 +318,13 @@ pub fn run(
         let pdir = points_dir.join(i.to_string());
         // A finished point is kept only if its paths.csv reads back whole; a
         // damaged one (see `damaged_points`) is computed again.
-        if pdir.join("paths.csv").exists() && point_problem(&pdir, s).is_none() {
-            progress(s.paths as u64);
-            done += 1;
-            continue;
+        if pdir.join("paths.csv").exists() {
+            if point_problem(&pdir, s).is_none() {
+                progress(s.paths as u64);
+                done += 1;
+                continue;
+            }
+            clear_point(&pdir)?;
         }
         let model = Model::new(s.clone());
         let started = std::time::Instant::now();
@@ -380,6 +383,33 @@ fn point_problem(pdir: &Path, s: &Scenario) -> Option<String> {
         }
     }
     None
+}
+
+/// Deletes the files a point's run writes from a damaged point folder (its
+/// manifest may be damaged too, so it cannot vouch for the folder), and the
+/// folder if that empties it. Anything else is left for the commit to refuse.
+fn clear_point(pdir: &Path) -> Result<(), report::OutputError> {
+    const RUN_FILES: [&str; 6] = [
+        "summary.csv",
+        "timeseries.csv",
+        "by_platform.csv",
+        "by_class.csv",
+        "paths.csv",
+        "manifest.json",
+    ];
+    for name in RUN_FILES {
+        let f = pdir.join(name);
+        if f.is_file() {
+            std::fs::remove_file(&f).map_err(|source| report::OutputError::Io {
+                path: f.clone(),
+                source,
+            })?;
+        }
+    }
+    if std::fs::read_dir(pdir).is_ok_and(|mut d| d.next().is_none()) {
+        let _ = std::fs::remove_dir(pdir);
+    }
+    Ok(())
 }
 
 /// Finished points of an earlier, interrupted run of this sweep in `dir` whose

@@ -221,7 +221,9 @@ fn a_resumed_sweep_recomputes_a_point_whose_paths_csv_is_garbage() {
     ];
     succeeded(&sb.output(&args));
     let before = fs::read_to_string(sb.path("sw/sweep.csv")).unwrap();
+    // Its manifest is damaged too, so it cannot vouch for the folder.
     fs::write(sb.path("sw/points/1/paths.csv"), "garbage\n").unwrap();
+    fs::write(sb.path("sw/points/1/manifest.json"), [0xff, 0x00]).unwrap();
     let out = sb.output(&args);
     succeeded(&out);
     let stderr = text(&out.stderr);
