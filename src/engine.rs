@@ -86,6 +86,35 @@ pub struct Model {
     pub warnings: Vec<String>,
 }
 
+/// Everything about a scenario and its exporters the results depend on that a
+/// user should know, as values for the binary to show (and the manifest to keep):
+/// the drawn population's [`population::warnings`], a window outside the official
+/// calendar ([`crate::calendar::coverage_warning`]), a warm-up shorter than the
+/// pipeline ([`crate::timeline::warmup_warning`]) and a refund budget far below
+/// demand ([`crate::budget::demand_warning`]).
+pub fn warnings(s: &Scenario, exporters: &[Exporter]) -> Vec<String> {
+    let mut warnings = population::warnings(s, exporters);
+    let extra: Vec<chrono::NaiveDate> = s
+        .calendar
+        .holidays
+        .iter()
+        .flat_map(|(a, b)| [*a, *b])
+        .chain(s.calendar.workdays.iter().copied())
+        .collect();
+    warnings.extend(crate::calendar::coverage_warning(
+        s.calendar.working_days,
+        &s.calendar.file,
+        &s.calendar.official,
+        &extra,
+        s.start_date,
+        -s.warmup_days,
+        s.horizon_days,
+    ));
+    warnings.extend(crate::timeline::warmup_warning(s));
+    warnings.extend(crate::budget::demand_warning(s, exporters));
+    warnings
+}
+
 impl Model {
     /// Prepares a scenario for simulation.
     pub fn new(scenario: Scenario) -> Self {
@@ -127,7 +156,7 @@ impl Model {
             })
             .collect();
         let groups = 1 + s.platforms.len() + 4;
-        let warnings = population::warnings(s, &exporters);
+        let warnings = warnings(s, &exporters);
         Model {
             timeline: Timeline::new(s),
             scenario,

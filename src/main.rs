@@ -301,12 +301,24 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
     let bar = progress(2 * paths as u64, a.control.quiet, "comparing");
     let cancel = cancel_flag();
     let started = Instant::now();
-    let mut arms = Vec::new();
-    for (k, s) in [base, reform].into_iter().enumerate() {
-        let model = Model::new(s);
-        if k == 0 {
-            warn(&model.warnings); // both arms share the population
+    // Warnings of both arms (the population's once) and of the pairing itself,
+    // shown before the work and recorded in every manifest.
+    let pairing = refundsim::compare::pairing_warnings(&base, &reform);
+    let mut models = Vec::new();
+    let mut warnings: Vec<String> = Vec::new();
+    for s in [base, reform] {
+        let mut model = Model::new(s);
+        model.warnings.extend(pairing.iter().cloned());
+        for w in &model.warnings {
+            if !warnings.contains(w) {
+                warnings.push(w.clone());
+            }
         }
+        models.push(model);
+    }
+    warn(&warnings);
+    let mut arms = Vec::new();
+    for model in models {
         let out = engine::run(&model, paths, threads, &|| bar.inc(1), &cancel)
             .map_err(|_| failed(anyhow::anyhow!("interrupted; nothing was written")))?;
         arms.push((model, out));
@@ -354,6 +366,7 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
         "generator": refundsim::rng::GENERATOR,
         "inputs": inputs,
         "claims_simulated": arms[0].1.claims_simulated + arms[1].1.claims_simulated,
+        "warnings": warnings,
         "elapsed_seconds": (elapsed * 1000.0).round() / 1000.0,
         "command": info.command,
     });
@@ -389,7 +402,7 @@ fn sweep(a: SweepArgs) -> Result<(), Failure> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| usage(anyhow::anyhow!(e)))?;
     let plan = Plan::new(&a.scenario.files, &a.scenario.sets, axes, a.control.paths)?;
-    warn(&refundsim::population::warnings(
+    warn(&refundsim::engine::warnings(
         &plan.points[0].1,
         &refundsim::population::exporters(&plan.points[0].1),
     ));
@@ -400,6 +413,9 @@ fn sweep(a: SweepArgs) -> Result<(), Failure> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(format!("{name}-sweep")));
     let resuming = sweep::check_dir(&dest, &plan, a.control.force).map_err(usage)?;
+    if resuming {
+        warn(&sweep::damaged_points(&plan, &dest));
+    }
     let threads = threads_of(a.control.threads);
     let bar = progress(
         plan.total_paths(),
@@ -483,6 +499,7 @@ fn brief(dirs: &[PathBuf], lang: &str) -> Result<(), Failure> {
         .parse()
         .map_err(|e: String| usage(anyhow::anyhow!(e)))?;
     for d in dirs {
+        warn(&refundsim::brief::warnings(d));
         let written = refundsim::brief::brief(d, lang).map_err(|e| {
             // A directory that is not a run is the user's mistake; anything else is a failure.
             let code = if matches!(

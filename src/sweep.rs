@@ -8,7 +8,6 @@
 //! is always built from the points' `paths.csv`, so a resumed sweep equals an
 //! uninterrupted one byte for byte.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -317,10 +316,15 @@ pub fn run(
     let mut done = 0;
     for (i, (_, s)) in plan.points.iter().enumerate() {
         let pdir = points_dir.join(i.to_string());
+        // A finished point is kept only if its paths.csv reads back whole; a
+        // damaged one (see `damaged_points`) is computed again.
         if pdir.join("paths.csv").exists() {
-            progress(s.paths as u64);
-            done += 1;
-            continue;
+            if point_problem(&pdir, s).is_none() {
+                progress(s.paths as u64);
+                done += 1;
+                continue;
+            }
+            clear_point(&pdir)?;
         }
         let model = Model::new(s.clone());
         let started = std::time::Instant::now();
@@ -352,6 +356,84 @@ pub fn run(
     Ok(csv_path)
 }
 
+/// What is wrong with the finished point in `pdir`, whose scenario is `s`: its
+/// `paths.csv` cannot be read, lacks a key metric's column or has not one row per
+/// path. `None` when it is sound.
+fn point_problem(pdir: &Path, s: &Scenario) -> Option<String> {
+    let p = pdir.join("paths.csv");
+    let text = match std::fs::read_to_string(&p) {
+        Ok(t) => t,
+        Err(e) => return Some(e.to_string()),
+    };
+    let cols = match parse_paths_csv(&text) {
+        Ok(c) => c,
+        Err(e) => return Some(e),
+    };
+    for m in KEY_METRICS {
+        match cols.iter().find(|(h, _)| h == m) {
+            None => return Some(format!("no column `{m}`")),
+            Some((_, v)) if v.len() != s.paths as usize => {
+                return Some(format!(
+                    "{} rows for {} paths in column `{m}`",
+                    v.len(),
+                    s.paths
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    None
+}
+
+/// Deletes the files a point's run writes from a damaged point folder (its
+/// manifest may be damaged too, so it cannot vouch for the folder), and the
+/// folder if that empties it. Anything else is left for the commit to refuse.
+fn clear_point(pdir: &Path) -> Result<(), report::OutputError> {
+    const RUN_FILES: [&str; 6] = [
+        "summary.csv",
+        "timeseries.csv",
+        "by_platform.csv",
+        "by_class.csv",
+        "paths.csv",
+        "manifest.json",
+    ];
+    for name in RUN_FILES {
+        let f = pdir.join(name);
+        if f.is_file() {
+            std::fs::remove_file(&f).map_err(|source| report::OutputError::Io {
+                path: f.clone(),
+                source,
+            })?;
+        }
+    }
+    if std::fs::read_dir(pdir).is_ok_and(|mut d| d.next().is_none()) {
+        let _ = std::fs::remove_dir(pdir);
+    }
+    Ok(())
+}
+
+/// Finished points of an earlier, interrupted run of this sweep in `dir` whose
+/// `paths.csv` is damaged, as messages saying what is wrong; [`run`] computes
+/// them again instead of resuming with blank metrics.
+pub fn damaged_points(plan: &Plan, dir: &Path) -> Vec<String> {
+    plan.points
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, s))| {
+            let pdir = dir.join("points").join(i.to_string());
+            if !pdir.join("paths.csv").exists() {
+                return None;
+            }
+            point_problem(&pdir, s).map(|why| {
+                format!(
+                    "{}: {why}; point {i} will be computed again",
+                    pdir.join("paths.csv").display()
+                )
+            })
+        })
+        .collect()
+}
+
 /// Per-path metric columns of a `paths.csv`, by metric name.
 pub fn parse_paths_csv(text: &str) -> Result<Vec<(String, Vec<f64>)>, String> {
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
@@ -381,10 +463,14 @@ pub fn parse_paths_csv(text: &str) -> Result<Vec<(String, Vec<f64>)>, String> {
 /// amount such as `3亿` as the number of yuan.
 fn cell_value(v: &str) -> String {
     let t = v.trim();
-    let unquoted = t
-        .strip_prefix('"')
-        .and_then(|x| x.strip_suffix('"'))
-        .or_else(|| t.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')))
+    // Multi-line strings first, so `'''a'''` loses all its quotes.
+    let unquoted = ["\"\"\"", "'''", "\"", "'"]
+        .iter()
+        .find_map(|q| {
+            t.strip_prefix(q)
+                .and_then(|x| x.strip_suffix(q))
+                .filter(|_| t.len() >= 2 * q.len())
+        })
         .unwrap_or(t);
     if unquoted.contains(['亿', '万'])
         && let Some(x) = crate::scenario::build::parse_amount(unquoted)
@@ -394,30 +480,27 @@ fn cell_value(v: &str) -> String {
     unquoted.to_string()
 }
 
-/// `sweep.csv`: one row per point — its parameters, then each key metric's mean and 95% interval.
+/// `sweep.csv`: one row per point — its parameters, then each key metric's mean
+/// and 95% interval. Every row goes through the csv writer, so a key or value
+/// holding a comma, a quote or a line break stays one cell.
 pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
-    let mut s = String::from("point");
-    for a in &plan.axes {
-        let _ = write!(s, ",{}", a.key);
-    }
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    let mut header = vec!["point".to_string()];
+    header.extend(plan.axes.iter().map(|a| a.key.clone()));
     for m in KEY_METRICS {
-        let _ = write!(s, ",{m}_mean,{m}_ci_low,{m}_ci_high");
+        header.extend([
+            format!("{m}_mean"),
+            format!("{m}_ci_low"),
+            format!("{m}_ci_high"),
+        ]);
     }
-    s.push('\n');
+    w.write_record(&header).expect("writing to memory");
     for (i, ((assign, _), cols)) in plan.points.iter().zip(rows).enumerate() {
-        let _ = write!(s, "{i}");
+        let mut rec = vec![i.to_string()];
         for a in assign {
-            let v = cell_value(a.split_once('=').map(|x| x.1).unwrap_or(""));
-            let v = v.as_str();
-            let _ = write!(
-                s,
-                ",{}",
-                if v.contains([',', '"']) {
-                    format!("\"{}\"", v.replace('"', "\"\""))
-                } else {
-                    v.to_string()
-                }
-            );
+            rec.push(cell_value(a.split_once('=').map(|x| x.1).unwrap_or("")));
         }
         for m in KEY_METRICS {
             debug_assert!(metrics::index(m).is_some());
@@ -427,17 +510,15 @@ pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
                 .map(|c| c.1.as_slice())
                 .unwrap_or(&[]);
             let sm = Summary::of(col.iter().copied());
-            let _ = write!(
-                s,
-                ",{},{},{}",
+            rec.extend([
                 num(sm.mean),
                 num(sm.mean - sm.ci95()),
-                num(sm.mean + sm.ci95())
-            );
+                num(sm.mean + sm.ci95()),
+            ]);
         }
-        s.push('\n');
+        w.write_record(&rec).expect("writing to memory");
     }
-    s
+    String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 cells")
 }
 
 #[cfg(test)]
@@ -453,6 +534,32 @@ mod tests {
         let c = parse_axis("policy.quota.order=\"fifo\",pilot_first").unwrap();
         assert_eq!(c.values.len(), 2);
         assert!(parse_axis("nokey").is_err());
+    }
+
+    #[test]
+    fn sweep_csv_keeps_line_breaks_quotes_and_commas_in_one_cell() {
+        let s = Scenario::parse_str(include_str!("../tests/fixtures/ok/tiny.toml")).unwrap();
+        let values = ["'''a\nb'''", "\"c,d\"", "'say \"hi\"'"];
+        let plan = Plan {
+            files: Vec::new(),
+            sets: Vec::new(),
+            axes: vec![Axis {
+                key: "scenario.title".into(),
+                values: values.iter().map(|v| v.to_string()).collect(),
+            }],
+            points: values
+                .iter()
+                .map(|v| (vec![format!("scenario.title={v}")], s.clone()))
+                .collect(),
+            fingerprint: String::new(),
+        };
+        let text = sweep_csv(&plan, &vec![Vec::new(); values.len()]);
+        let mut rdr = csv::Reader::from_reader(text.as_bytes());
+        let cells: Vec<String> = rdr
+            .records()
+            .map(|r| r.expect("one record per point")[1].to_string())
+            .collect();
+        assert_eq!(cells, ["a\nb", "c,d", "say \"hi\""], "{text}");
     }
 
     #[test]

@@ -893,8 +893,17 @@ fn run_prints_no_progress_bar_when_quiet_or_stderr_is_not_a_terminal() {
 #[test]
 fn run_with_all_three_pools_succeeds() {
     let sb = Sandbox::new().fixture("ok/tiny.toml", "tiny.toml");
+    // A warm-up long enough to fill tiny's pipeline, so nothing is warned about.
     sb.refundsim()
-        .args(["run", "tiny.toml", "--out", "r", "-q"])
+        .args([
+            "run",
+            "tiny.toml",
+            "--set",
+            "scenario.warmup_days=200",
+            "--out",
+            "r",
+            "-q",
+        ])
         .assert()
         .success()
         .stderr(predicate::str::is_empty());

@@ -112,6 +112,16 @@ pub enum BriefError {
         /// The subcommand that writes it.
         command: &'static str,
     },
+    /// A file the brief reads is a directory.
+    #[error(
+        "{file} is a directory, not a file; the directory is damaged — re-create it with `refundsim {command}`"
+    )]
+    IsDir {
+        /// The path.
+        file: PathBuf,
+        /// The subcommand that writes it.
+        command: &'static str,
+    },
     /// A file is malformed.
     #[error(
         "{file}{}: {problem}; the file was damaged or edited by hand — re-create it with `refundsim {command}`",
@@ -177,6 +187,22 @@ pub fn brief(dir: &Path, lang: Lang) -> Result<Vec<PathBuf>, BriefError> {
 /// Renders `calibration.md` and `calibration.html` for `refundsim calibrate`.
 pub fn calibration(c: &crate::calibrate::Calibration) -> Result<(String, String), String> {
     calibration::calibration(c)
+}
+
+/// Damage in `dir` that [`brief`] works around rather than refuses — cells
+/// holding inf or NaN, which it shows as "—" — as warnings for the caller to
+/// show. Empty when the directory is sound or cannot be read at all (then
+/// [`brief`] reports the error).
+pub fn warnings(dir: &Path) -> Vec<String> {
+    let Ok((kind, manifest)) = load::manifest(dir) else {
+        return Vec::new();
+    };
+    match kind {
+        Kind::Run => load::run(dir, manifest).map(|r| r.warnings),
+        Kind::Compare => load::compare(dir, manifest).map(|c| c.warnings),
+        Kind::Sweep => load::sweep(dir, manifest).map(|s| s.warnings),
+    }
+    .unwrap_or_default()
 }
 
 /// The kind of directory `dir` is, from its manifest.
