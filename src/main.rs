@@ -1,11 +1,16 @@
 //! The `refundsim` command line: parses flags, calls the library, prints, and
-//! picks the exit code (0 success, 1 failure while running, 2 bad usage or input).
+//! picks the exit code (0 success, 1 failure while running, 2 bad usage or input,
+//! 130 interrupted by Ctrl-C).
+//!
+//! Standard output is written through [`write_out`] (and the `say!` macro), never
+//! `print!`: a closed pipe (`refundsim explain | head -1`) ends the program
+//! quietly, like ripgrep, and any other write error (a full disk) is reported
+//! instead of panicking.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
@@ -150,8 +155,64 @@ fn failed(e: impl Into<anyhow::Error>) -> Failure {
     }
 }
 
+/// Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
+const INTERRUPTED: u8 = 130;
+
+/// A failure while writing outputs: exit 130 when it was Ctrl-C, else 1.
+fn write_failed(e: report::OutputError) -> Failure {
+    Failure {
+        code: if matches!(e, report::OutputError::Interrupted) {
+            INTERRUPTED
+        } else {
+            1
+        },
+        error: e.into(),
+    }
+}
+
+/// The simulation was stopped by Ctrl-C.
+fn interrupted(_: engine::Cancelled) -> Failure {
+    Failure {
+        code: INTERRUPTED,
+        error: anyhow::anyhow!("interrupted; nothing was written"),
+    }
+}
+
+/// Standard output was closed by its reader: end quietly.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output closed")]
+struct StdoutClosed;
+
+/// Writes `text` to standard output. A closed pipe becomes a quiet exit 0 (the
+/// reader has what it wanted, as with ripgrep); any other error a failure.
+fn write_out(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                Failure {
+                    code: 0,
+                    error: StdoutClosed.into(),
+                }
+            } else {
+                failed(anyhow::Error::new(e).context("cannot write to standard output"))
+            }
+        })
+}
+
+/// `println!` to standard output through [`write_out`]; returns early on failure.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        write_out(&format!("{}\n", format_args!($($arg)*)))?
+    };
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Validate(_) | Command::Explain { .. }) {
+        cancel_flag();
+    }
     let result = match cli.command {
         Command::Run(a) => run(a),
         Command::Validate(a) => validate(a),
@@ -159,13 +220,26 @@ fn main() -> ExitCode {
         Command::Brief { dirs, lang } => brief(&dirs, &lang),
         Command::Sweep(a) => sweep(a),
         Command::Explain { key } => keys::explain(key.as_deref())
-            .map(|t| print!("{t}"))
-            .map_err(|e| usage(anyhow::anyhow!(e))),
+            .map_err(|e| usage(anyhow::anyhow!(e)))
+            .and_then(|t| write_out(&t)),
     };
+    // A Ctrl-C that came while the last output was being committed: the output
+    // is complete, but the user asked to stop.
+    let result = result.and_then(|()| {
+        if refundsim::output::stop_requested() {
+            Err(Failure {
+                code: INTERRUPTED,
+                error: anyhow::anyhow!("interrupted; the output written was already complete"),
+            })
+        } else {
+            Ok(())
+        }
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(f) if f.error.is::<StdoutClosed>() => ExitCode::from(f.code),
         Err(f) => {
-            eprintln!("error: {:#}", f.error);
+            let _ = writeln!(std::io::stderr(), "error: {:#}", f.error);
             ExitCode::from(f.code)
         }
     }
@@ -177,7 +251,7 @@ fn load(a: &ScenarioArgs) -> Result<Scenario, Failure> {
 
 fn validate(a: ScenarioArgs) -> Result<(), Failure> {
     let s = load(&a)?;
-    println!(
+    say!(
         "ok: {} — {} on {}, {} paths, window {} + {} days",
         s.name,
         plural(s.n_exporters(), "exporter"),
@@ -262,14 +336,14 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
         if k == 0 {
             warn(&model.warnings); // both arms share the population
         }
-        let out = engine::run(&model, paths, threads, &|| bar.inc(1), &cancel)
-            .map_err(|_| failed(anyhow::anyhow!("interrupted; nothing was written")))?;
+        let out =
+            engine::run(&model, paths, threads, &|| bar.inc(1), cancel).map_err(interrupted)?;
         arms.push((model, out));
     }
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
     let deltas = refundsim::compare::deltas(&arms[0].1, &arms[1].1);
-    let staging = Staging::new(&dest).map_err(failed)?;
+    let staging = Staging::new(&dest).map_err(write_failed)?;
     let info = RunInfo {
         threads,
         elapsed_seconds: elapsed,
@@ -279,7 +353,7 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
         for (file, text) in report::run_files(model, out, &info) {
             staging
                 .write(&format!("{sub}/{file}"), text.as_bytes())
-                .map_err(failed)?;
+                .map_err(write_failed)?;
         }
     }
     staging
@@ -287,7 +361,7 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
             "delta.csv",
             refundsim::compare::delta_csv(&deltas).as_bytes(),
         )
-        .map_err(failed)?;
+        .map_err(write_failed)?;
     let mut inputs = arms[0].0.scenario.inputs.clone();
     for i in &arms[1].0.scenario.inputs {
         if !inputs.contains(i) {
@@ -317,9 +391,9 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
             "manifest.json",
             (serde_json::to_string_pretty(&manifest).expect("json") + "\n").as_bytes(),
         )
-        .map_err(failed)?;
-    let written = staging.commit(a.control.force).map_err(failed)?;
-    println!(
+        .map_err(write_failed)?;
+    let written = staging.commit(a.control.force).map_err(write_failed)?;
+    say!(
         "{} vs {} — {} paths on common random numbers, seed {}",
         arms[0].0.scenario.name,
         a.reform
@@ -330,8 +404,8 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
         paths,
         arms[0].0.scenario.seed
     );
-    print!("{}", refundsim::compare::console_table(&deltas));
-    println!("→ {}", written.display());
+    write_out(&refundsim::compare::console_table(&deltas))?;
+    say!("→ {}", written.display());
     Ok(())
 }
 
@@ -368,20 +442,26 @@ fn sweep(a: SweepArgs) -> Result<(), Failure> {
         a.control.force,
         threads,
         &|n| bar.inc(n),
-        &cancel,
+        cancel,
     );
     bar.finish_and_clear();
-    let csv = result.map_err(failed)?;
+    let csv = result.map_err(|e| match e {
+        sweep::SweepError::Interrupted { .. }
+        | sweep::SweepError::Output(report::OutputError::Interrupted) => Failure {
+            code: INTERRUPTED,
+            error: e.into(),
+        },
+        e => failed(e),
+    })?;
     if resuming {
-        println!("resumed an interrupted sweep in {}", dest.display());
+        say!("resumed an interrupted sweep in {}", dest.display());
     }
-    print!(
-        "{}",
-        std::fs::read_to_string(&csv)
+    write_out(
+        &std::fs::read_to_string(&csv)
             .map(|t| sweep_table(&t))
-            .unwrap_or_default()
-    );
-    println!("→ {}", csv.display());
+            .unwrap_or_default(),
+    )?;
+    say!("→ {}", csv.display());
     Ok(())
 }
 
@@ -440,14 +520,11 @@ fn brief(dirs: &[PathBuf], lang: &str) -> Result<(), Failure> {
     for d in dirs {
         let written = refundsim::brief::brief(d, lang).map_err(|e| {
             // A directory that is not a run is the user's mistake; anything else is a failure.
-            let code = if matches!(
-                e,
+            let code = match e {
+                refundsim::brief::BriefError::Interrupted => INTERRUPTED,
                 refundsim::brief::BriefError::Io { .. }
-                    | refundsim::brief::BriefError::Render { .. }
-            ) {
-                1
-            } else {
-                2
+                | refundsim::brief::BriefError::Render { .. } => 1,
+                _ => 2,
             };
             Failure {
                 code,
@@ -455,7 +532,7 @@ fn brief(dirs: &[PathBuf], lang: &str) -> Result<(), Failure> {
             }
         })?;
         for w in written {
-            println!("{}", w.display());
+            say!("{}", w.display());
         }
     }
     Ok(())
@@ -468,12 +545,27 @@ fn warn(warnings: &[String]) {
     }
 }
 
-fn cancel_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
-    // A second handler cannot be installed; ignoring that error is harmless.
-    let _ = ctrlc::set_handler(move || f.store(true, Ordering::Relaxed));
-    flag
+/// Installs the Ctrl-C handler (once) and returns the stop flag long
+/// computations poll. With no temporary output alive, Ctrl-C ends the program at
+/// once (exit 130: nothing is half-written); while outputs are being written it
+/// asks the writers to stop, remove their temporaries and return, so the program
+/// still exits 130 and leaves nothing half-written.
+fn cancel_flag() -> &'static AtomicBool {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Failing to install leaves the default (Ctrl-C kills; temporaries are
+        // then cleaned by the next run), so the error is ignored.
+        let _ = ctrlc::set_handler(|| {
+            if refundsim::output::interrupt() == refundsim::output::OnInterrupt::ExitNow {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "error: interrupted; nothing half-written was left"
+                );
+                std::process::exit(INTERRUPTED.into());
+            }
+        });
+    });
+    refundsim::output::stop_flag()
 }
 
 fn run(a: RunArgs) -> Result<(), Failure> {
@@ -501,9 +593,9 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         model.scenario.paths,
         threads,
         &|| bar.inc(1),
-        &cancel,
+        cancel,
     )
-    .map_err(|_| failed(anyhow::anyhow!("interrupted; nothing was written")))?;
+    .map_err(interrupted)?;
     let elapsed = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
     let info = RunInfo {
@@ -511,15 +603,16 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         elapsed_seconds: elapsed,
         command: std::env::args().collect(),
     };
-    let staging = Staging::new(&dest).map_err(failed)?;
+    let staging = Staging::new(&dest).map_err(write_failed)?;
     for (name, text) in report::run_files(&model, &out, &info) {
-        staging.write(name, text.as_bytes()).map_err(failed)?;
+        staging.write(name, text.as_bytes()).map_err(write_failed)?;
     }
-    let written = staging.commit(a.control.force).map_err(|e| {
-        failed(anyhow::Error::new(e).context("the run finished but could not be saved"))
+    let written = staging.commit(a.control.force).map_err(|e| match e {
+        report::OutputError::Interrupted => write_failed(e),
+        e => failed(anyhow::Error::new(e).context("the run finished but could not be saved")),
     })?;
-    print!("{}", report::console_table(&model, &out));
-    println!(
+    write_out(&report::console_table(&model, &out))?;
+    say!(
         "{} claims in {:.1} s ({:.2} million claims/s) → {}",
         out.claims_simulated,
         elapsed,
