@@ -553,10 +553,16 @@ pub fn check_writable(dest: &Path, inside: bool) -> Result<(), OutputError> {
             source: std::io::Error::new(e.kind(), reason),
         }
     };
+    // Probes count as live temporaries: a Ctrl-C now is deferred until they are gone.
     if inside {
-        let probe = builder(&partial_prefix(OsStr::new("probe")))
-            .tempfile_in(dest)
-            .map_err(fail)?;
+        let (_live, probe) = Live::create(
+            || builder(&partial_prefix(OsStr::new("probe"))).tempfile_in(dest),
+            dest,
+        )
+        .map_err(|e| match e {
+            OutputError::Io { source, .. } => fail(source),
+            e => e,
+        })?;
         drop(probe);
         return Ok(());
     }
@@ -584,9 +590,14 @@ pub fn check_writable(dest: &Path, inside: bool) -> Result<(), OutputError> {
             }
         }
     }
-    let probe = builder(&partial_prefix(OsStr::new("probe")))
-        .tempdir_in(&at)
-        .map_err(fail)?;
+    let (_live, probe) = Live::create(
+        || builder(&partial_prefix(OsStr::new("probe"))).tempdir_in(&at),
+        &at,
+    )
+    .map_err(|e| match e {
+        OutputError::Io { source, .. } => fail(source),
+        e => e,
+    })?;
     let mut inner = probe.path().to_path_buf();
     for m in missing.iter().rev() {
         inner.push(m);
