@@ -94,7 +94,8 @@ struct RunControl {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
-    /// Replace an existing output directory.
+    /// Replace an earlier refundsim output directory (refused if it holds any
+    /// file refundsim did not write).
     #[arg(long)]
     force: bool,
 }
