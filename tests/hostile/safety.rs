@@ -470,6 +470,42 @@ fn ctrl_c_while_outputs_are_written_exits_130_and_leaves_nothing() {
 }
 
 #[test]
+fn ctrl_c_while_a_sweep_point_is_written_exits_130_and_the_sweep_resumes() {
+    let sb = tiny();
+    let sweep = [
+        "sweep",
+        "tiny.toml",
+        "--grid",
+        "scenario.paths=20000,2",
+        "--threads",
+        "1",
+        "-q",
+        "--out",
+        "s",
+    ];
+    let mut child = spawn(&sb, &sweep);
+    let start = Instant::now();
+    while !sb.path("s/points").is_dir() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no points folder"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    wait_for_partial(&mut child, &sb.path("s/points"), "0");
+    signal(&child, nix::sys::signal::Signal::SIGINT);
+    let status = wait_at_most(&mut child, Duration::from_secs(60), "after Ctrl-C");
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(entries(&sb.path("s/points")), Vec::<String>::new());
+    assert!(!sb.path("s/sweep.csv").exists());
+    assert_eq!(partials_below(sb.dir.path()), Vec::<String>::new());
+    // The same command resumes it.
+    let out = sb.output(&sweep);
+    assert!(succeeded(&out).contains("resumed"), "{}", text(&out.stdout));
+    assert!(sb.path("s/sweep.csv").is_file());
+}
+
+#[test]
 fn a_run_killed_while_writing_leaves_a_partial_that_the_next_run_removes() {
     let sb = tiny();
     let mut args = BIG_RUN.to_vec();
