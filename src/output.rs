@@ -321,7 +321,8 @@ pub fn write_all_or_none(files: &[(PathBuf, &[u8])]) -> Result<(), OutputError> 
     let mut backups: Vec<Option<tempfile::NamedTempFile<()>>> = Vec::new();
     for t in &temps {
         let backup = match std::fs::symlink_metadata(&t.dest) {
-            Ok(m) if m.is_file() => {
+            // A file, or a link (linked itself, not its target).
+            Ok(m) if !m.is_dir() => {
                 let prefix = partial_prefix(file_name_of(&t.dest));
                 let dir = parent_of(&t.dest);
                 // A hard link costs nothing; a copy where links are not supported.
