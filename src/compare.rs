@@ -171,9 +171,18 @@ pub fn deltas(base: &RunOutput, reform: &RunOutput) -> Vec<Delta> {
 /// `delta.csv`: metric, unit, base mean, reform mean, paired delta with its 95%
 /// confidence interval, relative change, significant yes/no.
 pub fn delta_csv(d: &[Delta]) -> String {
-    let mut s = String::from(
-        "metric,unit,base_mean,reform_mean,delta,delta_ci_low,delta_ci_high,relative_change,significant\n",
-    );
+    let mut csv = crate::output::CsvText::new();
+    csv.row([
+        "metric",
+        "unit",
+        "base_mean",
+        "reform_mean",
+        "delta",
+        "delta_ci_low",
+        "delta_ci_high",
+        "relative_change",
+        "significant",
+    ]);
     for (def, x) in METRICS.iter().zip(d) {
         let sig = if x.delta.mean.is_nan() {
             ""
@@ -182,21 +191,19 @@ pub fn delta_csv(d: &[Delta]) -> String {
         } else {
             "no"
         };
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{},{},{},{}",
-            def.name,
-            def.unit,
+        csv.row([
+            def.name.to_string(),
+            def.unit.to_string(),
             num(x.base_mean),
             num(x.reform_mean),
             num(x.delta.mean),
             num(x.ci_low()),
             num(x.ci_high()),
             num(x.relative()),
-            sig
-        );
+            sig.to_string(),
+        ]);
     }
-    s
+    csv.finish()
 }
 
 /// The short table printed after a comparison.

@@ -1,11 +1,16 @@
 //! The `refundsim` command line: parses flags, calls the library, prints, and
-//! picks the exit code (0 success, 1 failure while running, 2 bad usage or input).
+//! picks the exit code (0 success, 1 failure while running, 2 bad usage or input,
+//! 130 interrupted by Ctrl-C).
+//!
+//! Standard output is written through [`write_out`] (and the `say!` macro), never
+//! `print!`: a closed pipe (`refundsim explain | head -1`) ends the program
+//! quietly, like ripgrep, and any other write error (a full disk) is reported
+//! instead of panicking.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
@@ -99,7 +104,8 @@ struct RunControl {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
-    /// Replace an existing output directory.
+    /// Replace an earlier refundsim output directory (refused if it holds any
+    /// file refundsim did not write).
     #[arg(long)]
     force: bool,
 }
@@ -194,8 +200,64 @@ fn failed(e: impl Into<anyhow::Error>) -> Failure {
     }
 }
 
+/// Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
+const INTERRUPTED: u8 = 130;
+
+/// A failure while writing outputs: exit 130 when it was Ctrl-C, else 1.
+fn write_failed(e: report::OutputError) -> Failure {
+    Failure {
+        code: if matches!(e, report::OutputError::Interrupted) {
+            INTERRUPTED
+        } else {
+            1
+        },
+        error: e.into(),
+    }
+}
+
+/// The simulation was stopped by Ctrl-C.
+fn interrupted(_: engine::Cancelled) -> Failure {
+    Failure {
+        code: INTERRUPTED,
+        error: anyhow::anyhow!("interrupted; nothing was written"),
+    }
+}
+
+/// Standard output was closed by its reader: end quietly.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output closed")]
+struct StdoutClosed;
+
+/// Writes `text` to standard output. A closed pipe becomes a quiet exit 0 (the
+/// reader has what it wanted, as with ripgrep); any other error a failure.
+fn write_out(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                Failure {
+                    code: 0,
+                    error: StdoutClosed.into(),
+                }
+            } else {
+                failed(anyhow::Error::new(e).context("cannot write to standard output"))
+            }
+        })
+}
+
+/// `println!` to standard output through [`write_out`]; returns early on failure.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        write_out(&format!("{}\n", format_args!($($arg)*)))?
+    };
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Validate(_) | Command::Explain { .. }) {
+        cancel_flag();
+    }
     let result = match cli.command {
         Command::Run(a) => run(a),
         Command::Validate(a) => validate(a),
@@ -204,13 +266,26 @@ fn main() -> ExitCode {
         Command::Sweep(a) => sweep(a),
         Command::Calibrate(a) => calibrate(a),
         Command::Explain { key } => keys::explain(key.as_deref())
-            .map(|t| print!("{t}"))
-            .map_err(|e| usage(anyhow::anyhow!(e))),
+            .map_err(|e| usage(anyhow::anyhow!(e)))
+            .and_then(|t| write_out(&t)),
     };
+    // A Ctrl-C that came while the last output was being committed: the output
+    // is complete, but the user asked to stop.
+    let result = result.and_then(|()| {
+        if refundsim::output::stop_requested() {
+            Err(Failure {
+                code: INTERRUPTED,
+                error: anyhow::anyhow!("interrupted; the output written was already complete"),
+            })
+        } else {
+            Ok(())
+        }
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(f) if f.error.is::<StdoutClosed>() => ExitCode::from(f.code),
         Err(f) => {
-            eprintln!("error: {:#}", f.error);
+            let _ = writeln!(std::io::stderr(), "error: {:#}", f.error);
             ExitCode::from(f.code)
         }
     }
@@ -222,7 +297,7 @@ fn load(a: &ScenarioArgs) -> Result<Scenario, Failure> {
 
 fn validate(a: ScenarioArgs) -> Result<(), Failure> {
     let s = load(&a)?;
-    println!(
+    say!(
         "ok: {} — {} on {}, {} paths, window {} + {} days",
         s.name,
         plural(s.n_exporters(), "exporter"),
@@ -319,14 +394,14 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
     warn(&warnings);
     let mut arms = Vec::new();
     for model in models {
-        let out = engine::run(&model, paths, threads, &|| bar.inc(1), &cancel)
-            .map_err(|_| failed(anyhow::anyhow!("interrupted; nothing was written")))?;
+        let out =
+            engine::run(&model, paths, threads, &|| bar.inc(1), cancel).map_err(interrupted)?;
         arms.push((model, out));
     }
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
     let deltas = refundsim::compare::deltas(&arms[0].1, &arms[1].1);
-    let staging = Staging::new(&dest).map_err(failed)?;
+    let staging = Staging::new(&dest).map_err(write_failed)?;
     let info = RunInfo {
         threads,
         elapsed_seconds: elapsed,
@@ -336,7 +411,7 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
         for (file, text) in report::run_files(model, out, &info) {
             staging
                 .write(&format!("{sub}/{file}"), text.as_bytes())
-                .map_err(failed)?;
+                .map_err(write_failed)?;
         }
     }
     staging
@@ -344,7 +419,7 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
             "delta.csv",
             refundsim::compare::delta_csv(&deltas).as_bytes(),
         )
-        .map_err(failed)?;
+        .map_err(write_failed)?;
     let mut inputs = arms[0].0.scenario.inputs.clone();
     for i in &arms[1].0.scenario.inputs {
         if !inputs.contains(i) {
@@ -375,9 +450,9 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
             "manifest.json",
             (serde_json::to_string_pretty(&manifest).expect("json") + "\n").as_bytes(),
         )
-        .map_err(failed)?;
-    let written = staging.commit(a.control.force).map_err(failed)?;
-    println!(
+        .map_err(write_failed)?;
+    let written = staging.commit(a.control.force).map_err(write_failed)?;
+    say!(
         "{} vs {} — {} paths on common random numbers, seed {}",
         arms[0].0.scenario.name,
         a.reform
@@ -388,8 +463,8 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
         paths,
         arms[0].0.scenario.seed
     );
-    print!("{}", refundsim::compare::console_table(&deltas));
-    println!("→ {}", written.display());
+    write_out(&refundsim::compare::console_table(&deltas))?;
+    say!("→ {}", written.display());
     Ok(())
 }
 
@@ -429,20 +504,26 @@ fn sweep(a: SweepArgs) -> Result<(), Failure> {
         a.control.force,
         threads,
         &|n| bar.inc(n),
-        &cancel,
+        cancel,
     );
     bar.finish_and_clear();
-    let csv = result.map_err(failed)?;
+    let csv = result.map_err(|e| match e {
+        sweep::SweepError::Interrupted { .. }
+        | sweep::SweepError::Output(report::OutputError::Interrupted) => Failure {
+            code: INTERRUPTED,
+            error: e.into(),
+        },
+        e => failed(e),
+    })?;
     if resuming {
-        println!("resumed an interrupted sweep in {}", dest.display());
+        say!("resumed an interrupted sweep in {}", dest.display());
     }
-    print!(
-        "{}",
-        std::fs::read_to_string(&csv)
+    write_out(
+        &std::fs::read_to_string(&csv)
             .map(|t| sweep_table(&t))
-            .unwrap_or_default()
-    );
-    println!("→ {}", csv.display());
+            .unwrap_or_default(),
+    )?;
+    say!("→ {}", csv.display());
     Ok(())
 }
 
@@ -469,7 +550,7 @@ fn sweep_table(csv: &str) -> String {
         match s.parse::<f64>() {
             Ok(x) if x.abs() >= 1e4 => report::cny_en(x),
             Ok(x) => format!("{x:.3}"),
-            Err(_) => s.to_string(),
+            Err(_) => refundsim::output::csv_uncell(s).to_string(),
         }
     };
     let width = |i: usize| 22.max(h[i].len() + 2);
@@ -502,14 +583,11 @@ fn brief(dirs: &[PathBuf], lang: &str) -> Result<(), Failure> {
         warn(&refundsim::brief::warnings(d));
         let written = refundsim::brief::brief(d, lang).map_err(|e| {
             // A directory that is not a run is the user's mistake; anything else is a failure.
-            let code = if matches!(
-                e,
+            let code = match e {
+                refundsim::brief::BriefError::Interrupted => INTERRUPTED,
                 refundsim::brief::BriefError::Io { .. }
-                    | refundsim::brief::BriefError::Render { .. }
-            ) {
-                1
-            } else {
-                2
+                | refundsim::brief::BriefError::Render { .. } => 1,
+                _ => 2,
             };
             Failure {
                 code,
@@ -517,7 +595,7 @@ fn brief(dirs: &[PathBuf], lang: &str) -> Result<(), Failure> {
             }
         })?;
         for w in written {
-            println!("{}", w.display());
+            say!("{}", w.display());
         }
     }
     Ok(())
@@ -526,16 +604,32 @@ fn brief(dirs: &[PathBuf], lang: &str) -> Result<(), Failure> {
 /// Prints the model's warnings on stderr (they are also in manifest.json).
 fn warn(warnings: &[String]) {
     for w in warnings {
-        eprintln!("warning: {w}");
+        // A closed stderr is no reason to stop (eprintln! would panic).
+        let _ = writeln!(std::io::stderr(), "warning: {w}");
     }
 }
 
-fn cancel_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
-    // A second handler cannot be installed; ignoring that error is harmless.
-    let _ = ctrlc::set_handler(move || f.store(true, Ordering::Relaxed));
-    flag
+/// Installs the Ctrl-C handler (once) and returns the stop flag long
+/// computations poll. With no temporary output alive, Ctrl-C ends the program at
+/// once (exit 130: nothing is half-written); while outputs are being written it
+/// asks the writers to stop, remove their temporaries and return, so the program
+/// still exits 130 and leaves nothing half-written.
+fn cancel_flag() -> &'static AtomicBool {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Failing to install leaves the default (Ctrl-C kills; temporaries are
+        // then cleaned by the next run), so the error is ignored.
+        let _ = ctrlc::set_handler(|| {
+            if refundsim::output::interrupt() == refundsim::output::OnInterrupt::ExitNow {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "error: interrupted; nothing half-written was left"
+                );
+                std::process::exit(INTERRUPTED.into());
+            }
+        });
+    });
+    refundsim::output::stop_flag()
 }
 
 fn run(a: RunArgs) -> Result<(), Failure> {
@@ -558,7 +652,6 @@ fn run(a: RunArgs) -> Result<(), Failure> {
     let bar = progress(model.scenario.paths as u64, a.control.quiet, "simulating");
     let cancel = cancel_flag();
     let started = Instant::now();
-    let interrupted = || failed(anyhow::anyhow!("interrupted; nothing was written"));
     let (out, claims_file) = match &a.claims_out {
         None => (
             engine::run(
@@ -566,9 +659,9 @@ fn run(a: RunArgs) -> Result<(), Failure> {
                 model.scenario.paths,
                 threads,
                 &|| bar.inc(1),
-                &cancel,
+                cancel,
             )
-            .map_err(|_| interrupted())?,
+            .map_err(interrupted)?,
             None,
         ),
         Some(file) => {
@@ -584,14 +677,14 @@ fn run(a: RunArgs) -> Result<(), Failure> {
                 model.scenario.paths,
                 threads,
                 &|| bar.inc(1),
-                &cancel,
+                cancel,
                 engine::ClaimsSink {
                     paths: n,
                     render: &|p, claims| refundsim::records::render_path(&model, p, claims),
                     sink: &mut |bytes| w.write(&bytes),
                 },
             )
-            .map_err(|_| interrupted())?;
+            .map_err(interrupted)?;
             (out, Some(w))
         }
     };
@@ -602,19 +695,20 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         elapsed_seconds: elapsed,
         command: std::env::args().collect(),
     };
-    let staging = Staging::new(&dest).map_err(failed)?;
+    let staging = Staging::new(&dest).map_err(write_failed)?;
     for (name, text) in report::run_files(&model, &out, &info) {
-        staging.write(name, text.as_bytes()).map_err(failed)?;
+        staging.write(name, text.as_bytes()).map_err(write_failed)?;
     }
-    let written = staging.commit(a.control.force).map_err(|e| {
-        failed(anyhow::Error::new(e).context("the run finished but could not be saved"))
+    let written = staging.commit(a.control.force).map_err(|e| match e {
+        report::OutputError::Interrupted => write_failed(e),
+        e => failed(anyhow::Error::new(e).context("the run finished but could not be saved")),
     })?;
     let claims_written = match claims_file {
         Some(w) => Some(w.finish()?),
         None => None,
     };
-    print!("{}", report::console_table(&model, &out));
-    println!(
+    write_out(&report::console_table(&model, &out))?;
+    say!(
         "{} claims in {:.1} s ({:.2} million claims/s) → {}",
         out.claims_simulated,
         elapsed,
@@ -622,18 +716,17 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         written.display()
     );
     if let Some(p) = claims_written {
-        println!("refund records → {}", p.display());
+        say!("refund records → {}", p.display());
     }
     Ok(())
 }
 
-/// The `--claims-out` file while a run streams into it: a temporary file next
-/// to the destination, renamed into place only when the run is saved.
+/// The `--claims-out` file while a run streams into it (atomic: see
+/// [`refundsim::output::StreamFile`]). The first write error is kept and
+/// reported at the end, so the run itself is never cut short by it.
 struct ClaimsFile {
-    dest: PathBuf,
-    tmp: tempfile::NamedTempFile,
-    buf: std::io::BufWriter<std::fs::File>,
-    error: Option<std::io::Error>,
+    file: refundsim::output::StreamFile,
+    error: Option<report::OutputError>,
 }
 
 impl ClaimsFile {
@@ -650,60 +743,28 @@ impl ClaimsFile {
                 dest.display()
             )));
         }
-        let dir = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let tmp = tempfile::Builder::new()
-            .prefix(".claims-")
-            .suffix(".partial")
-            .tempfile_in(&dir)
-            .map_err(|e| {
-                usage(anyhow::Error::new(e).context(format!(
-                    "cannot write --claims-out {}: its folder {} must exist and be writable",
-                    dest.display(),
-                    dir.display()
-                )))
-            })?;
-        let file = tmp.reopen().map_err(failed)?;
-        Ok(ClaimsFile {
-            dest: dest.to_path_buf(),
-            tmp,
-            buf: std::io::BufWriter::with_capacity(1 << 20, file),
-            error: None,
-        })
+        let file = refundsim::output::StreamFile::create(dest).map_err(|e| {
+            usage(anyhow::Error::new(e).context(format!(
+                "cannot write --claims-out {}: its folder must exist and be writable",
+                dest.display()
+            )))
+        })?;
+        Ok(ClaimsFile { file, error: None })
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        use std::io::Write;
         if self.error.is_none()
-            && let Err(e) = self.buf.write_all(bytes)
+            && let Err(e) = self.file.write(bytes)
         {
             self.error = Some(e);
         }
     }
 
-    fn finish(mut self) -> Result<PathBuf, Failure> {
-        use std::io::Write;
-        let what = |e: std::io::Error| {
-            failed(anyhow::Error::new(e).context(format!(
-                "the run was saved but the refund records could not be written to {}",
-                self.dest.display()
-            )))
-        };
-        if let Some(e) = self.error.take() {
-            return Err(what(e));
+    fn finish(self) -> Result<PathBuf, Failure> {
+        match self.error {
+            Some(e) => Err(write_failed(e)),
+            None => self.file.commit().map_err(write_failed),
         }
-        self.buf.flush().map_err(what)?;
-        let tmp = self.tmp;
-        // Temporary files are private (0600); a records file is an ordinary output.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644));
-        }
-        tmp.persist(&self.dest).map_err(|e| what(e.error))?;
-        Ok(self.dest)
     }
 }
 
@@ -764,52 +825,29 @@ fn calibrate(a: CalibrateArgs) -> Result<(), Failure> {
     std::fs::create_dir_all(&dir).map_err(|e| {
         failed(anyhow::Error::new(e).context(format!("cannot create {}", dir.display())))
     })?;
-    // All three go to temporary files first and are renamed only when all are
-    // written, so a failure leaves no half-written set.
-    let mut temps = Vec::new();
-    for (path, text) in targets.iter().zip([overlay, md, html]) {
-        let tmp = partial(path);
-        if let Err(e) = std::fs::write(&tmp, text.as_bytes()) {
-            let _ = std::fs::remove_file(&tmp);
-            for t in &temps {
-                let _ = std::fs::remove_file(t);
-            }
-            return Err(failed(
-                anyhow::Error::new(e).context(format!("cannot write {}", path.display())),
-            ));
-        }
-        temps.push(tmp);
-    }
-    for (tmp, path) in temps.iter().zip(&targets) {
-        std::fs::rename(tmp, path).map_err(|e| {
-            failed(anyhow::Error::new(e).context(format!("cannot write {}", path.display())))
-        })?;
-    }
+    // All three or none (a failure or Ctrl-C leaves no half-written set).
+    let files: Vec<(PathBuf, &[u8])> = targets
+        .iter()
+        .cloned()
+        .zip([overlay.as_bytes(), md.as_bytes(), html.as_bytes()])
+        .collect();
+    refundsim::output::write_all_or_none(&files).map_err(write_failed)?;
     let bad: u64 = c.bad_counts.values().sum();
     if bad > 0 {
-        eprintln!(
-            "warning: {bad} of {} rows left out:\n{}",
+        warn(&[format!(
+            "{bad} of {} rows left out:\n{}",
             c.rows,
             calibrate::listing(&c.bad_listed, &c.bad_counts, bad)
-        );
+        )]);
     }
-    println!(
+    say!(
         "calibrated from {} rows of {} in {:.1} s",
         c.rows,
         a.records.display(),
         started.elapsed().as_secs_f64()
     );
     for t in &targets {
-        println!("→ {}", t.display());
+        say!("→ {}", t.display());
     }
     Ok(())
-}
-
-/// The temporary name a file is written under before it is renamed into place.
-fn partial(path: &std::path::Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.partial"))
 }

@@ -254,31 +254,39 @@ fn manifest(plan: &Plan, complete: bool) -> String {
 }
 
 fn write_atomic(path: &Path, text: &str) -> Result<(), report::OutputError> {
-    let io = |source| report::OutputError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, text).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    crate::output::write_file(path, text.as_bytes())
 }
 
-/// Whether `dir` may hold this sweep: absent, or a sweep with the same fingerprint.
+/// Whether `dir` may hold this sweep: absent, or a sweep with the same
+/// fingerprint (resumed: `Ok(true)`), or with `force` an earlier refundsim
+/// output holding nothing but refundsim's files. Also checks, before any work,
+/// that the sweep's folder can be written.
 pub fn check_dir(dir: &Path, plan: &Plan, force: bool) -> Result<bool, SweepError> {
-    if !dir.exists() {
+    crate::output::check_destination(dir, true).or_else(|e| match e {
+        // Checked below: a sweep being resumed, or replaced with --force.
+        report::OutputError::NotOurs(_) | report::OutputError::Foreign { .. } => Ok(()),
+        e => Err(e),
+    })?;
+    if std::fs::symlink_metadata(dir).is_err() {
         return Ok(false);
     }
     let same = std::fs::read_to_string(dir.join("manifest.json"))
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
         .is_some_and(|v| v["kind"] == "sweep" && v["fingerprint"] == plan.fingerprint.as_str());
-    if same {
+    if same && dir.is_dir() {
+        crate::output::check_writable(dir, true)?;
+        crate::output::check_writable(&dir.join("points").join("0"), false)?;
         return Ok(true);
     }
-    if force && report::is_refundsim_output(dir) {
-        return Ok(false);
+    if !force {
+        return Err(SweepError::Foreign(dir.to_path_buf()));
     }
-    Err(SweepError::Foreign(dir.to_path_buf()))
+    match crate::output::check_replaceable(dir) {
+        Ok(()) => Ok(false),
+        Err(report::OutputError::NotOurs(_)) => Err(SweepError::Foreign(dir.to_path_buf())),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Runs (or resumes) a sweep into `dir`. `progress(n)` is called as paths finish
@@ -292,25 +300,14 @@ pub fn run(
     cancel: &AtomicBool,
 ) -> Result<PathBuf, SweepError> {
     let resume = check_dir(dir, plan, force)?;
-    if !resume && dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(|source| report::OutputError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+    if !resume && std::fs::symlink_metadata(dir).is_ok() {
+        crate::output::remove_output_dir(dir)?;
     }
     let points_dir = dir.join("points");
     std::fs::create_dir_all(&points_dir).map_err(|source| report::OutputError::Io {
         path: points_dir.clone(),
         source,
     })?;
-    // A killed run may leave a point's hidden staging folder behind: clear it.
-    if let Ok(entries) = std::fs::read_dir(&points_dir) {
-        for e in entries.flatten() {
-            if e.file_name().to_string_lossy().contains(".partial-") {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
-        }
-    }
     write_atomic(&dir.join("manifest.json"), &manifest(plan, false))?;
     let total = plan.points.len();
     let mut done = 0;
@@ -335,11 +332,17 @@ pub fn run(
             elapsed_seconds: started.elapsed().as_secs_f64(),
             command: Vec::new(),
         };
-        let staging = Staging::new(&pdir)?;
+        // A killed run may leave a point's staging folder behind: Staging::new
+        // removes the stale ones.
+        let interrupted = |e: report::OutputError| match e {
+            report::OutputError::Interrupted => SweepError::Interrupted { done, total },
+            e => e.into(),
+        };
+        let staging = Staging::new(&pdir).map_err(interrupted)?;
         for (name, text) in report::run_files(&model, &out, &info) {
-            staging.write(name, text.as_bytes())?;
+            staging.write(name, text.as_bytes()).map_err(interrupted)?;
         }
-        staging.commit(true)?;
+        staging.commit(true).map_err(interrupted)?;
         done += 1;
     }
     // The table, always from the files on disk.
@@ -484,24 +487,24 @@ fn cell_value(v: &str) -> String {
 /// and 95% interval. Every row goes through the csv writer, so a key or value
 /// holding a comma, a quote or a line break stays one cell.
 pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
-    let mut header = vec!["point".to_string()];
-    header.extend(plan.axes.iter().map(|a| a.key.clone()));
+    let mut csv = crate::output::CsvText::new();
+    let mut head = vec!["point".to_string()];
+    head.extend(plan.axes.iter().map(|a| a.key.clone()));
     for m in KEY_METRICS {
-        header.extend([
+        head.extend([
             format!("{m}_mean"),
             format!("{m}_ci_low"),
             format!("{m}_ci_high"),
         ]);
     }
-    w.write_record(&header).expect("writing to memory");
+    csv.row(&head);
     for (i, ((assign, _), cols)) in plan.points.iter().zip(rows).enumerate() {
-        let mut rec = vec![i.to_string()];
-        for a in assign {
-            rec.push(cell_value(a.split_once('=').map(|x| x.1).unwrap_or("")));
-        }
+        let mut row = vec![i.to_string()];
+        row.extend(
+            assign
+                .iter()
+                .map(|a| cell_value(a.split_once('=').map(|x| x.1).unwrap_or(""))),
+        );
         for m in KEY_METRICS {
             debug_assert!(metrics::index(m).is_some());
             let col = cols
@@ -510,15 +513,15 @@ pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
                 .map(|c| c.1.as_slice())
                 .unwrap_or(&[]);
             let sm = Summary::of(col.iter().copied());
-            rec.extend([
+            row.extend([
                 num(sm.mean),
                 num(sm.mean - sm.ci95()),
                 num(sm.mean + sm.ci95()),
             ]);
         }
-        w.write_record(&rec).expect("writing to memory");
+        csv.row(&row);
     }
-    String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 cells")
+    csv.finish()
 }
 
 #[cfg(test)]

@@ -428,8 +428,11 @@ impl Csv {
             .collect()
     }
 
+    /// A text cell, without the quote that neutralised a spreadsheet formula.
     fn text(&self, row: &[String], i: usize) -> String {
-        row.get(i).cloned().unwrap_or_default()
+        row.get(i)
+            .map(|c| crate::output::csv_uncell(c).to_string())
+            .unwrap_or_default()
     }
 }
 
