@@ -240,6 +240,8 @@ fn manifest(plan: &Plan, complete: bool) -> String {
         "scenario_name": first.name,
         "title": first.title,
         "title_zh": first.title_zh,
+        "population": crate::naming::population(first).0,
+        "population_zh": crate::naming::population(first).1,
         "files": plan.files,
         "sets": plan.sets,
         "grid": plan.axes,
@@ -394,7 +396,8 @@ fn cell_value(v: &str) -> String {
     unquoted.to_string()
 }
 
-/// `sweep.csv`: one row per point — its parameters, then each key metric's mean and 95% interval.
+/// `sweep.csv`: one row per point — its parameters, then each key metric's mean and
+/// 95% interval (Wilson for shares and probabilities, normal otherwise).
 pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
     let mut s = String::from("point");
     for a in &plan.axes {
@@ -427,13 +430,9 @@ pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
                 .map(|c| c.1.as_slice())
                 .unwrap_or(&[]);
             let sm = Summary::of(col.iter().copied());
-            let _ = write!(
-                s,
-                ",{},{},{}",
-                num(sm.mean),
-                num(sm.mean - sm.ci95()),
-                num(sm.mean + sm.ci95())
-            );
+            // Shares and probabilities get Wilson intervals, which stay in [0, 1].
+            let (lo, hi) = crate::stats::mean_ci95(&sm, metrics::is_share(m));
+            let _ = write!(s, ",{},{},{}", num(sm.mean), num(lo), num(hi));
         }
         s.push('\n');
     }
