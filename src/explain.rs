@@ -112,7 +112,7 @@ mod tests {
         let doc = include_str!("../docs/model.md");
         for m in METRICS {
             assert!(
-                doc.contains(&format!("| `{}` |", m.name))
+                doc.contains(&format!("`{}` |", m.name))
                     || doc.contains(&format!("`{}`, ", m.name)),
                 "docs/model.md does not define {}",
                 m.name

@@ -73,6 +73,7 @@ pub fn name_stack(s: &mut Scenario, files: &[PathBuf], sets: &[String]) {
     if over.is_empty() {
         return;
     }
+    let base_name = s.name.clone();
     if !set_by_user(sets, "scenario.name") {
         for (st, _) in &over {
             s.name = format!("{}+{st}", s.name);
@@ -81,7 +82,7 @@ pub fn name_stack(s: &mut Scenario, files: &[PathBuf], sets: &[String]) {
     let labels: Vec<&str> = over.iter().map(|o| o.1.as_str()).collect();
     if !set_by_user(sets, "scenario.title") {
         let base = if s.title.is_empty() {
-            s.name.clone()
+            base_name
         } else {
             s.title.clone()
         };
@@ -144,5 +145,58 @@ pub fn population(s: &Scenario) -> (String, String) {
                 others_zh.join("、")
             ),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ok/tiny.toml")
+    }
+
+    fn load(files: &[PathBuf], sets: &[&str]) -> Scenario {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        let mut s = Scenario::load(files, &sets).unwrap();
+        name_stack(&mut s, files, &sets);
+        s
+    }
+
+    #[test]
+    fn population_names_pilots_and_comparison_groups() {
+        let s = load(&[tiny()], &[]);
+        assert_eq!(
+            population(&s).0,
+            "all exporters: 1 pilot platform + comparison group (rest)"
+        );
+        assert_eq!(
+            population(&s).1,
+            "全部出口企业：1个试点平台＋对照组（其他地区）"
+        );
+        let s = load(&[tiny()], &["platform.rest.pilot=true"]);
+        assert_eq!(population(&s).0, "exporters on 2 pilot platforms");
+        let s = load(&[tiny()], &["platform.gui-an.pilot=false"]);
+        assert!(population(&s).0.starts_with("2 comparison groups only"));
+    }
+
+    #[test]
+    fn an_untitled_base_is_titled_by_its_own_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = std::fs::read_to_string(tiny()).unwrap();
+        let untitled: String = text
+            .lines()
+            .filter(|l| !l.starts_with("title"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let (base, over) = (dir.path().join("base.toml"), dir.path().join("fast.toml"));
+        std::fs::write(&base, untitled).unwrap();
+        std::fs::write(&over, "[policy]\nreview = [1, 1, 1, 1]\n").unwrap();
+        let s = load(&[base.clone(), over.clone()], &[]);
+        assert_eq!(s.name, "tiny+fast");
+        assert_eq!(s.title, "tiny, with fast");
+        // Without overlays nothing changes.
+        let s = load(&[base], &[]);
+        assert_eq!((s.name.as_str(), s.title.as_str()), ("tiny", ""));
     }
 }
