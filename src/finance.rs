@@ -130,6 +130,14 @@ pub fn guarantee_room(leverage: f64, capital: f64, losses: f64, outstanding: f64
     leverage * (capital - losses) - outstanding
 }
 
+/// The guarantee pool's part of a loss: its `loss_share`, limited to what is left
+/// of its capital G after the losses it has already borne (pure). The pool's
+/// liability is limited to G (MODEL.md §6.2); the bank bears `loss −` this.
+#[inline]
+pub fn guarantee_pool_share(loss: f64, loss_share: f64, capital: f64, pool_losses: f64) -> f64 {
+    (loss * loss_share).min((capital - pool_losses).max(0.0))
+}
+
 /// How a claim is financed on a path.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Financing {
@@ -162,8 +170,10 @@ pub struct Totals {
     pub t_fees: f64,
     /// Guaranteed principal outstanding.
     pub g_outstanding: f64,
-    /// The guarantee pool's share of losses.
+    /// The guarantee pool's share of losses, never above its capital G.
     pub g_losses_pool: f64,
+    /// The banks' share of guarantee losses (with what the pool could not cover).
+    pub g_losses_bank: f64,
     /// Whether the guarantee pool is ruined.
     pub g_ruined: bool,
     /// Credit drawn and outstanding.
@@ -780,8 +790,19 @@ impl Finance {
                 if !f.cancelled {
                     if c.denied {
                         let loss = f.amount * gs.loss_given_denial;
-                        let pool = loss * gs.loss_share;
-                        self.totals.g_losses_pool += pool;
+                        let pool = guarantee_pool_share(
+                            loss,
+                            gs.loss_share,
+                            gs.capital,
+                            self.totals.g_losses_pool,
+                        );
+                        self.totals.g_losses_bank += loss - pool;
+                        if pool < loss * gs.loss_share {
+                            // Capped: the pool has now lost exactly its capital.
+                            self.totals.g_losses_pool = gs.capital;
+                        } else {
+                            self.totals.g_losses_pool += pool;
+                        }
                         if self.totals.g_losses_pool >= gs.capital {
                             self.totals.g_ruined = true;
                         }
@@ -857,6 +878,7 @@ impl Finance {
         let tol = |x: f64| 1e-6 * (1.0 + x.abs());
         let (mut reserved, mut losses, mut fees, mut g_out, mut g_pool, mut drawn) =
             (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        let mut g_loss = 0.0;
         for (f, c) in self.fin.iter().zip(claims) {
             let settled = c.end() < end;
             match f.backed_by {
@@ -880,6 +902,7 @@ impl Finance {
                     if !settled {
                         g_out += f.amount;
                     } else if !f.cancelled && c.denied {
+                        g_loss += f.amount * gs.loss_given_denial;
                         g_pool += f.amount * gs.loss_given_denial * gs.loss_share;
                     }
                 }
@@ -895,6 +918,11 @@ impl Finance {
                 drawn += f.credit;
             }
         }
+        // Capping each loss at what is left of G makes the running total
+        // min(Σ uncapped shares, G), whatever the order of settlement.
+        if let Some(gs) = &s.guarantee {
+            g_pool = g_pool.min(gs.capital);
+        }
         let t = &self.totals;
         for (name, a, b) in [
             ("turnover reserved", reserved, t.t_reserved),
@@ -902,6 +930,11 @@ impl Finance {
             ("turnover fees", fees, t.t_fees),
             ("guarantee outstanding", g_out, t.g_outstanding),
             ("guarantee pool losses", g_pool, t.g_losses_pool),
+            (
+                "guarantee pool + bank losses",
+                g_loss,
+                t.g_losses_pool + t.g_losses_bank,
+            ),
             ("credit drawn", drawn, t.c_drawn),
         ] {
             if (a - b).abs() > tol(a) {
@@ -913,6 +946,14 @@ impl Finance {
             if bal < -tol(tp.capital) {
                 return Err(format!("turnover balance went negative: {bal}"));
             }
+        }
+        if let Some(gs) = &s.guarantee
+            && t.g_losses_pool > gs.capital * (1.0 + 1e-12)
+        {
+            return Err(format!(
+                "guarantee pool lost {} of its capital {}",
+                t.g_losses_pool, gs.capital
+            ));
         }
         if let Some(gs) = &s.guarantee
             && t.g_outstanding > gs.leverage * gs.capital * (1.0 + 1e-9) + 1e-6

@@ -175,6 +175,8 @@ pub fn manifest_json(model: &Model, out: &RunOutput, info: &RunInfo) -> String {
         "scenario_name": s.name,
         "title": s.title,
         "title_zh": s.title_zh,
+        "population": crate::naming::population(s).0,
+        "population_zh": crate::naming::population(s).1,
         "inputs": s.inputs,
         "seed": s.seed,
         "paths": out.paths.len(),
@@ -248,6 +250,7 @@ pub fn console_table(model: &Model, out: &RunOutput) -> String {
         model.cal.date(0),
         model.cal.date(model.end - 1)
     );
+    let _ = writeln!(s, "covers {}", crate::naming::population(s0).0);
     let _ = writeln!(
         s,
         "{:<44} {:>22} {:>22}",
