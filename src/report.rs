@@ -8,6 +8,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::engine::{Model, RunOutput};
 use crate::metrics::{METRICS, N_METRICS};
 use crate::stats::Summary;
@@ -36,9 +38,11 @@ fn summary_cells(s: &Summary) -> String {
     .join(",")
 }
 
-/// Summaries of every metric of group `g` over paths.
+/// Summaries of every metric of group `g` over paths (metrics in parallel on the
+/// current rayon pool; each summary runs over paths in path order).
 pub fn summarise(out: &RunOutput, g: usize) -> Vec<Summary> {
     (0..N_METRICS)
+        .into_par_iter()
         .map(|m| Summary::of(out.paths.iter().map(|p| p.groups[g][m])))
         .collect()
 }
@@ -108,14 +112,21 @@ pub fn paths_csv(out: &RunOutput) -> String {
         s.push_str(m.name);
     }
     s.push('\n');
-    for (i, p) in out.paths.iter().enumerate() {
-        let _ = write!(s, "{i},{}", p.claims_simulated);
-        for v in &p.metrics {
-            s.push(',');
-            s.push_str(&num(*v));
-        }
-        s.push('\n');
-    }
+    let rows: Vec<String> = out
+        .paths
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut r = format!("{i},{}", p.claims_simulated);
+            for v in &p.metrics {
+                r.push(',');
+                r.push_str(&num(*v));
+            }
+            r.push('\n');
+            r
+        })
+        .collect();
+    s.extend(rows);
     s
 }
 
@@ -129,21 +140,27 @@ pub fn timeseries_csv(model: &Model, out: &RunOutput) -> String {
         }
     }
     s.push('\n');
-    for d in 0..model.end as usize {
-        let _ = write!(s, "{},{d}", model.cal.date(d as i32));
-        for k in 0..names.len() {
-            let sm = Summary::of(out.paths.iter().map(|p| p.series[k][d]));
-            let _ = write!(
-                s,
-                ",{},{},{},{}",
-                num(sm.mean),
-                num(sm.p5),
-                num(sm.p50),
-                num(sm.p95)
-            );
-        }
-        s.push('\n');
-    }
+    // Days in parallel (each row over paths in path order), joined in day order.
+    let rows: Vec<String> = (0..model.end as usize)
+        .into_par_iter()
+        .map(|d| {
+            let mut r = format!("{},{d}", model.cal.date(d as i32));
+            for k in 0..names.len() {
+                let sm = Summary::of(out.paths.iter().map(|p| p.series[k][d]));
+                let _ = write!(
+                    r,
+                    ",{},{},{},{}",
+                    num(sm.mean),
+                    num(sm.p5),
+                    num(sm.p50),
+                    num(sm.p95)
+                );
+            }
+            r.push('\n');
+            r
+        })
+        .collect();
+    s.extend(rows);
     s
 }
 
@@ -180,16 +197,35 @@ pub fn manifest_json(model: &Model, out: &RunOutput, info: &RunInfo) -> String {
     serde_json::to_string_pretty(&v).expect("serialisable") + "\n"
 }
 
-/// All files of a run, as `(file name, contents)`.
+/// All files of a run, as `(file name, contents)`, built in parallel on
+/// `info.threads` threads (the same bytes for any number).
 pub fn run_files(model: &Model, out: &RunOutput, info: &RunInfo) -> Vec<(&'static str, String)> {
-    vec![
-        ("summary.csv", summary_csv(out)),
-        ("timeseries.csv", timeseries_csv(model, out)),
-        ("by_platform.csv", by_platform_csv(model, out)),
-        ("by_class.csv", by_class_csv(model, out)),
-        ("paths.csv", paths_csv(out)),
-        ("manifest.json", manifest_json(model, out, info)),
-    ]
+    let build = || {
+        let ((summary, timeseries), ((platform, class), paths)) = rayon::join(
+            || rayon::join(|| summary_csv(out), || timeseries_csv(model, out)),
+            || {
+                rayon::join(
+                    || rayon::join(|| by_platform_csv(model, out), || by_class_csv(model, out)),
+                    || paths_csv(out),
+                )
+            },
+        );
+        vec![
+            ("summary.csv", summary),
+            ("timeseries.csv", timeseries),
+            ("by_platform.csv", platform),
+            ("by_class.csv", class),
+            ("paths.csv", paths),
+            ("manifest.json", manifest_json(model, out, info)),
+        ]
+    };
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(info.threads.max(1))
+        .build()
+    {
+        Ok(pool) => pool.install(build),
+        Err(_) => build(),
+    }
 }
 
 /// Errors while writing outputs.
