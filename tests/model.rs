@@ -818,3 +818,36 @@ fn scratch_reuse_does_not_leak_between_paths() {
         );
     }
 }
+
+/// Without mechanisms the finance phase only counts defaults (no day loop): the
+/// count in the window, by group, must equal the default days `default_days` drew.
+#[test]
+fn defaults_alone_are_counted_in_the_window_by_group() {
+    let s = scenario(
+        "[credit_risk]\npd_by_class = [0.3, 0.3, 0.3, 0.3]\n",
+        &["scenario.paths=3"],
+    );
+    let model = Model::new(s);
+    let mut sc = Scratch::default();
+    for path in 0..3 {
+        let r = engine::simulate_path(&model, path, &mut sc);
+        let days = refundsim::finance::default_days(&model, path).expect("credit risk on");
+        let mut by_group = vec![0.0; model.groups];
+        for (ei, &d) in days.iter().enumerate() {
+            if (0..model.end).contains(&d) {
+                for g in model.groups_of(ei) {
+                    by_group[g] += 1.0;
+                }
+            }
+        }
+        assert!(by_group[0] > 0.0, "some defaults on path {path}");
+        let per_year = 365.0 / model.end as f64;
+        for (g, n) in by_group.iter().enumerate() {
+            assert_eq!(
+                r.groups[g][M::CreditDefaults as usize],
+                n * per_year,
+                "group {g}, path {path}"
+            );
+        }
+    }
+}
