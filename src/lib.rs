@@ -4,7 +4,9 @@
 //! [`scenario`] loads and validates scenario files, [`calendar`] does working-day
 //! arithmetic, [`population`] draws exporters, [`timeline`] draws each claim's path
 //! through the tax bureau, [`engine`] runs paths in parallel, [`stats`] summarises
-//! over paths and [`report`] writes the output files. Nothing here prints or exits:
+//! over paths and [`report`] writes the output files;
+//! [`compare`], [`sweep`], [`size`] and [`sensitivity`] answer questions with many runs
+//! ([`lever`] moves one numeric key, [`study`] keeps their resumable directories). Nothing here prints or exits:
 //! the binary (`src/main.rs`) does that.
 
 pub mod brief;
@@ -14,11 +16,15 @@ pub mod compare;
 pub mod dist;
 pub mod engine;
 pub mod finance;
+pub mod lever;
 pub mod metrics;
 pub mod population;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod sensitivity;
+pub mod size;
 pub mod stats;
+pub mod study;
 pub mod sweep;
 pub mod timeline;

@@ -242,7 +242,12 @@ pub fn is_refundsim_output(dir: &Path) -> bool {
         && std::fs::read_to_string(dir.join("manifest.json"))
             .ok()
             .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .is_some_and(|v| matches!(v["kind"].as_str(), Some("run" | "compare" | "sweep")))
+            .is_some_and(|v| {
+                matches!(
+                    v["kind"].as_str(),
+                    Some("run" | "compare" | "sweep" | "size" | "sensitivity")
+                )
+            })
 }
 
 /// A staging directory that becomes `dest` on [`Staging::commit`] and vanishes if dropped.

@@ -224,6 +224,9 @@ pub enum SweepError {
         /// Points in the grid.
         total: usize,
     },
+    /// Interrupted while running one point of a study; finished points are kept.
+    #[error("interrupted; finished evaluations are kept: rerun the same command to resume")]
+    Cancelled,
     /// Writing failed.
     #[error(transparent)]
     Output(#[from] report::OutputError),
@@ -254,7 +257,8 @@ fn manifest(plan: &Plan, complete: bool) -> String {
     serde_json::to_string_pretty(&v).expect("serialisable") + "\n"
 }
 
-fn write_atomic(path: &Path, text: &str) -> Result<(), report::OutputError> {
+/// Writes `text` to `path` through a temporary file and a rename.
+pub fn write_atomic(path: &Path, text: &str) -> Result<(), report::OutputError> {
     let io = |source| report::OutputError::Io {
         path: path.to_path_buf(),
         source,
@@ -266,13 +270,25 @@ fn write_atomic(path: &Path, text: &str) -> Result<(), report::OutputError> {
 
 /// Whether `dir` may hold this sweep: absent, or a sweep with the same fingerprint.
 pub fn check_dir(dir: &Path, plan: &Plan, force: bool) -> Result<bool, SweepError> {
+    check_study_dir(dir, "sweep", &plan.fingerprint, force)
+}
+
+/// Whether `dir` may hold a resumable study of this `kind` (`sweep`, `size`,
+/// `sensitivity`): `Ok(true)` to resume one with the same fingerprint, `Ok(false)`
+/// when it is absent or `force` may replace an earlier refundsim output.
+pub fn check_study_dir(
+    dir: &Path,
+    kind: &str,
+    fingerprint: &str,
+    force: bool,
+) -> Result<bool, SweepError> {
     if !dir.exists() {
         return Ok(false);
     }
     let same = std::fs::read_to_string(dir.join("manifest.json"))
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .is_some_and(|v| v["kind"] == "sweep" && v["fingerprint"] == plan.fingerprint.as_str());
+        .is_some_and(|v| v["kind"] == kind && v["fingerprint"] == fingerprint);
     if same {
         return Ok(true);
     }
@@ -292,7 +308,42 @@ pub fn run(
     progress: &(dyn Fn(u64) + Sync),
     cancel: &AtomicBool,
 ) -> Result<PathBuf, SweepError> {
-    let resume = check_dir(dir, plan, force)?;
+    let points_dir = open_study_dir(dir, "sweep", &plan.fingerprint, force)?;
+    write_atomic(&dir.join("manifest.json"), &manifest(plan, false))?;
+    let total = plan.points.len();
+    let mut done = 0;
+    for (i, (_, s)) in plan.points.iter().enumerate() {
+        let pdir = points_dir.join(i.to_string());
+        run_point(s, &pdir, threads, progress, cancel).map_err(|e| match e {
+            SweepError::Cancelled => SweepError::Interrupted { done, total },
+            e => e,
+        })?;
+        done += 1;
+    }
+    // The table, always from the files on disk.
+    let mut rows = Vec::new();
+    for i in 0..total {
+        let p = points_dir.join(i.to_string()).join("paths.csv");
+        let text = std::fs::read_to_string(&p)
+            .map_err(|e| SweepError::Corrupt(p.clone(), e.to_string()))?;
+        rows.push(parse_paths_csv(&text).map_err(|e| SweepError::Corrupt(p.clone(), e))?);
+    }
+    let csv_path = dir.join("sweep.csv");
+    write_atomic(&csv_path, &sweep_csv(plan, &rows))?;
+    write_atomic(&dir.join("manifest.json"), &manifest(plan, true))?;
+    Ok(csv_path)
+}
+
+/// Prepares a study directory for a run or a resumption (see [`check_study_dir`]):
+/// replaces an earlier output when allowed, creates `points/` and clears the
+/// staging folders a killed run may have left. Returns the `points/` folder.
+pub fn open_study_dir(
+    dir: &Path,
+    kind: &str,
+    fingerprint: &str,
+    force: bool,
+) -> Result<PathBuf, SweepError> {
+    let resume = check_study_dir(dir, kind, fingerprint, force)?;
     if !resume && dir.exists() {
         std::fs::remove_dir_all(dir).map_err(|source| report::OutputError::Io {
             path: dir.to_path_buf(),
@@ -312,44 +363,38 @@ pub fn run(
             }
         }
     }
-    write_atomic(&dir.join("manifest.json"), &manifest(plan, false))?;
-    let total = plan.points.len();
-    let mut done = 0;
-    for (i, (_, s)) in plan.points.iter().enumerate() {
-        let pdir = points_dir.join(i.to_string());
-        if pdir.join("paths.csv").exists() {
-            progress(s.paths as u64);
-            done += 1;
-            continue;
-        }
-        let model = Model::new(s.clone());
-        let started = std::time::Instant::now();
-        let out = engine::run(&model, s.paths, threads, &|| progress(1), cancel)
-            .map_err(|_| SweepError::Interrupted { done, total })?;
-        let info = RunInfo {
-            threads,
-            elapsed_seconds: started.elapsed().as_secs_f64(),
-            command: Vec::new(),
-        };
-        let staging = Staging::new(&pdir)?;
-        for (name, text) in report::run_files(&model, &out, &info) {
-            staging.write(name, text.as_bytes())?;
-        }
-        staging.commit(true)?;
-        done += 1;
+    Ok(points_dir)
+}
+
+/// Runs one point of a study into `pdir` (written atomically), unless a finished
+/// run is already there; `progress(n)` is told of finished paths either way.
+/// [`SweepError::Cancelled`] when interrupted: nothing of this point is left behind.
+pub fn run_point(
+    s: &Scenario,
+    pdir: &Path,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
+) -> Result<(), SweepError> {
+    if pdir.join("paths.csv").exists() {
+        progress(s.paths as u64);
+        return Ok(());
     }
-    // The table, always from the files on disk.
-    let mut rows = Vec::new();
-    for i in 0..total {
-        let p = points_dir.join(i.to_string()).join("paths.csv");
-        let text = std::fs::read_to_string(&p)
-            .map_err(|e| SweepError::Corrupt(p.clone(), e.to_string()))?;
-        rows.push(parse_paths_csv(&text).map_err(|e| SweepError::Corrupt(p.clone(), e))?);
+    let model = Model::new(s.clone());
+    let started = std::time::Instant::now();
+    let out = engine::run(&model, s.paths, threads, &|| progress(1), cancel)
+        .map_err(|_| SweepError::Cancelled)?;
+    let info = RunInfo {
+        threads,
+        elapsed_seconds: started.elapsed().as_secs_f64(),
+        command: Vec::new(),
+    };
+    let staging = Staging::new(pdir)?;
+    for (name, text) in report::run_files(&model, &out, &info) {
+        staging.write(name, text.as_bytes())?;
     }
-    let csv_path = dir.join("sweep.csv");
-    write_atomic(&csv_path, &sweep_csv(plan, &rows))?;
-    write_atomic(&dir.join("manifest.json"), &manifest(plan, true))?;
-    Ok(csv_path)
+    staging.commit(true)?;
+    Ok(())
 }
 
 /// Per-path metric columns of a `paths.csv`, by metric name.
