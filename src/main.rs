@@ -685,6 +685,8 @@ fn sensitivity(a: SensitivityArgs) -> Result<(), Failure> {
 fn short(x: f64) -> String {
     if x.is_nan() {
         "—".to_string()
+    } else if x.abs() < 5e-9 {
+        "0".to_string()
     } else if x.abs() >= 1e4 {
         report::cny_en(x)
     } else if x.fract() == 0.0 {
