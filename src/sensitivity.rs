@@ -483,10 +483,10 @@ pub fn morris_trajectories(k: usize, r: usize, seed: u64) -> Vec<Vec<Vec<f64>>> 
         .collect();
     // The farthest pair, then greedily the candidate farthest from those chosen.
     let mut best = (0, 1.min(m - 1), f64::NEG_INFINITY);
-    for i in 0..m {
-        for j in i + 1..m {
-            if d[i][j] > best.2 {
-                best = (i, j, d[i][j]);
+    for (i, row) in d.iter().enumerate() {
+        for (j, &dij) in row.iter().enumerate().skip(i + 1) {
+            if dij > best.2 {
+                best = (i, j, dij);
             }
         }
     }
@@ -609,7 +609,7 @@ mod tests {
         assert_eq!(ts.len(), 6);
         for t in &ts {
             assert_eq!(t.len(), 6);
-            let mut moved = vec![false; 5];
+            let mut moved = [false; 5];
             for w in t.windows(2) {
                 let diff: Vec<usize> = (0..5).filter(|&i| w[0][i] != w[1][i]).collect();
                 assert_eq!(diff.len(), 1);

@@ -311,14 +311,12 @@ pub fn run(
     let points_dir = open_study_dir(dir, "sweep", &plan.fingerprint, force)?;
     write_atomic(&dir.join("manifest.json"), &manifest(plan, false))?;
     let total = plan.points.len();
-    let mut done = 0;
-    for (i, (_, s)) in plan.points.iter().enumerate() {
-        let pdir = points_dir.join(i.to_string());
+    for (done, (_, s)) in plan.points.iter().enumerate() {
+        let pdir = points_dir.join(done.to_string());
         run_point(s, &pdir, threads, progress, cancel).map_err(|e| match e {
             SweepError::Cancelled => SweepError::Interrupted { done, total },
             e => e,
         })?;
-        done += 1;
     }
     // The table, always from the files on disk.
     let mut rows = Vec::new();

@@ -468,3 +468,66 @@ fn size_and_sensitivity_resume_and_refuse_a_foreign_folder() {
     assert!(succeeded(&sb.output(&sens)).contains("resumed"));
     assert_eq!(fs::read(sb.path("t/tornado.csv")).unwrap(), tornado);
 }
+
+/// Briefs of both commands: the one-sentence answer in both languages, the chart
+/// of the statistic against the lever, the tornado chart and the μ*–σ plot.
+#[test]
+fn briefs_of_size_and_sensitivity_answer_in_both_languages() {
+    let sb = erlang();
+    let mut args = SIZE.to_vec();
+    args.extend(["--confidence", "0.9", "--out", "s", "--quiet"]);
+    succeeded(&sb.output(&args));
+    let out = succeeded(&sb.output(&["brief", "s"]));
+    assert!(
+        out.contains("brief.html") && out.contains("brief.xlsx"),
+        "{out}"
+    );
+    let md = fs::read_to_string(sb.path("s/brief.md")).unwrap();
+    assert!(md.contains("周转池资本金为 "), "{md}");
+    assert!(md.contains("Turnover pool capital of "), "{md}");
+    assert!(md.contains("of years (target: 90% of years)"), "{md}");
+    let html = fs::read_to_string(sb.path("s/brief.html")).unwrap();
+    assert!(
+        html.contains("<svg") && html.contains("chosen value"),
+        "{html}"
+    );
+
+    succeeded(&sb.output(&[
+        "sensitivity",
+        "erlang.toml",
+        "--paths",
+        "10",
+        "--out",
+        "t",
+        "--quiet",
+    ]));
+    succeeded(&sb.output(&["brief", "t", "--lang", "en"]));
+    let md = fs::read_to_string(sb.path("t/brief.md")).unwrap();
+    assert!(md.contains("The assumption that matters most for"), "{md}");
+    let html = fs::read_to_string(sb.path("t/brief.html")).unwrap();
+    assert_eq!(html.matches("<svg").count(), 3, "one tornado per metric");
+    assert!(html.contains("at the high value"));
+
+    succeeded(&sb.output(&[
+        "sensitivity",
+        "erlang.toml",
+        "--method",
+        "morris",
+        "--trajectories",
+        "3",
+        "--param",
+        "policy.review.1=40,50",
+        "--param",
+        "policy.docs=30,50",
+        "--metric",
+        "tied_up_gross_avg",
+        "--paths",
+        "5",
+        "--out",
+        "m",
+        "--quiet",
+    ]));
+    succeeded(&sb.output(&["brief", "m"]));
+    let html = fs::read_to_string(sb.path("m/brief.html")).unwrap();
+    assert!(html.contains("μ* against σ"), "{html}");
+}

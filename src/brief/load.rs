@@ -17,14 +17,21 @@ pub enum Kind {
     Compare,
     /// `refundsim sweep`: `sweep.csv`.
     Sweep,
+    /// `refundsim size`: `size.csv` and `answer.json`.
+    Size,
+    /// `refundsim sensitivity`: `tornado.csv` or `morris.csv`.
+    Sensitivity,
 }
 
 impl Kind {
-    fn command(self) -> &'static str {
+    /// The subcommand that writes this kind of directory.
+    pub fn command(self) -> &'static str {
         match self {
             Kind::Run => "run",
             Kind::Compare => "compare",
             Kind::Sweep => "sweep",
+            Kind::Size => "size",
+            Kind::Sensitivity => "sensitivity",
         }
     }
 }
@@ -238,6 +245,8 @@ pub fn manifest(dir: &Path) -> Result<(Kind, Value), BriefError> {
         Some(Value::String(k)) if k == "run" => Kind::Run,
         Some(Value::String(k)) if k == "compare" => Kind::Compare,
         Some(Value::String(k)) if k == "sweep" => Kind::Sweep,
+        Some(Value::String(k)) if k == "size" => Kind::Size,
+        Some(Value::String(k)) if k == "sensitivity" => Kind::Sensitivity,
         Some(Value::String(k)) => {
             return Err(BriefError::BadKind {
                 file,
@@ -260,7 +269,8 @@ pub fn manifest(dir: &Path) -> Result<(Kind, Value), BriefError> {
     Ok((kind, v))
 }
 
-fn read(path: &Path) -> Result<String, BriefError> {
+/// A file as text.
+pub(super) fn read(path: &Path) -> Result<String, BriefError> {
     std::fs::read_to_string(path).map_err(|source| BriefError::Io {
         action: "read",
         path: path.to_path_buf(),

@@ -14,6 +14,7 @@
 
 mod chart;
 mod compare;
+mod decide;
 mod fmt;
 mod html;
 mod labels;
@@ -185,6 +186,8 @@ fn build(dir: &Path, lang: Lang) -> Result<Doc, BriefError> {
         Kind::Run => run::build(&load::run(dir, manifest)?, lang),
         Kind::Compare => compare::build(&load::compare(dir, manifest)?, lang),
         Kind::Sweep => sweep::build(&load::sweep(dir, manifest)?, lang),
+        Kind::Size => decide::size(dir, &manifest, lang),
+        Kind::Sensitivity => decide::sensitivity(dir, &manifest, lang),
     }
 }
 
