@@ -173,6 +173,19 @@ impl Lever {
                 "`{key}` is not a numeric lever; levers are numbers, amounts or distributions such as pools.turnover.capital or policy.review.2"
             ));
         }
+        if let Some(pool) = dk.strip_prefix("pools.").and_then(|r| r.split('.').next())
+            && lookup(root, &format!("pools.{pool}.enabled")).map(|n| &n.value)
+                != Some(&Value::Bool(true))
+        {
+            let overlay = match pool {
+                "credit" => " (e.g. scenarios/policies/credit-loans.toml)".to_string(),
+                "turnover" | "guarantee" => format!(" (e.g. scenarios/policies/{pool}-pool.toml)"),
+                _ => String::new(),
+            };
+            return Err(format!(
+                "`{key}` belongs to pools.{pool}, which is not enabled in this scenario, so it would change nothing; add --set pools.{pool}.enabled=true or an overlay that enables it{overlay}"
+            ));
+        }
         let array_value = def.default.trim_start().starts_with('[')
             || matches!(lookup(root, &keys::normalise(key)), Some(n) if matches!(n.value, Value::Array(_)));
         let node = lookup(root, key);
@@ -421,8 +434,11 @@ trading_share = 0.25
         let n = Lever::resolve(&t, "platform.gui-an.exporters").unwrap();
         assert_eq!(n.assignment(74.6), "platform.gui-an.exporters=75");
         // Not written: the documented default.
-        let lag = Lever::resolve(&t, "pools.turnover.advance_ratio").unwrap();
-        assert!(lag.base > 0.0);
+        let t2 = tree(S, &["pools.turnover.enabled=true"]);
+        let ratio = Lever::resolve(&t2, "pools.turnover.advance_ratio").unwrap();
+        assert!(ratio.base > 0.0);
+        let e = Lever::resolve(&t, "pools.turnover.advance_ratio").unwrap_err();
+        assert!(e.contains("pools.turnover.enabled=true"), "{e}");
     }
 
     #[test]

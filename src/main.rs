@@ -43,9 +43,9 @@ enum Command {
     /// elementary effects (resumable): tornado.csv or morris.csv.
     Sensitivity(SensitivityArgs),
     /// Write bilingual briefing tables (brief.md, brief.html, brief.xlsx) into run,
-    /// comparison or sweep directories.
+    /// comparison, sweep, size or sensitivity directories.
     Brief {
-        /// Directories written by `refundsim run`, `compare` or `sweep`.
+        /// Directories written by `refundsim run`, `compare`, `sweep`, `size` or `sensitivity`.
         #[arg(required = true, value_name = "RUN_DIR")]
         dirs: Vec<PathBuf>,
         /// Language of the tables: zh, en or both (中文 and English side by side).
@@ -525,7 +525,7 @@ fn size(a: SizeArgs) -> Result<(), Failure> {
         );
     }
     let what = match search.confidence {
-        size::Confidence::Mean => "the mean".to_string(),
+        size::Confidence::Mean => "on the mean".to_string(),
         size::Confidence::Share(p) => format!("in at least {:.0}% of paths", 100.0 * p),
     };
     match ans.value {

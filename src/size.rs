@@ -368,7 +368,7 @@ impl Search {
 
     fn value(&self, k: usize) -> f64 {
         if k >= self.grid_len() {
-            self.hi
+            self.lever.clamp(self.hi)
         } else {
             self.lever.clamp(self.lo + k as f64 * self.step)
         }

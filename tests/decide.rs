@@ -332,6 +332,14 @@ fn bad_size_and_sensitivity_arguments_exit_2_with_a_clear_message() {
         ),
         (
             base(
+                "pools.guarantee.capital",
+                "1e6:3e6",
+                "turnover.blocked_share<=0.05",
+            ),
+            "pools.guarantee.enabled=true",
+        ),
+        (
+            base(
                 "pools.turnover.capital",
                 "3e6:1e6",
                 "turnover.blocked_share<=0.05",
