@@ -518,13 +518,12 @@ pub fn run(
     let mut points: Vec<Point> = pts.iter().map(|(_, p)| p.clone()).collect();
     points.sort_by(|a, b| a.value.total_cmp(&b.value));
     // Monotonicity on the visited points, in the lever's direction.
-    let mut monotone = true;
-    for w in points.windows(2) {
-        let (a, b) = (search.slack(w[0].statistic), search.slack(w[1].statistic));
-        let wrong = if increasing { b < a } else { b > a };
-        if wrong && monotone {
-            monotone = false;
-            warnings.push(format!(
+    let slacks: Vec<f64> = points.iter().map(|p| search.slack(p.statistic)).collect();
+    let violation = first_violation(&slacks, increasing);
+    let monotone = violation.is_none();
+    if let Some(i) = violation {
+        let w = &points[i..i + 2];
+        warnings.push(format!(
                 "{} is not monotone in {} on the points visited ({:.6} at {}, {:.6} at {}); the model may not be monotone in this lever, so the answer may not be the {direction} value — check with a sweep",
                 search.target.metric,
                 search.lever.key,
@@ -533,7 +532,6 @@ pub fn run(
                 w[1].statistic,
                 fmt_num(w[1].value),
             ));
-        }
     }
     let chosen = answer_k.and_then(|k| pts.iter().find(|(j, _)| *j == k).map(|x| x.1.clone()));
     if let Some(c) = &chosen {
@@ -587,6 +585,14 @@ pub fn run(
     Ok(answer)
 }
 
+/// The first `i` at which the slack (how far inside the target, by lever value)
+/// moves against the lever's direction between points `i` and `i + 1`.
+pub fn first_violation(slacks: &[f64], increasing: bool) -> Option<usize> {
+    slacks
+        .windows(2)
+        .position(|w| if increasing { w[1] < w[0] } else { w[1] > w[0] })
+}
+
 /// `size.csv`: every evaluated lever value with the statistic, its interval and
 /// whether the target holds, by lever value.
 pub fn size_csv(a: &Answer) -> String {
@@ -637,6 +643,15 @@ mod tests {
                 .unwrap_err()
                 .contains("not a number")
         );
+    }
+
+    #[test]
+    fn monotonicity_is_checked_in_the_levers_direction() {
+        assert_eq!(first_violation(&[-3.0, -1.0, 0.5, 2.0], true), None);
+        assert_eq!(first_violation(&[-3.0, 1.0, 0.5, 2.0], true), Some(1));
+        assert_eq!(first_violation(&[2.0, 0.5, -1.0], false), None);
+        assert_eq!(first_violation(&[2.0, 2.5, -1.0], false), Some(0));
+        assert_eq!(first_violation(&[1.0, 1.0], true), None, "flat is monotone");
     }
 
     #[test]
