@@ -149,23 +149,28 @@ pub fn deltas(base: &RunOutput, reform: &RunOutput) -> Vec<Delta> {
     );
     (0..N_METRICS)
         .map(|m| {
-            let pairs = base
-                .paths
-                .iter()
-                .zip(&reform.paths)
-                .map(|(b, r)| (b.metrics[m], r.metrics[m]));
-            let diffs: Vec<f64> = pairs
-                .clone()
-                .filter(|(b, r)| !b.is_nan() && !r.is_nan())
-                .map(|(b, r)| r - b)
-                .collect();
-            Delta {
-                base_mean: Summary::of(pairs.clone().map(|p| p.0)).mean,
-                reform_mean: Summary::of(pairs.map(|p| p.1)).mean,
-                delta: Summary::of(diffs),
-            }
+            let b: Vec<f64> = base.paths.iter().map(|p| p.metrics[m]).collect();
+            let r: Vec<f64> = reform.paths.iter().map(|p| p.metrics[m]).collect();
+            paired(&b, &r)
         })
         .collect()
+}
+
+/// The paired comparison of one metric's per-path values in two arms run on the
+/// same paths; paths where either arm is undefined (NaN) are left out of the delta.
+pub fn paired(base: &[f64], reform: &[f64]) -> Delta {
+    assert_eq!(base.len(), reform.len(), "both arms run the same paths");
+    let pairs = base.iter().zip(reform).map(|(b, r)| (*b, *r));
+    let diffs: Vec<f64> = pairs
+        .clone()
+        .filter(|(b, r)| !b.is_nan() && !r.is_nan())
+        .map(|(b, r)| r - b)
+        .collect();
+    Delta {
+        base_mean: Summary::of(pairs.clone().map(|p| p.0)).mean,
+        reform_mean: Summary::of(pairs.map(|p| p.1)).mean,
+        delta: Summary::of(diffs),
+    }
 }
 
 /// `delta.csv`: metric, unit, base mean, reform mean, paired delta with its 95%

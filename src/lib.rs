@@ -5,7 +5,9 @@
 //! arithmetic, [`population`] draws exporters, [`timeline`] draws each claim's path
 //! through the tax bureau, [`engine`] runs paths in parallel, [`stats`] summarises
 //! over paths and [`report`] builds the output files, which [`output`] writes
-//! (atomically, formula-safe CSV, `--force` only over refundsim's own files). Nothing here prints or exits:
+//! (atomically, formula-safe CSV, `--force` only over refundsim's own files);
+//! [`compare`], [`sweep`], [`size`] and [`sensitivity`] answer questions with many runs
+//! ([`lever`] moves one numeric key, [`study`] keeps their resumable directories). Nothing here prints or exits:
 //! the binary (`src/main.rs`) does that.
 
 pub mod brief;
@@ -17,6 +19,7 @@ pub mod dist;
 pub mod engine;
 pub mod explain;
 pub mod finance;
+pub mod lever;
 pub mod metrics;
 pub mod naming;
 pub mod output;
@@ -25,6 +28,9 @@ pub mod records;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod sensitivity;
+pub mod size;
 pub mod stats;
+pub mod study;
 pub mod sweep;
 pub mod timeline;

@@ -41,10 +41,16 @@ enum Command {
     /// Run a full factorial grid of parameter values (resumable): sweep.csv with one
     /// row per point.
     Sweep(SweepArgs),
+    /// Find the smallest (or largest) value of one lever meeting a target, by
+    /// bisection on common random numbers (resumable): size.csv and answer.json.
+    Size(SizeArgs),
+    /// Which assumption matters most: a tornado of paired deltas, or Morris
+    /// elementary effects (resumable): tornado.csv or morris.csv.
+    Sensitivity(SensitivityArgs),
     /// Write bilingual briefing tables (brief.md, brief.html, brief.xlsx) into run,
-    /// comparison or sweep directories.
+    /// comparison, sweep, size or sensitivity directories.
     Brief {
-        /// Directories written by `refundsim run`, `compare` or `sweep`.
+        /// Directories written by `refundsim run`, `compare`, `sweep`, `size` or `sensitivity`.
         #[arg(required = true, value_name = "RUN_DIR")]
         dirs: Vec<PathBuf>,
         /// Language of the tables: zh, en or both (中文 and English side by side).
@@ -173,6 +179,62 @@ struct CalibrateArgs {
     quiet: bool,
 }
 
+#[derive(Args, Clone)]
+struct SizeArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// The numeric key to size: `pools.turnover.capital`, `policy.review.2` (class II;
+    /// a distribution is moved by its mean, keeping its cv), `policy.quota.monthly`.
+    #[arg(long, value_name = "KEY")]
+    lever: String,
+    /// Search range `LO:HI`, e.g. `5000万:5亿` or `1e8:1e9`.
+    #[arg(long, value_name = "LO:HI")]
+    range: String,
+    /// Target: `METRIC<=X`, `>=`, `<` or `>`, e.g. `turnover.blocked_share<=0.05`.
+    #[arg(long, value_name = "METRIC<=X")]
+    target: String,
+    /// `mean` (the mean over paths meets the target) or a share P of paths that
+    /// must meet it, e.g. 0.9.
+    #[arg(long, default_value = "mean", value_name = "P|mean")]
+    confidence: String,
+    /// Resolution of the answer (default 1% of the range).
+    #[arg(long, value_name = "S")]
+    step: Option<String>,
+    /// Master seed (overrides scenario.seed).
+    #[arg(long)]
+    seed: Option<u64>,
+    #[command(flatten)]
+    control: RunControl,
+}
+
+#[derive(Args, Clone)]
+struct SensitivityArgs {
+    #[command(flatten)]
+    scenario: ScenarioArgs,
+    /// A parameter and its range, `KEY=LOW,HIGH` (repeatable). Default: every
+    /// numeric lever and calibration estimate of the scenario, ±--swing.
+    #[arg(long = "param", value_name = "KEY=LOW,HIGH")]
+    params: Vec<String>,
+    /// Relative move of the default parameters (0.25 = ±25%).
+    #[arg(long, default_value_t = 0.25)]
+    swing: f64,
+    /// A metric to report (repeatable; default tied_up_net_avg, days_to_cash_avg,
+    /// fiscal_cost).
+    #[arg(long = "metric", value_name = "METRIC")]
+    metrics: Vec<String>,
+    /// `tornado` (one at a time) or `morris` (elementary effects).
+    #[arg(long, default_value = "tornado", value_parser = ["tornado", "morris"])]
+    method: String,
+    /// Morris trajectories.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..=1000))]
+    trajectories: u32,
+    /// Master seed (overrides scenario.seed).
+    #[arg(long)]
+    seed: Option<u64>,
+    #[command(flatten)]
+    control: RunControl,
+}
+
 /// An error with its exit code.
 struct Failure {
     code: u8,
@@ -267,6 +329,8 @@ fn main() -> ExitCode {
         Command::Brief { dirs, lang } => brief(&dirs, &lang),
         Command::Sweep(a) => sweep(a),
         Command::Calibrate(a) => calibrate(a),
+        Command::Size(a) => size(a),
+        Command::Sensitivity(a) => sensitivity(a),
         Command::Explain { key } => refundsim::explain::explain(key.as_deref())
             .map_err(|e| usage(anyhow::anyhow!(e)))
             .and_then(|t| write_out(&t)),
@@ -543,6 +607,266 @@ fn sweep(a: SweepArgs) -> Result<(), Failure> {
     )?;
     say!("→ {}", csv.display());
     Ok(())
+}
+
+fn study_failure(e: refundsim::size::StudyError) -> Failure {
+    use refundsim::size::StudyError;
+    match e {
+        StudyError::Usage(m) => usage(anyhow::anyhow!(m)),
+        StudyError::Scenario(e) => e.into(),
+        StudyError::Run(refundsim::sweep::SweepError::Foreign(d)) => {
+            usage(refundsim::sweep::SweepError::Foreign(d))
+        }
+        StudyError::Run(
+            e @ (refundsim::sweep::SweepError::Cancelled
+            | refundsim::sweep::SweepError::Output(report::OutputError::Interrupted)),
+        ) => Failure {
+            code: INTERRUPTED,
+            error: e.into(),
+        },
+        StudyError::Run(e) => failed(e),
+    }
+}
+
+fn size(a: SizeArgs) -> Result<(), Failure> {
+    use refundsim::size::{self, Search};
+    let search = Search::new(
+        &a.scenario.files,
+        &a.scenario.sets,
+        &a.lever,
+        &a.range,
+        &a.target,
+        &a.confidence,
+        a.step.as_deref(),
+        a.control.paths,
+        a.seed,
+    )
+    .map_err(study_failure)?;
+    warn(&refundsim::engine::warnings(
+        &search.base,
+        &refundsim::population::exporters(&search.base),
+    ));
+    let dest = a.control.out.clone().unwrap_or_else(|| {
+        PathBuf::from("output").join(format!(
+            "{}-size-{}",
+            search.base.name,
+            search.lever.key.replace('.', "_")
+        ))
+    });
+    let resuming = search.resumable(&dest, a.control.force).map_err(usage)?;
+    let bar = progress(
+        search.max_evaluations() as u64 * search.base.paths as u64,
+        a.control.quiet,
+        &format!("sizing ≤ {} evaluations", search.max_evaluations()),
+    );
+    let cancel = cancel_flag();
+    let threads = threads_of(a.control.threads);
+    let result = size::run(
+        &search,
+        &dest,
+        a.control.force,
+        threads,
+        &|n| bar.inc(n),
+        cancel,
+    );
+    bar.finish_and_clear();
+    let ans = result.map_err(study_failure)?;
+    if resuming {
+        say!("resumed an interrupted search in {}", dest.display());
+    }
+    warn(&ans.warnings);
+    let show = short;
+    say!(
+        "{:>22} {:>14} {:>26} {:>6}",
+        ans.lever,
+        "statistic",
+        "95% interval",
+        "meets"
+    );
+    for p in &ans.points {
+        say!(
+            "{:>22} {:>14} {:>26} {:>6}",
+            refundsim::lever::fmt_num(p.value),
+            show(p.statistic),
+            format!("{} – {}", show(p.ci_low), show(p.ci_high)),
+            if p.meets { "yes" } else { "no" }
+        );
+    }
+    let what = match search.confidence {
+        size::Confidence::Mean => "on the mean".to_string(),
+        size::Confidence::Share(p) => format!("in at least {:.0}% of paths", 100.0 * p),
+    };
+    match ans.value {
+        Some(v) => say!(
+            "answer: {} = {} is the {} value in {}:{} with {} {} ({} paths, {} evaluations)",
+            ans.lever,
+            show(v),
+            ans.direction,
+            show(search.lo),
+            show(search.hi),
+            ans.target,
+            what,
+            search.base.paths,
+            ans.evaluations
+        ),
+        None => say!(
+            "answer: no value of {} in {}:{} meets {} {}",
+            ans.lever,
+            show(search.lo),
+            show(search.hi),
+            ans.target,
+            what
+        ),
+    }
+    say!("→ {}", dest.join("answer.json").display());
+    if ans.value.is_none() {
+        return Err(failed(anyhow::anyhow!(
+            "the target is not met anywhere in the range; widen --range"
+        )));
+    }
+    Ok(())
+}
+
+fn sensitivity(a: SensitivityArgs) -> Result<(), Failure> {
+    use refundsim::sensitivity::{self, Analysis, Method, Outcome};
+    let method = match a.method.as_str() {
+        "morris" => Method::Morris {
+            trajectories: a.trajectories as usize,
+        },
+        _ => Method::Tornado,
+    };
+    let an = Analysis::new(
+        &a.scenario.files,
+        &a.scenario.sets,
+        &a.params,
+        a.swing,
+        &a.metrics,
+        method,
+        a.control.paths,
+        a.seed,
+    )
+    .map_err(study_failure)?;
+    let base = &an.points[0].1;
+    warn(&refundsim::engine::warnings(
+        base,
+        &refundsim::population::exporters(base),
+    ));
+    let dest = a
+        .control
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(format!("{}-{}", base.name, a.method)));
+    let resuming = an.resumable(&dest, a.control.force).map_err(usage)?;
+    let bar = progress(
+        an.total_paths(),
+        a.control.quiet,
+        &format!(
+            "{} parameters, {} evaluations",
+            an.params.len(),
+            an.points.len()
+        ),
+    );
+    let cancel = cancel_flag();
+    let threads = threads_of(a.control.threads);
+    let started = Instant::now();
+    let result = sensitivity::run(
+        &an,
+        &dest,
+        a.control.force,
+        threads,
+        &|n| bar.inc(n),
+        cancel,
+    );
+    bar.finish_and_clear();
+    let outcome = result.map_err(study_failure)?;
+    if resuming {
+        say!("resumed an interrupted study in {}", dest.display());
+    }
+    let show = short;
+    let file = match &outcome {
+        Outcome::Tornado(rows) => {
+            let mut last = "";
+            for r in rows {
+                if r.metric != last {
+                    say!(
+                        "\n{} (base {})\n{:<40} {:>24} {:>24} {:>12}",
+                        r.metric,
+                        show(r.base),
+                        "parameter (low … high)",
+                        "Δ at low ± 95% CI",
+                        "Δ at high ± 95% CI",
+                        "swing"
+                    );
+                    last = &r.metric;
+                }
+                say!(
+                    "{:<40} {:>24} {:>24} {:>12}",
+                    format!("{} ({} … {})", r.param, show(r.low), show(r.high)),
+                    format!(
+                        "{} ± {}",
+                        show(r.delta_low.delta.mean),
+                        show(r.delta_low.delta.ci95())
+                    ),
+                    format!(
+                        "{} ± {}",
+                        show(r.delta_high.delta.mean),
+                        show(r.delta_high.delta.ci95())
+                    ),
+                    show(r.swing)
+                );
+            }
+            "tornado.csv"
+        }
+        Outcome::Morris(rows) => {
+            let mut last = "";
+            for r in rows {
+                if r.metric != last {
+                    say!(
+                        "\n{}\n{:<40} {:>14} {:>26} {:>14}",
+                        r.metric,
+                        "parameter",
+                        "μ*",
+                        "95% interval",
+                        "σ"
+                    );
+                    last = &r.metric;
+                }
+                say!(
+                    "{:<40} {:>14} {:>26} {:>14}",
+                    r.param,
+                    show(r.mu_star),
+                    format!("{} – {}", show(r.mu_star_ci.0), show(r.mu_star_ci.1)),
+                    show(r.sigma)
+                );
+            }
+            "morris.csv"
+        }
+    };
+    say!(
+        "\n{} evaluations of {} paths in {:.1} s → {}",
+        an.points.len(),
+        base.paths,
+        started.elapsed().as_secs_f64(),
+        dest.join(file).display()
+    );
+    Ok(())
+}
+
+/// A number for the terminal: amounts as `2.0 mn`, whole numbers as they are,
+/// others to four significant digits.
+fn short(x: f64) -> String {
+    if x.is_nan() {
+        "—".to_string()
+    } else if x.abs() < 5e-9 {
+        "0".to_string()
+    } else if x.abs() >= 1e4 {
+        report::cny_en(x)
+    } else if x.fract() == 0.0 {
+        format!("{x}")
+    } else {
+        let digits = (3 - x.abs().log10().floor() as i32).clamp(0, 8) as usize;
+        format!("{x:.digits$}")
+    }
 }
 
 /// A few columns of sweep.csv for the terminal.

@@ -427,7 +427,8 @@ pub fn write_file(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
 struct Layout {
     files: &'static [&'static str],
     dirs: &'static [(&'static str, &'static Layout)],
-    /// Layout of subfolders named by a number (a sweep's `points/<n>/`).
+    /// Layout of subfolders named by a number or a hex id (a sweep's
+    /// `points/<n>/`, a size or sensitivity study's `points/<sha>/`).
     numbered: Option<&'static Layout>,
 }
 
@@ -477,12 +478,40 @@ const SWEEP: Layout = Layout {
     numbered: None,
 };
 
+const SIZE: Layout = Layout {
+    files: &[
+        "manifest.json",
+        "size.csv",
+        "answer.json",
+        "brief.md",
+        "brief.html",
+        "brief.xlsx",
+    ],
+    dirs: &[("points", &POINTS)],
+    numbered: None,
+};
+
+const SENSITIVITY: Layout = Layout {
+    files: &[
+        "manifest.json",
+        "tornado.csv",
+        "morris.csv",
+        "brief.md",
+        "brief.html",
+        "brief.xlsx",
+    ],
+    dirs: &[("points", &POINTS)],
+    numbered: None,
+};
+
 /// The layout of an output folder whose manifest says `kind`.
 fn layout(kind: &str) -> Option<&'static Layout> {
     match kind {
         "run" => Some(&RUN),
         "compare" => Some(&COMPARE),
         "sweep" => Some(&SWEEP),
+        "size" => Some(&SIZE),
+        "sensitivity" => Some(&SENSITIVITY),
         _ => None,
     }
 }
@@ -544,7 +573,7 @@ fn foreign_in(dir: &Path, l: &Layout) -> Option<PathBuf> {
         if m.is_dir() {
             let sub = l.dirs.iter().find(|(n, _)| *n == name).map(|d| d.1).or(l
                 .numbered
-                .filter(|_| !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit())));
+                .filter(|_| !name.is_empty() && name.bytes().all(|b| b.is_ascii_hexdigit())));
             if let Some(sub) = sub {
                 if let Some(f) = foreign_in(&p, sub) {
                     return Some(f);

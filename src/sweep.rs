@@ -223,6 +223,9 @@ pub enum SweepError {
         /// Points in the grid.
         total: usize,
     },
+    /// Interrupted while running one point of a study; finished points are kept.
+    #[error("interrupted; finished evaluations are kept: rerun the same command to resume")]
+    Cancelled,
     /// Writing failed.
     #[error(transparent)]
     Output(#[from] report::OutputError),
@@ -255,17 +258,29 @@ fn manifest(plan: &Plan, complete: bool) -> String {
     serde_json::to_string_pretty(&v).expect("serialisable") + "\n"
 }
 
-fn write_atomic(path: &Path, text: &str) -> Result<(), report::OutputError> {
+/// Writes `text` to `path` atomically (see [`crate::output::write_file`]).
+pub fn write_atomic(path: &Path, text: &str) -> Result<(), report::OutputError> {
     crate::output::write_file(path, text.as_bytes())
 }
 
-/// Whether `dir` may hold this sweep: absent, or a sweep with the same
-/// fingerprint (resumed: `Ok(true)`), or with `force` an earlier refundsim
-/// output holding nothing but refundsim's files. Also checks, before any work,
-/// that the sweep's folder can be written.
+/// Whether `dir` may hold this sweep (see [`check_study_dir`]).
 pub fn check_dir(dir: &Path, plan: &Plan, force: bool) -> Result<bool, SweepError> {
+    check_study_dir(dir, "sweep", &plan.fingerprint, force)
+}
+
+/// Whether `dir` may hold a resumable study of this `kind` (`sweep`, `size`,
+/// `sensitivity`): `Ok(true)` to resume one with the same fingerprint,
+/// `Ok(false)` when it is absent or, with `force`, an earlier refundsim output
+/// holding nothing but refundsim's files. Also checks, before any work, that
+/// the folder can be written.
+pub fn check_study_dir(
+    dir: &Path,
+    kind: &str,
+    fingerprint: &str,
+    force: bool,
+) -> Result<bool, SweepError> {
     crate::output::check_destination(dir, true).or_else(|e| match e {
-        // Checked below: a sweep being resumed, or replaced with --force.
+        // Checked below: a study being resumed, or replaced with --force.
         report::OutputError::NotOurs(_) | report::OutputError::Foreign { .. } => Ok(()),
         e => Err(e),
     })?;
@@ -275,7 +290,7 @@ pub fn check_dir(dir: &Path, plan: &Plan, force: bool) -> Result<bool, SweepErro
     let same = std::fs::read_to_string(dir.join("manifest.json"))
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .is_some_and(|v| v["kind"] == "sweep" && v["fingerprint"] == plan.fingerprint.as_str());
+        .is_some_and(|v| v["kind"] == kind && v["fingerprint"] == fingerprint);
     if same && dir.is_dir() {
         crate::output::check_writable(dir, true)?;
         crate::output::check_writable(&dir.join("points").join("0"), false)?;
@@ -301,51 +316,15 @@ pub fn run(
     progress: &(dyn Fn(u64) + Sync),
     cancel: &AtomicBool,
 ) -> Result<PathBuf, SweepError> {
-    let resume = check_dir(dir, plan, force)?;
-    if !resume && std::fs::symlink_metadata(dir).is_ok() {
-        crate::output::remove_output_dir(dir)?;
-    }
-    let points_dir = dir.join("points");
-    std::fs::create_dir_all(&points_dir).map_err(|source| report::OutputError::Io {
-        path: points_dir.clone(),
-        source,
-    })?;
+    let points_dir = open_study_dir(dir, "sweep", &plan.fingerprint, force)?;
     write_atomic(&dir.join("manifest.json"), &manifest(plan, false))?;
     let total = plan.points.len();
-    let mut done = 0;
-    for (i, (_, s)) in plan.points.iter().enumerate() {
-        let pdir = points_dir.join(i.to_string());
-        // A finished point is kept only if its paths.csv reads back whole; a
-        // damaged one (see `damaged_points`) is computed again.
-        if pdir.join("paths.csv").exists() {
-            if point_problem(&pdir, s).is_none() {
-                progress(s.paths as u64);
-                done += 1;
-                continue;
-            }
-            clear_point(&pdir)?;
-        }
-        let model = Model::new(s.clone());
-        let started = std::time::Instant::now();
-        let out = engine::run(&model, s.paths, threads, &|| progress(1), cancel)
-            .map_err(|_| SweepError::Interrupted { done, total })?;
-        let info = RunInfo {
-            threads,
-            elapsed_seconds: started.elapsed().as_secs_f64(),
-            command: Vec::new(),
-        };
-        // A killed run may leave a point's staging folder behind: Staging::new
-        // removes the stale ones.
-        let interrupted = |e: report::OutputError| match e {
-            report::OutputError::Interrupted => SweepError::Interrupted { done, total },
-            e => e.into(),
-        };
-        let staging = Staging::new(&pdir).map_err(interrupted)?;
-        for (name, text) in report::run_files(&model, &out, &info) {
-            staging.write(name, text.as_bytes()).map_err(interrupted)?;
-        }
-        staging.commit(true).map_err(interrupted)?;
-        done += 1;
+    for (done, (_, s)) in plan.points.iter().enumerate() {
+        let pdir = points_dir.join(done.to_string());
+        run_point(s, &pdir, threads, progress, cancel).map_err(|e| match e {
+            SweepError::Cancelled => SweepError::Interrupted { done, total },
+            e => e,
+        })?;
     }
     // The table, always from the files on disk.
     let mut rows = Vec::new();
@@ -359,6 +338,67 @@ pub fn run(
     write_atomic(&csv_path, &sweep_csv(plan, &rows))?;
     write_atomic(&dir.join("manifest.json"), &manifest(plan, true))?;
     Ok(csv_path)
+}
+
+/// Prepares a study directory for a run or a resumption (see [`check_study_dir`]):
+/// replaces an earlier output when allowed and creates `points/`. Returns the
+/// `points/` folder. (Staging folders a killed run left behind are removed by
+/// [`Staging::new`] as points are written.)
+pub fn open_study_dir(
+    dir: &Path,
+    kind: &str,
+    fingerprint: &str,
+    force: bool,
+) -> Result<PathBuf, SweepError> {
+    let resume = check_study_dir(dir, kind, fingerprint, force)?;
+    if !resume && std::fs::symlink_metadata(dir).is_ok() {
+        crate::output::remove_output_dir(dir)?;
+    }
+    let points_dir = dir.join("points");
+    std::fs::create_dir_all(&points_dir).map_err(|source| report::OutputError::Io {
+        path: points_dir.clone(),
+        source,
+    })?;
+    Ok(points_dir)
+}
+
+/// Runs one point of a study into `pdir` (written atomically), unless a sound
+/// finished run is already there; a damaged one (see [`damaged_points`]) is
+/// computed again. `progress(n)` is told of finished paths either way.
+/// [`SweepError::Cancelled`] when interrupted: nothing of this point is left behind.
+pub fn run_point(
+    s: &Scenario,
+    pdir: &Path,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
+) -> Result<(), SweepError> {
+    if pdir.join("paths.csv").exists() {
+        if point_problem(pdir, s).is_none() {
+            progress(s.paths as u64);
+            return Ok(());
+        }
+        clear_point(pdir)?;
+    }
+    let model = Model::new(s.clone());
+    let started = std::time::Instant::now();
+    let out = engine::run(&model, s.paths, threads, &|| progress(1), cancel)
+        .map_err(|_| SweepError::Cancelled)?;
+    let info = RunInfo {
+        threads,
+        elapsed_seconds: started.elapsed().as_secs_f64(),
+        command: Vec::new(),
+    };
+    let cancelled = |e: report::OutputError| match e {
+        report::OutputError::Interrupted => SweepError::Cancelled,
+        e => e.into(),
+    };
+    let staging = Staging::new(pdir).map_err(cancelled)?;
+    for (name, text) in report::run_files(&model, &out, &info) {
+        staging.write(name, text.as_bytes()).map_err(cancelled)?;
+    }
+    staging.commit(true).map_err(cancelled)?;
+    Ok(())
 }
 
 /// What is wrong with the finished point in `pdir`, whose scenario is `s`: its

@@ -527,3 +527,183 @@ pub fn qq(title: L, points: &[(f64, f64)], lang: Lang) -> Result<Chart, String> 
         title,
     })
 }
+
+/// One bar pair of a tornado chart: label, then (delta, 95% half-width) at the
+/// low and at the high value, both relative to the base.
+pub struct TornadoBar {
+    pub label: String,
+    pub low: (f64, f64),
+    pub high: (f64, f64),
+}
+
+/// A tornado chart: one row per parameter (largest swing on top), the change from
+/// the base at the low value (first colour) and at the high value (second colour),
+/// each with its 95% interval as a whisker.
+pub fn tornado(title: L, bars: &[TornadoBar], q: Q, lang: Lang) -> Result<Chart, String> {
+    let all: Vec<f64> = bars
+        .iter()
+        .flat_map(|b| {
+            [
+                b.low.0 - b.low.1,
+                b.low.0 + b.low.1,
+                b.high.0 - b.high.1,
+                b.high.0 + b.high.1,
+            ]
+        })
+        .filter(|v| v.is_finite())
+        .collect();
+    let max = all.iter().copied().fold(0.0f64, f64::max);
+    let min = all.iter().copied().fold(0.0f64, f64::min);
+    let (div, unit) = match q {
+        Q::Cny => cny_axis(max.max(-min), lang),
+        Q::Pct => (0.01, "%".to_string()),
+        Q::Days => (1.0, L::new("天", "days").get(lang)),
+        _ => (1.0, String::new()),
+    };
+    let pad = ((max - min) / div * 0.08).max(1e-9);
+    let n = bars.len();
+    let y = Axis {
+        range: -0.6..(n as f64 - 0.4),
+        ticks: bars
+            .iter()
+            .enumerate()
+            .map(|(i, b)| ((n - 1 - i) as f64, b.label.clone()))
+            .collect(),
+    };
+    let height = (60 + 28 * n as u32).max(160);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (W, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .margin_right(24)
+            .x_label_area_size(36)
+            .y_label_area_size(300)
+            .build_cartesian_2d((min / div - pad)..(max / div + pad), y)
+            .map_err(err)?;
+        let x_fmt = |v: &f64| fmt::trimmed(*v);
+        chart
+            .configure_mesh()
+            .x_labels(9)
+            .y_labels(n.max(1))
+            .x_label_formatter(&x_fmt)
+            .x_desc(unit)
+            .light_line_style(WHITE.mix(0.0))
+            .bold_line_style(BLACK.mix(0.08))
+            .axis_style(BLACK.mix(0.45))
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
+            .draw()
+            .map_err(err)?;
+        for (i, b) in bars.iter().enumerate() {
+            let yc = (n - 1 - i) as f64;
+            for (k, (d, h), y0, y1) in [(0, b.low, yc, yc + 0.36), (1, b.high, yc - 0.36, yc)] {
+                if !d.is_finite() {
+                    continue;
+                }
+                let c = rgb(k);
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(0.0, y0), (d / div, y1)],
+                        c.mix(0.8).filled(),
+                    )))
+                    .map_err(err)?;
+                if h.is_finite() && h > 0.0 {
+                    let ym = (y0 + y1) / 2.0;
+                    chart
+                        .draw_series(std::iter::once(PathElement::new(
+                            vec![((d - h) / div, ym), ((d + h) / div, ym)],
+                            BLACK.mix(0.7).stroke_width(2),
+                        )))
+                        .map_err(err)?;
+                }
+            }
+        }
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(0.0, -0.6), (0.0, n as f64 - 0.4)],
+                BLACK.mix(0.6).stroke_width(1),
+            )))
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(Chart {
+        svg: clean(svg, &title.get(lang)),
+        legend: vec![
+            (css(0), false, L::new("取低值时", "at the low value")),
+            (css(1), false, L::new("取高值时", "at the high value")),
+        ],
+        note: Some(L::new(
+            "条形：相对基准情景的变化（同一组随机数下的配对差）；黑线：95%置信区间。",
+            "Bars: change from the base case (paired, on the same random numbers); black lines: 95% confidence intervals.",
+        )),
+        title,
+    })
+}
+
+/// A scatter of labelled points (Morris μ* against σ).
+pub fn scatter(
+    title: L,
+    points: &[(String, f64, f64)],
+    x_name: L,
+    y_name: L,
+    lang: Lang,
+) -> Result<Chart, String> {
+    let fin: Vec<&(String, f64, f64)> = points
+        .iter()
+        .filter(|p| p.1.is_finite() && p.2.is_finite())
+        .collect();
+    let xmax = fin.iter().map(|p| p.1).fold(0.0f64, f64::max).max(1e-12) * 1.12;
+    let ymax = fin.iter().map(|p| p.2).fold(0.0f64, f64::max).max(1e-12) * 1.12;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .margin_right(24)
+            .x_label_area_size(40)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0.0..xmax, 0.0..ymax)
+            .map_err(err)?;
+        let f = |v: &f64| fmt::trimmed(*v);
+        chart
+            .configure_mesh()
+            .x_labels(8)
+            .y_labels(7)
+            .x_label_formatter(&f)
+            .y_label_formatter(&f)
+            .x_desc(x_name.get(lang))
+            .y_desc(y_name.get(lang))
+            .light_line_style(WHITE.mix(0.0))
+            .bold_line_style(BLACK.mix(0.08))
+            .axis_style(BLACK.mix(0.45))
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(
+                fin.iter()
+                    .map(|p| Circle::new((p.1, p.2), 5, rgb(0).filled())),
+            )
+            .map_err(err)?;
+        chart
+            .draw_series(
+                fin.iter()
+                    .map(|p| Text::new(p.0.clone(), (p.1, p.2), (FONT, 13).into_font())),
+            )
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(Chart {
+        svg: clean(svg, &title.get(lang)),
+        legend: Vec::new(),
+        note: Some(L::new(
+            "μ*：参数在其取值范围内对均值的平均绝对影响；σ 大：存在交互作用或非线性。",
+            "μ*: mean absolute effect of moving a parameter over its range; a large σ means interactions or non-linearity.",
+        )),
+        title,
+    })
+}

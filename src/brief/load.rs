@@ -17,14 +17,21 @@ pub enum Kind {
     Compare,
     /// `refundsim sweep`: `sweep.csv`.
     Sweep,
+    /// `refundsim size`: `size.csv` and `answer.json`.
+    Size,
+    /// `refundsim sensitivity`: `tornado.csv` or `morris.csv`.
+    Sensitivity,
 }
 
 impl Kind {
-    fn command(self) -> &'static str {
+    /// The subcommand that writes this kind of directory.
+    pub fn command(self) -> &'static str {
         match self {
             Kind::Run => "run",
             Kind::Compare => "compare",
             Kind::Sweep => "sweep",
+            Kind::Size => "size",
+            Kind::Sensitivity => "sensitivity",
         }
     }
 }
@@ -244,6 +251,8 @@ pub fn manifest(dir: &Path) -> Result<(Kind, Value), BriefError> {
         Some(Value::String(k)) if k == "run" => Kind::Run,
         Some(Value::String(k)) if k == "compare" => Kind::Compare,
         Some(Value::String(k)) if k == "sweep" => Kind::Sweep,
+        Some(Value::String(k)) if k == "size" => Kind::Size,
+        Some(Value::String(k)) if k == "sensitivity" => Kind::Sensitivity,
         Some(Value::String(k)) => {
             return Err(BriefError::BadKind {
                 file,
@@ -268,7 +277,7 @@ pub fn manifest(dir: &Path) -> Result<(Kind, Value), BriefError> {
 
 /// Reads a file of the directory as text. Bytes that are not UTF-8 are damage
 /// (bad input, like any other), reported with the line they start on.
-fn read(path: &Path, command: &'static str) -> Result<String, BriefError> {
+pub(super) fn read(path: &Path, command: &'static str) -> Result<String, BriefError> {
     if path.is_dir() {
         return Err(BriefError::IsDir {
             file: path.to_path_buf(),

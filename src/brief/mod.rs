@@ -17,6 +17,7 @@
 mod calibration;
 mod chart;
 mod compare;
+mod decide;
 mod fmt;
 mod html;
 mod labels;
@@ -216,6 +217,8 @@ pub fn warnings(dir: &Path) -> Vec<String> {
         Kind::Run => load::run(dir, manifest).map(|r| r.warnings),
         Kind::Compare => load::compare(dir, manifest).map(|c| c.warnings),
         Kind::Sweep => load::sweep(dir, manifest).map(|s| s.warnings),
+        // Their tables are read whole by the brief, which refuses damage.
+        Kind::Size | Kind::Sensitivity => Ok(Vec::new()),
     }
     .unwrap_or_default()
 }
@@ -232,6 +235,8 @@ fn build(dir: &Path, lang: Lang) -> Result<Doc, BriefError> {
         Kind::Run => run::build(&load::run(dir, manifest)?, lang),
         Kind::Compare => compare::build(&load::compare(dir, manifest)?, lang),
         Kind::Sweep => sweep::build(&load::sweep(dir, manifest)?, lang),
+        Kind::Size => decide::size(dir, &manifest, lang),
+        Kind::Sensitivity => decide::sensitivity(dir, &manifest, lang),
     }
 }
 

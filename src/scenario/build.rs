@@ -630,11 +630,22 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Builds and validates a scenario.
-pub fn build(
+/// The merged tree of scenario sources: files merged left to right, then `--set`
+/// overrides applied (unvalidated; [`build`] validates it).
+pub fn merged_tree(
     files: Vec<(String, String, PathBuf)>,
     sets: &[String],
-) -> Result<Scenario, ScenarioError> {
+) -> Result<Node, ScenarioError> {
+    let (_, _, _, root) = merge_sources(files, sets)?;
+    Ok(root)
+}
+
+type Merged = (Sources, Vec<PathBuf>, Vec<InputFile>, Node);
+
+fn merge_sources(
+    files: Vec<(String, String, PathBuf)>,
+    sets: &[String],
+) -> Result<Merged, ScenarioError> {
     let mut src = Sources::default();
     let mut dirs = Vec::new();
     let mut inputs = Vec::new();
@@ -683,10 +694,19 @@ pub fn build(
     if !problems.is_empty() {
         return Err(ScenarioError { problems });
     }
+    Ok((src, dirs, inputs, root))
+}
+
+/// Builds and validates a scenario.
+pub fn build(
+    files: Vec<(String, String, PathBuf)>,
+    sets: &[String],
+) -> Result<Scenario, ScenarioError> {
+    let (src, dirs, inputs, root) = merge_sources(files, sets)?;
     let mut c = Ctx {
         src,
         dirs,
-        problems,
+        problems: Vec::new(),
         inputs,
     };
     c.unknown_keys(&root, "", "");

@@ -421,26 +421,13 @@ pub struct Scenario {
 impl Scenario {
     /// Loads scenario files merged left to right, then `--set` overrides.
     pub fn load(files: &[PathBuf], sets: &[String]) -> Result<Scenario, ScenarioError> {
-        let mut texts = Vec::new();
-        let mut problems = Vec::new();
-        for f in files {
-            match std::fs::read_to_string(f) {
-                Ok(t) => texts.push((f.display().to_string(), t, base_dir(f))),
-                Err(e) => problems.push(Problem {
-                    location: f.display().to_string(),
-                    key: String::new(),
-                    message: if e.kind() == std::io::ErrorKind::InvalidData {
-                        "is not UTF-8 text; save it as UTF-8 (TOML files must be UTF-8)".to_string()
-                    } else {
-                        format!("cannot read the scenario file ({e}); check the path")
-                    },
-                }),
-            }
-        }
-        if !problems.is_empty() {
-            return Err(ScenarioError { problems });
-        }
-        Self::from_texts(texts, sets)
+        Self::from_texts(read_files(files)?, sets)
+    }
+
+    /// The merged, unvalidated tree of scenario files and `--set` overrides (for
+    /// reading a value as written, e.g. a lever's current setting).
+    pub fn tree(files: &[PathBuf], sets: &[String]) -> Result<tree::Node, ScenarioError> {
+        build::merged_tree(read_files(files)?, sets)
     }
 
     /// Builds a scenario from `(name, text, directory for relative paths)` sources.
@@ -471,6 +458,31 @@ impl Scenario {
     #[inline]
     pub fn processing_class(&self, class0: usize) -> usize {
         self.policy.class_treatment[class0] as usize - 1
+    }
+}
+
+/// Reads scenario files as `(name, text, directory for relative paths)`.
+fn read_files(files: &[PathBuf]) -> Result<Vec<(String, String, PathBuf)>, ScenarioError> {
+    let mut texts = Vec::new();
+    let mut problems = Vec::new();
+    for f in files {
+        match std::fs::read_to_string(f) {
+            Ok(t) => texts.push((f.display().to_string(), t, base_dir(f))),
+            Err(e) => problems.push(Problem {
+                location: f.display().to_string(),
+                key: String::new(),
+                message: if e.kind() == std::io::ErrorKind::InvalidData {
+                    "is not UTF-8 text; save it as UTF-8 (TOML files must be UTF-8)".to_string()
+                } else {
+                    format!("cannot read the scenario file ({e}); check the path")
+                },
+            }),
+        }
+    }
+    if problems.is_empty() {
+        Ok(texts)
+    } else {
+        Err(ScenarioError { problems })
     }
 }
 

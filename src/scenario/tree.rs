@@ -376,6 +376,31 @@ fn set_path(
             let child = &mut t.iter_mut().find(|(k, _, _)| k == head).expect("present").2;
             set_path(child, rest, value, sources, at0, key)
         }
+        // `policy.review.2`: array elements are addressed from 1, as classes and
+        // months are numbered (MODEL.md §10), unless an element is named so.
+        Value::Array(items)
+            if head.parse::<usize>().is_ok()
+                && !items.iter().any(
+                    |n| matches!(n.get("name").map(|x| &x.value), Some(Value::Str(s)) if s == head),
+                ) =>
+        {
+            let i = head.parse::<usize>().expect("checked");
+            let len = items.len();
+            match items.get_mut(i.wrapping_sub(1)) {
+                Some(item) if rest.is_empty() => {
+                    *item = value;
+                    Ok(())
+                }
+                Some(item) => set_path(item, rest, value, sources, at0, key),
+                None => Err(sources.problem(
+                    at0,
+                    key,
+                    format!(
+                        "element {i} does not exist: the array has {len} elements, numbered from 1"
+                    ),
+                )),
+            }
+        }
         Value::Array(items) if items.iter().all(|n| n.entries().is_some()) => {
             let names: Vec<String> = items
                 .iter()
@@ -498,5 +523,30 @@ mod tests {
         });
         let e = apply_set(&mut root, &s, 3).unwrap_err();
         assert!(e.message.contains("gui-an"), "{}", e.message);
+    }
+
+    #[test]
+    fn set_addresses_array_elements_from_one() {
+        let (mut s, mut root) = load(&["[policy]\nreview = [1, { fixed = 2 }, 3, 4]\n"]);
+        for (i, text) in ["policy.review.2=9", "policy.review.4={ fixed = 7 }"]
+            .into_iter()
+            .enumerate()
+        {
+            s.0.push(Source {
+                name: format!("--set #{}", i + 1),
+                text: text.into(),
+                is_set: true,
+            });
+            apply_set(&mut root, &s, i + 1).unwrap();
+        }
+        let r = root.get("policy").unwrap().get("review").unwrap();
+        assert_eq!(r.show(), "[1, 9, 3, a table]");
+        s.0.push(Source {
+            name: "--set #3".into(),
+            text: "policy.review.5=1".into(),
+            is_set: true,
+        });
+        let e = apply_set(&mut root, &s, 3).unwrap_err();
+        assert!(e.message.contains("4 elements"), "{}", e.message);
     }
 }
