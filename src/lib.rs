@@ -4,7 +4,8 @@
 //! [`scenario`] loads and validates scenario files, [`calendar`] does working-day
 //! arithmetic, [`population`] draws exporters, [`timeline`] draws each claim's path
 //! through the tax bureau, [`engine`] runs paths in parallel, [`stats`] summarises
-//! over paths and [`report`] writes the output files. Nothing here prints or exits:
+//! over paths and [`report`] writes the output files; [`footprint`] estimates the
+//! memory a run needs before it starts. Nothing here prints or exits:
 //! the binary (`src/main.rs`) does that.
 
 pub mod brief;
@@ -14,6 +15,7 @@ pub mod compare;
 pub mod dist;
 pub mod engine;
 pub mod finance;
+pub mod footprint;
 pub mod metrics;
 pub mod population;
 pub mod report;

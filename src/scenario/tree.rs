@@ -108,7 +108,12 @@ impl Node {
                     if v.len() > 6 { ", …" } else { "" }
                 )
             }
-            Value::Str(s) => format!("\"{s}\""),
+            Value::Str(s) => {
+                // One line, and not the whole of a 40,000-character title.
+                let shown: String = s.chars().take(60).collect();
+                let more = if s.chars().count() > 60 { "…" } else { "" };
+                format!("\"{}{more}\"", super::build::printable(&shown))
+            }
             Value::Int(i) => i.to_string(),
             Value::Float(f) => f.to_string(),
             Value::Bool(b) => b.to_string(),
@@ -232,7 +237,18 @@ pub fn parse(sources: &Sources, source: usize) -> Result<Node, Problem> {
         Ok(doc) => Ok(from_table(doc.as_table(), source, 0)),
         Err(e) => {
             let offset = e.span().map(|s| s.start).unwrap_or(0);
-            let msg = e.message().trim().to_string();
+            let mut msg = e.message().trim().to_string();
+            if msg == "duplicate key"
+                && let Some(key) = e
+                    .span()
+                    .and_then(|s| text.get(s))
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty() && k.chars().count() <= 80 && !k.contains('\n'))
+            {
+                msg = format!(
+                    "duplicate key `{key}`: it is set twice in the same table; keep one of the two"
+                );
+            }
             Err(sources.problem(
                 Origin { source, offset },
                 "",
@@ -270,6 +286,13 @@ pub fn merge(base: &mut Node, over: Node) {
 pub fn apply_set(root: &mut Node, sources: &Sources, source: usize) -> Result<(), Problem> {
     let arg = &sources.0[source].text;
     let at0 = Origin { source, offset: 0 };
+    if let Some(i) = arg.find(['\n', '\r']) {
+        return Err(sources.problem(
+            Origin { source, offset: i },
+            "",
+            "--set takes one KEY=VALUE on one line, and this one holds a line break (what follows it would be lost); give each setting its own --set",
+        ));
+    }
     let Some((key, raw)) = arg.split_once('=') else {
         return Err(sources.problem(
             at0,
@@ -317,6 +340,11 @@ pub fn apply_set(root: &mut Node, sources: &Sources, source: usize) -> Result<()
         ));
     }
     set_path(root, &parts, node, sources, at0, key)
+}
+
+/// An array element that is a table with a text `name` (`[[platform]]`).
+fn named(n: &Node) -> bool {
+    matches!(n.get("name").map(|x| &x.value), Some(Value::Str(_)))
 }
 
 fn shift(n: &mut Node, by: isize) {
@@ -375,6 +403,69 @@ fn set_path(
             }
             let child = &mut t.iter_mut().find(|(k, _, _)| k == head).expect("present").2;
             set_path(child, rest, value, sources, at0, key)
+        }
+        Value::Array(items)
+            if !items.iter().all(|n| named(n))
+                || !items.iter().any(
+                    |n| matches!(n.get("name").map(|x| &x.value), Some(Value::Str(s)) if s == head),
+                ) =>
+        {
+            // A list addressed by position, counted from 1 (`policy.review.1` is
+            // class I's distribution); array tables are also addressed by name.
+            let len = items.len();
+            let by_name = !items.is_empty() && items.iter().all(|n| named(n));
+            let names: Vec<String> = items
+                .iter()
+                .filter_map(|n| match n.get("name").map(|x| &x.value) {
+                    Some(Value::Str(s)) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect();
+            let Some(i) = head.parse::<usize>().ok().filter(|i| (1..=len).contains(i)) else {
+                let prefix = key.strip_suffix(&parts.join(".")).unwrap_or("");
+                let example = if len == 0 {
+                    "the list is empty; set the whole list instead".to_string()
+                } else {
+                    format!(
+                        "elements of this list are addressed by position from 1 to {len}, e.g. {prefix}1{}",
+                        if rest.is_empty() {
+                            "=…".to_string()
+                        } else {
+                            format!(".{}=…", rest.join("."))
+                        }
+                    )
+                };
+                return Err(sources.problem(
+                    at0,
+                    key,
+                    if by_name {
+                        format!(
+                            "no element named `{head}` here; array tables are addressed by name (names: {}) or by position from 1 to {len}",
+                            names.join(", ")
+                        )
+                    } else {
+                        format!("no element `{head}` here; {example}")
+                    },
+                ));
+            };
+            let item = &mut items[i - 1];
+            if rest.is_empty() {
+                *item = value;
+                return Ok(());
+            }
+            if item.entries().is_none() {
+                return Err(sources.problem(
+                    at0,
+                    key,
+                    format!(
+                        "element {i} is the value {}, which has no keys; set the whole element, e.g. {}={}",
+                        item.show(),
+                        key.strip_suffix(&rest.join(".")).unwrap_or(key).trim_end_matches('.'),
+                        item.show()
+                    ),
+                ));
+            }
+            set_path(item, rest, value, sources, at0, key)
         }
         Value::Array(items) if items.iter().all(|n| n.entries().is_some()) => {
             let names: Vec<String> = items
