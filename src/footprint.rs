@@ -205,7 +205,7 @@ pub fn estimate(s: &Scenario, paths: u32, threads: usize, arms: u32) -> Footprin
             scratch,
         ),
     ];
-    parts.sort_by(|a, b| b.1.cmp(&a.1));
+    parts.sort_by_key(|p| std::cmp::Reverse(p.1));
     Footprint {
         parts,
         per_path,

@@ -21,6 +21,7 @@ pub fn parse_amount(s: &str) -> Option<f64> {
 /// Commas are thousands separators only (`"1,500万"`, groups of three digits);
 /// `"1,5亿"` is an error rather than 15亿. Spaces and `_` are ignored.
 pub fn amount(s: &str) -> Result<f64, String> {
+    let shown = clip(s);
     let t = s.trim().trim_end_matches('元').replace(['_', ' '], "");
     let (num, mult) = if let Some(x) = t.strip_suffix('亿') {
         (x, 1e8)
@@ -42,21 +43,23 @@ pub fn amount(s: &str) -> Result<f64, String> {
             && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()));
         if !grouped {
             return Err(format!(
-                "`{s}`: a comma may only separate thousands (groups of 3 digits, as in \"1,500万\"); write a decimal point for a fraction, e.g. \"{}\"",
-                s.trim().replace(',', ".")
+                "`{shown}`: a comma may only separate thousands (groups of 3 digits, as in \"1,500万\"); write a decimal point for a fraction, e.g. \"{}\"",
+                shown.trim().replace(',', ".")
             ));
         }
         num.replace(',', "")
     } else {
         num.to_string()
     };
-    let v: f64 = num.parse().map_err(|_| format!("`{s}` is not an amount"))?;
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("`{shown}` is not an amount"))?;
     let v = v * mult;
     if v.is_nan() {
-        return Err(format!("`{s}` is not an amount"));
+        return Err(format!("`{shown}` is not an amount"));
     }
     if v.is_infinite() {
-        return Err(format!("`{s}` is too large for a number"));
+        return Err(format!("`{shown}` is too large for a number"));
     }
     Ok(v)
 }
@@ -345,7 +348,7 @@ impl Ctx {
         match NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
             Ok(d) if (2000..=2100).contains(&chrono::Datelike::year(&d)) => Some(d),
             _ => {
-                self.err(n.at, shown, format!("`{s}` is not a valid date; write YYYY-MM-DD between 2000 and 2100, e.g. \"2017-01-01\""));
+                self.err(n.at, shown, format!("`{}` is not a valid date; write YYYY-MM-DD between 2000 and 2100, e.g. \"2017-01-01\"", clip(&s)));
                 None
             }
         }
@@ -620,7 +623,7 @@ impl Ctx {
                 Some((s.clone(), path, text))
             }
             Err(e) => {
-                self.err(n.at, shown, format!("cannot read `{}` ({e}); paths are relative to the scenario file that names them, or else to the current directory", base.join(s).display()));
+                self.err(n.at, shown, format!("cannot read `{}` ({e}); paths are relative to the scenario file that names them, or else to the current directory", clip(&base.join(s).display().to_string())));
                 None
             }
         }
@@ -735,6 +738,13 @@ pub fn printable(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// A user's text for a message: one line, at most 60 characters.
+pub fn clip(s: &str) -> String {
+    let head: String = s.chars().take(60).collect();
+    let more = if s.chars().count() > 60 { "…" } else { "" };
+    format!("{}{more}", printable(&head))
 }
 
 /// Hex sha256.

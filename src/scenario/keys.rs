@@ -147,7 +147,7 @@ pub static KEYS: &[KeyDef] = &[
         "",
         "1",
         0.0,
-        9.223_372_036_854_775_807e18,
+        i64::MAX as f64,
         "a whole number from 0 to 9223372036854775807 (2^63 − 1, the largest TOML integer)",
         "Master seed of every random stream; same seed, same results."
     ),

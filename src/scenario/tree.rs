@@ -110,9 +110,7 @@ impl Node {
             }
             Value::Str(s) => {
                 // One line, and not the whole of a 40,000-character title.
-                let shown: String = s.chars().take(60).collect();
-                let more = if s.chars().count() > 60 { "…" } else { "" };
-                format!("\"{}{more}\"", super::build::printable(&shown))
+                format!("\"{}\"", super::build::clip(s))
             }
             Value::Int(i) => i.to_string(),
             Value::Float(f) => f.to_string(),
@@ -323,7 +321,7 @@ pub fn apply_set(root: &mut Node, sources: &Sources, source: usize) -> Result<()
                 key,
                 format!(
                     "`{}` is not a TOML value ({}); write numbers as 5e8, text as \"monthly\", lists as [1, 1, 1, 4], tables as {{ fixed = 5 }}",
-                    raw.trim(),
+                    super::build::clip(raw.trim()),
                     e.message().trim()
                 ),
             ));
@@ -405,7 +403,7 @@ fn set_path(
             set_path(child, rest, value, sources, at0, key)
         }
         Value::Array(items)
-            if !items.iter().all(|n| named(n))
+            if !items.iter().all(named)
                 || !items.iter().any(
                     |n| matches!(n.get("name").map(|x| &x.value), Some(Value::Str(s)) if s == head),
                 ) =>
@@ -413,7 +411,7 @@ fn set_path(
             // A list addressed by position, counted from 1 (`policy.review.1` is
             // class I's distribution); array tables are also addressed by name.
             let len = items.len();
-            let by_name = !items.is_empty() && items.iter().all(|n| named(n));
+            let by_name = !items.is_empty() && items.iter().all(named);
             let names: Vec<String> = items
                 .iter()
                 .filter_map(|n| match n.get("name").map(|x| &x.value) {
