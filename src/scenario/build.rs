@@ -495,7 +495,10 @@ impl Ctx {
                         c.err(
                             m.at,
                             &format!("{shown_f}.mean"),
-                            "the mean must be positive when cv > 0",
+                            format!(
+                                "the mean must be above 0 (and at most {}) when cv > 0; write {{ fixed = 0 }} for no time at all",
+                                show_bound(def.max)
+                            ),
                         );
                         return None;
                     }
