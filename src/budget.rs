@@ -9,6 +9,8 @@
 use std::collections::VecDeque;
 
 use crate::calendar::{Calendar, NEVER};
+use crate::population::Exporter;
+use crate::scenario::Scenario;
 
 /// A claim waiting for the budget.
 #[derive(Debug, Clone, Copy)]
@@ -69,6 +71,33 @@ pub fn pay(
             }
         }
     }
+}
+
+/// A warning when the monthly budget is far below demand: under half the average
+/// monthly refunds the population claims (Σ annual exports × refund rate × cash
+/// share / 12, at season and demand factor 1). The queue then grows without
+/// bound and the window measures how long the backlog is, not the policy.
+pub fn demand_warning(s: &Scenario, exporters: &[Exporter]) -> Option<String> {
+    let monthly = s.policy.quota.as_ref()?.monthly;
+    let demand: f64 = exporters
+        .iter()
+        .map(|e| e.annual_exports * e.refund_per_fob(s))
+        .sum::<f64>()
+        / 12.0;
+    (demand > 0.0 && monthly < 0.5 * demand).then(|| {
+        let share = 100.0 * monthly / demand;
+        format!(
+            "the monthly refund budget (policy.quota.monthly = {:.0} yuan) is {} of the CNY {} of refunds the exporters claim in an average month; the queue grows all year and the results measure the backlog — raise policy.quota.monthly (e.g. to {:.0}, 1.1 × demand) or remove policy.quota",
+            monthly,
+            if share < 1.0 {
+                "under 1%".to_string()
+            } else {
+                format!("{share:.0}%")
+            },
+            crate::report::cny_en(demand),
+            (1.1 * demand).ceil()
+        )
+    })
 }
 
 #[cfg(test)]

@@ -45,28 +45,48 @@ pub struct CsvProblem {
     pub message: String,
 }
 
-/// Parses `date,kind,holiday` rows; lines starting with `#` are comments.
+/// Parses `date,kind,holiday` rows; lines starting with `#` are comments. Fields
+/// may be quoted (`"2017-01-02","holiday","New Year"`, as spreadsheets save them).
+/// A date listed both as a holiday and as a workday is an error naming both lines.
 pub fn parse_official(text: &str) -> Result<Vec<(NaiveDate, DayKind)>, Vec<CsvProblem>> {
     let mut out = Vec::new();
     let mut errs = Vec::new();
     let mut header_seen = false;
+    let mut seen: std::collections::HashMap<NaiveDate, (DayKind, usize)> =
+        std::collections::HashMap::new();
     // Excel saves CSV files with a byte-order mark; it is not part of the header.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut rec = csv::StringRecord::new();
     for (i, line) in text.lines().enumerate() {
         let line_no = i + 1;
         let l = line.trim();
         if l.is_empty() || l.starts_with('#') {
             continue;
         }
+        // One line is one record: the csv reader only unquotes its fields.
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(l.as_bytes());
+        if !matches!(rdr.read_record(&mut rec), Ok(true)) {
+            rec.clear();
+        }
+        // A quote after a blank (`a, "b"`) is not CSV quoting; accept it too.
+        let field = |i: usize| {
+            let f = rec.get(i).unwrap_or("").trim();
+            f.strip_prefix('"')
+                .and_then(|x| x.strip_suffix('"'))
+                .unwrap_or(f)
+                .trim()
+        };
+        let (date, kind) = (field(0), field(1));
         if !header_seen {
             header_seen = true;
-            if l.starts_with("date") {
+            if date.starts_with("date") {
                 continue;
             }
         }
-        let mut cols = l.split(',');
-        let date = cols.next().unwrap_or("").trim();
-        let kind = cols.next().unwrap_or("").trim();
         let d = match NaiveDate::parse_from_str(date, "%Y-%m-%d") {
             Ok(d) => Some(d),
             Err(_) => {
@@ -91,7 +111,28 @@ pub fn parse_official(text: &str) -> Result<Vec<(NaiveDate, DayKind)>, Vec<CsvPr
             }
         };
         if let (Some(d), Some(k)) = (d, k) {
-            out.push((d, k));
+            match seen.get(&d) {
+                Some(&(k0, l0)) if k0 != k => {
+                    let name = |k: DayKind| match k {
+                        DayKind::Holiday => "holiday",
+                        DayKind::Workday => "workday",
+                    };
+                    errs.push(CsvProblem {
+                        line: line_no,
+                        column: "kind",
+                        message: format!(
+                            "{d} is listed as a {} here and as a {} on line {l0}; a day is either a holiday or a make-up workday — delete one of the two lines",
+                            name(k),
+                            name(k0)
+                        ),
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(d, (k, line_no));
+                    out.push((d, k));
+                }
+            }
         }
     }
     if errs.is_empty() && out.is_empty() {
@@ -102,6 +143,63 @@ pub fn parse_official(text: &str) -> Result<Vec<(NaiveDate, DayKind)>, Vec<CsvPr
         });
     }
     if errs.is_empty() { Ok(out) } else { Err(errs) }
+}
+
+/// The first and last year an official calendar lists a day of, if any.
+pub fn years_covered(official: &[(NaiveDate, DayKind)]) -> Option<(i32, i32)> {
+    let lo = official.iter().map(|(d, _)| d.year()).min()?;
+    let hi = official.iter().map(|(d, _)| d.year()).max()?;
+    Some((lo, hi))
+}
+
+/// A warning when days `first .. end` after `start` (warm-up and measurement
+/// window) reach years the official calendar `file` does not cover: those years
+/// get weekends only, no holidays and no make-up workdays. Years for which the
+/// scenario lists its own `calendar.holidays` or `calendar.workdays` count as
+/// covered; `working_days = "all"` ignores holidays, so never warns.
+pub fn coverage_warning(
+    spec_mode: WorkingDays,
+    file: &str,
+    official: &[(NaiveDate, DayKind)],
+    extra: &[NaiveDate],
+    start: NaiveDate,
+    first: i32,
+    end: i32,
+) -> Option<String> {
+    if spec_mode == WorkingDays::All {
+        return None;
+    }
+    let from = (start + chrono::Duration::days(first as i64)).year();
+    let to = (start + chrono::Duration::days(end.max(first + 1) as i64 - 1)).year();
+    let covered = years_covered(official);
+    let missing: Vec<i32> = (from..=to)
+        .filter(|y| !covered.is_some_and(|(lo, hi)| (lo..=hi).contains(y)))
+        .filter(|y| !extra.iter().any(|d| d.year() == *y))
+        .collect();
+    let (&a, &b) = (missing.first()?, missing.last()?);
+    let years = if a == b {
+        format!("{a}")
+    } else {
+        format!("{a}–{b}")
+    };
+    let cov = match covered {
+        Some((lo, hi)) if lo == hi => format!("covers {lo} only"),
+        Some((lo, hi)) => format!("covers {lo}–{hi}"),
+        None => "covers no year".into(),
+    };
+    let span = if from == to {
+        format!("{from}")
+    } else {
+        format!("{from}–{to}")
+    };
+    let which = if (a, b) == (from, to) {
+        format!("the simulated days (warm-up and window, {span}) lie")
+    } else {
+        format!("the simulated days (warm-up and window, {span}) reach {years},")
+    };
+    Some(format!(
+        "{which} outside the years the official calendar {file} lists (it {cov}): those days have weekends but no public holidays or make-up workdays; give calendar.file with the official holidays of {years}, or list them in calendar.holidays and calendar.workdays"
+    ))
 }
 
 /// Working-day arithmetic over days `first ..= last`.
@@ -434,6 +532,51 @@ mod tests {
         let rows = parse_official("\u{feff}date,kind,holiday\n2017-01-02,holiday,x\n").unwrap();
         assert_eq!(rows.len(), 1);
         assert!(parse_official("date,kind,holiday\n").is_err());
+    }
+
+    #[test]
+    fn quoted_fields_read_like_plain_ones() {
+        let plain =
+            parse_official("date,kind,holiday\n2017-01-27,holiday,x\n2017-01-22,workday,y\n");
+        let quoted = parse_official(
+            "\"date\",\"kind\",\"holiday\"\n\"2017-01-27\",\"holiday\",\"x, y\"\n\"2017-01-22\" , \"workday\",\"y\"\n",
+        );
+        assert_eq!(quoted, plain);
+        assert_eq!(plain.unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_day_both_holiday_and_workday_names_both_lines() {
+        let errs = parse_official(
+            "date,kind,holiday\n2017-01-27,holiday,x\n2017-01-27,holiday,x\n2017-01-27,workday,x\n",
+        )
+        .unwrap_err();
+        assert_eq!(errs.len(), 1, "a repeated identical line is harmless");
+        assert_eq!((errs[0].line, errs[0].column), (4, "kind"));
+        assert!(errs[0].message.contains("line 2"), "{}", errs[0].message);
+    }
+
+    #[test]
+    fn coverage_warning_names_the_uncovered_years_and_the_covered_ones() {
+        let o = official();
+        assert_eq!(years_covered(&o), Some((2015, 2026)));
+        let w = |start: &str, first: i32, end: i32, extra: &[NaiveDate]| {
+            coverage_warning(WorkingDays::MonFri, "cal", &o, extra, d(start), first, end)
+        };
+        assert_eq!(w("2017-01-01", -240, 365, &[]), None);
+        let late = w("2026-07-01", -60, 365, &[]).expect("2027 is not covered");
+        assert!(
+            late.contains("2026–2027) reach 2027,") && late.contains("covers 2015–2026"),
+            "{late}"
+        );
+        let far = w("2030-01-01", -240, 730, &[]).expect("2029–2031 are not covered");
+        assert!(far.contains("2029–2031) lie outside"), "{far}");
+        // Years the scenario gives its own holidays for, and mode "all", are fine.
+        assert_eq!(w("2027-03-01", 0, 100, &[d("2027-05-01")]), None);
+        assert_eq!(
+            coverage_warning(WorkingDays::All, "cal", &o, &[], d("2030-01-01"), 0, 100),
+            None
+        );
     }
 
     #[test]

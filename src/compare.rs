@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use crate::engine::RunOutput;
 use crate::metrics::{METRICS, N_METRICS};
 use crate::report::num;
+use crate::scenario::Scenario;
 use crate::stats::Summary;
 
 /// The paired comparison of one metric.
@@ -49,6 +50,96 @@ impl Delta {
     }
 }
 
+/// Warnings when the reform changes what is measured rather than how refunds
+/// are handled: the measurement window (start date, horizon, warm-up), the
+/// population (number of exporters, population file, platform list) or a
+/// platform's definition. Common random numbers pair path `p` of both arms only
+/// through keys the arms share; with a different window or population the pairs
+/// are different economies and the delta mixes the policy with that change.
+pub fn pairing_warnings(base: &Scenario, reform: &Scenario) -> Vec<String> {
+    let mut changed = Vec::new();
+    if base.start_date != reform.start_date {
+        changed.push(format!(
+            "scenario.start_date ({} → {})",
+            base.start_date, reform.start_date
+        ));
+    }
+    if base.horizon_days != reform.horizon_days {
+        changed.push(format!(
+            "scenario.horizon_days ({} → {})",
+            base.horizon_days, reform.horizon_days
+        ));
+    }
+    if base.warmup_days != reform.warmup_days {
+        changed.push(format!(
+            "scenario.warmup_days ({} → {})",
+            base.warmup_days, reform.warmup_days
+        ));
+    }
+    if base.n_exporters() != reform.n_exporters() {
+        changed.push(format!(
+            "the number of exporters ({} → {})",
+            base.n_exporters(),
+            reform.n_exporters()
+        ));
+    }
+    if base.population_file != reform.population_file {
+        let f = |x: &Option<String>| x.clone().unwrap_or_else(|| "drawn".into());
+        changed.push(format!(
+            "population.file ({} → {})",
+            f(&base.population_file),
+            f(&reform.population_file)
+        ));
+    } else if base.population != reform.population {
+        changed.push("the exporters of population.file".into());
+    }
+    let names = |s: &Scenario| {
+        s.platforms
+            .iter()
+            .map(|p| p.name.clone())
+            .collect::<Vec<_>>()
+    };
+    if names(base) != names(reform) {
+        changed.push(format!(
+            "the platform list ({} → {})",
+            names(base).join(", "),
+            names(reform).join(", ")
+        ));
+    } else {
+        for (a, b) in base.platforms.iter().zip(&reform.platforms) {
+            if a == b {
+                continue;
+            }
+            let (va, vb) = (
+                serde_json::to_value(a).unwrap_or_default(),
+                serde_json::to_value(b).unwrap_or_default(),
+            );
+            let keys: Vec<String> = va
+                .as_object()
+                .map(|o| {
+                    o.iter()
+                        .filter(|(k, v)| vb.get(k.as_str()) != Some(*v))
+                        .map(|(k, _)| k.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            changed.push(format!(
+                "platform {}'s definition ({})",
+                a.name,
+                keys.join(", ")
+            ));
+        }
+    }
+    changed
+        .into_iter()
+        .map(|c| {
+            format!(
+                "the reform changes {c}: the two arms measure different windows or populations, so the paired delta mixes the policy with that change — keep the window and the population in the base files and let the reform change policy and mechanisms only"
+            )
+        })
+        .collect()
+}
+
 /// Paired deltas of every metric; paths where either arm is undefined are left out.
 pub fn deltas(base: &RunOutput, reform: &RunOutput) -> Vec<Delta> {
     assert_eq!(
@@ -80,9 +171,18 @@ pub fn deltas(base: &RunOutput, reform: &RunOutput) -> Vec<Delta> {
 /// `delta.csv`: metric, unit, base mean, reform mean, paired delta with its 95%
 /// confidence interval, relative change, significant yes/no.
 pub fn delta_csv(d: &[Delta]) -> String {
-    let mut s = String::from(
-        "metric,unit,base_mean,reform_mean,delta,delta_ci_low,delta_ci_high,relative_change,significant\n",
-    );
+    let mut csv = crate::output::CsvText::new();
+    csv.row([
+        "metric",
+        "unit",
+        "base_mean",
+        "reform_mean",
+        "delta",
+        "delta_ci_low",
+        "delta_ci_high",
+        "relative_change",
+        "significant",
+    ]);
     for (def, x) in METRICS.iter().zip(d) {
         let sig = if x.delta.mean.is_nan() {
             ""
@@ -91,21 +191,19 @@ pub fn delta_csv(d: &[Delta]) -> String {
         } else {
             "no"
         };
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{},{},{},{}",
-            def.name,
-            def.unit,
+        csv.row([
+            def.name.to_string(),
+            def.unit.to_string(),
             num(x.base_mean),
             num(x.reform_mean),
             num(x.delta.mean),
             num(x.ci_low()),
             num(x.ci_high()),
             num(x.relative()),
-            sig
-        );
+            sig.to_string(),
+        ]);
     }
-    s
+    csv.finish()
 }
 
 /// The short table printed after a comparison.

@@ -41,6 +41,8 @@ pub struct Claim {
     pub exporter: u32,
     /// Denied at `t3`.
     pub denied: bool,
+    /// Held for supplier verification before `t3` (for refund records, §14).
+    pub verified: bool,
     /// Refund claimed (CNY).
     pub r: f64,
 }
@@ -84,6 +86,35 @@ pub struct Model {
     pub warnings: Vec<String>,
 }
 
+/// Everything about a scenario and its exporters the results depend on that a
+/// user should know, as values for the binary to show (and the manifest to keep):
+/// the drawn population's [`population::warnings`], a window outside the official
+/// calendar ([`crate::calendar::coverage_warning`]), a warm-up shorter than the
+/// pipeline ([`crate::timeline::warmup_warning`]) and a refund budget far below
+/// demand ([`crate::budget::demand_warning`]).
+pub fn warnings(s: &Scenario, exporters: &[Exporter]) -> Vec<String> {
+    let mut warnings = population::warnings(s, exporters);
+    let extra: Vec<chrono::NaiveDate> = s
+        .calendar
+        .holidays
+        .iter()
+        .flat_map(|(a, b)| [*a, *b])
+        .chain(s.calendar.workdays.iter().copied())
+        .collect();
+    warnings.extend(crate::calendar::coverage_warning(
+        s.calendar.working_days,
+        &s.calendar.file,
+        &s.calendar.official,
+        &extra,
+        s.start_date,
+        -s.warmup_days,
+        s.horizon_days,
+    ));
+    warnings.extend(crate::timeline::warmup_warning(s));
+    warnings.extend(crate::budget::demand_warning(s, exporters));
+    warnings
+}
+
 impl Model {
     /// Prepares a scenario for simulation.
     pub fn new(scenario: Scenario) -> Self {
@@ -125,7 +156,7 @@ impl Model {
             })
             .collect();
         let groups = 1 + s.platforms.len() + 4;
-        let warnings = population::warnings(s, &exporters);
+        let warnings = warnings(s, &exporters);
         Model {
             timeline: Timeline::new(s),
             scenario,
@@ -348,6 +379,7 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
                 t5: stg.t4,
                 exporter: ei as u32,
                 denied: stg.denied,
+                verified: stg.verified,
                 r,
             });
             if in_window {
@@ -596,6 +628,90 @@ pub fn run(
     });
     let paths: Option<Vec<PathResult>> = results.into_iter().collect();
     let paths = paths.ok_or(Cancelled)?;
+    let claims_simulated = paths.iter().map(|p| p.claims_simulated).sum();
+    Ok(RunOutput {
+        paths,
+        claims_simulated,
+    })
+}
+
+/// Where `run --claims-out` sends claims: the first `paths` paths' claims are
+/// turned into bytes by `render` (on the worker thread, right after the path,
+/// while they are still in the scratch) and handed to `sink` in path order.
+pub struct ClaimsSink<'a> {
+    /// How many paths, from path 0, to hand over.
+    pub paths: u32,
+    /// Turns one path's claims (path index, claims) into bytes.
+    pub render: &'a (dyn Fn(u32, &[Claim]) -> Vec<u8> + Sync),
+    /// Receives each path's bytes, in path order.
+    pub sink: &'a mut dyn FnMut(Vec<u8>),
+}
+
+/// Runs paths `0 .. n` like [`run`], and also hands the claims of the first
+/// `claims.paths` paths to `claims.sink` in path order. Those paths run in
+/// batches of a few per thread, so only one batch of rendered claims is ever
+/// held in memory; the other paths run as in [`run`]. Results are identical to
+/// [`run`]'s.
+pub fn run_with_claims(
+    model: &Model,
+    n: u32,
+    threads: usize,
+    on_path: &(dyn Fn() + Sync),
+    cancel: &AtomicBool,
+    claims: ClaimsSink<'_>,
+) -> Result<RunOutput, Cancelled> {
+    let ClaimsSink {
+        paths: claim_paths,
+        render,
+        sink,
+    } = claims;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .expect("a thread pool");
+    let batch = 2 * threads.max(1) as u32;
+    let visited = claim_paths.min(n);
+    let mut paths = Vec::with_capacity(n as usize);
+    let mut from = 0;
+    while from < visited {
+        let to = (from + batch).min(visited);
+        let done: Vec<Option<(PathResult, Vec<u8>)>> = pool.install(|| {
+            (from..to)
+                .into_par_iter()
+                .map_init(Scratch::default, |sc, p| {
+                    if cancel.load(Ordering::Relaxed) {
+                        return None;
+                    }
+                    let r = simulate_path(model, p, sc);
+                    let bytes = render(p, sc.claims());
+                    on_path();
+                    Some((r, bytes))
+                })
+                .collect()
+        });
+        for d in done {
+            let (r, bytes) = d.ok_or(Cancelled)?;
+            sink(bytes);
+            paths.push(r);
+        }
+        from = to;
+    }
+    let rest: Vec<Option<PathResult>> = pool.install(|| {
+        (visited..n)
+            .into_par_iter()
+            .map_init(Scratch::default, |sc, p| {
+                if cancel.load(Ordering::Relaxed) {
+                    return None;
+                }
+                let r = simulate_path(model, p, sc);
+                on_path();
+                Some(r)
+            })
+            .collect()
+    });
+    for r in rest {
+        paths.push(r.ok_or(Cancelled)?);
+    }
     let claims_simulated = paths.iter().map(|p| p.claims_simulated).sum();
     Ok(RunOutput {
         paths,

@@ -4,20 +4,25 @@
 //! [`scenario`] loads and validates scenario files, [`calendar`] does working-day
 //! arithmetic, [`population`] draws exporters, [`timeline`] draws each claim's path
 //! through the tax bureau, [`engine`] runs paths in parallel, [`stats`] summarises
-//! over paths and [`report`] writes the output files; [`footprint`] estimates the
-//! memory a run needs before it starts. Nothing here prints or exits:
+//! over paths and [`report`] builds the output files, which [`output`] writes
+//! (atomically, formula-safe CSV, `--force` only over refundsim's own files);
+//! [`footprint`] estimates the memory a run needs before it starts. Nothing here
+//! prints or exits:
 //! the binary (`src/main.rs`) does that.
 
 pub mod brief;
 pub mod budget;
 pub mod calendar;
+pub mod calibrate;
 pub mod compare;
 pub mod dist;
 pub mod engine;
 pub mod finance;
 pub mod footprint;
 pub mod metrics;
+pub mod output;
 pub mod population;
+pub mod records;
 pub mod report;
 pub mod rng;
 pub mod scenario;

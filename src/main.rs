@@ -1,11 +1,16 @@
 //! The `refundsim` command line: parses flags, calls the library, prints, and
-//! picks the exit code (0 success, 1 failure while running, 2 bad usage or input).
+//! picks the exit code (0 success, 1 failure while running, 2 bad usage or input,
+//! 130 interrupted by Ctrl-C).
+//!
+//! Standard output is written through [`write_out`] (and the `say!` macro), never
+//! `print!`: a closed pipe (`refundsim explain | head -1`) ends the program
+//! quietly, like ripgrep, and any other write error (a full disk) is reported
+//! instead of panicking.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
@@ -46,6 +51,9 @@ enum Command {
         #[arg(long, default_value = "both", value_parser = ["zh", "en", "both"])]
         lang: String,
     },
+    /// Fit the refund-speed policy from refund records (MODEL.md §14) and write
+    /// it as a scenario overlay, with calibration.md and calibration.html beside it.
+    Calibrate(CalibrateArgs),
     /// Describe scenario keys: unit, default, allowed values and meaning.
     Explain {
         /// A key or section, e.g. `pools.turnover.capital` or `policy`; all keys if omitted.
@@ -70,6 +78,13 @@ struct RunArgs {
     /// Master seed (overrides scenario.seed).
     #[arg(long)]
     seed: Option<u64>,
+    /// Also write every measured claim as a refund record (MODEL.md §14) to this CSV
+    /// file, streamed path by path (input for `refundsim calibrate`).
+    #[arg(long, value_name = "FILE")]
+    claims_out: Option<PathBuf>,
+    /// With --claims-out: write the claims of the first N paths only (default: all).
+    #[arg(long, value_name = "N", requires = "claims_out", value_parser = clap::value_parser!(u32).range(1..))]
+    claims_paths: Option<u32>,
     #[command(flatten)]
     control: RunControl,
 }
@@ -89,7 +104,8 @@ struct RunControl {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
-    /// Replace an existing output directory.
+    /// Replace an earlier refundsim output directory (refused if it holds any
+    /// file refundsim did not write).
     #[arg(long)]
     force: bool,
 }
@@ -119,6 +135,40 @@ struct SweepArgs {
     grid: Vec<String>,
     #[command(flatten)]
     control: RunControl,
+}
+
+#[derive(Args, Clone)]
+struct CalibrateArgs {
+    /// Refund records: CSV (UTF-8, `#` comment lines allowed) or .xlsx, columns of MODEL.md §14.
+    #[arg(value_name = "RECORDS.csv")]
+    records: PathBuf,
+    /// Base scenario files (calendar, filing rule, class treatment, platforms);
+    /// default: the official calendar, mon-fri, monthly filing in 10 working days.
+    #[arg(long = "scenario", num_args = 1.., value_name = "BASE.toml")]
+    scenario: Vec<PathBuf>,
+    /// Override a key of the base scenario.
+    #[arg(long = "set", value_name = "KEY=VALUE", requires = "scenario")]
+    sets: Vec<String>,
+    /// A population CSV (id,platform,sector,kind,annual_exports,class) to fit export
+    /// sizes and class mix per platform from.
+    #[arg(long, value_name = "FIRMS.csv")]
+    exporters: Option<PathBuf>,
+    /// The overlay to write (default: output/<records name>-calibration/overlay.toml);
+    /// calibration.md and calibration.html are written beside it.
+    #[arg(long, value_name = "OVERLAY.toml")]
+    out: Option<PathBuf>,
+    /// Largest share of bad rows to leave out before giving up (default 0.05).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.05)]
+    max_bad: f64,
+    /// Seed of the bootstrap intervals.
+    #[arg(long, default_value_t = refundsim::calibrate::SEED)]
+    seed: u64,
+    /// Replace an existing overlay and its reports.
+    #[arg(long)]
+    force: bool,
+    /// Accepted for symmetry with `run`; calibrate shows no progress bar.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 /// `--paths`: bounded exactly like `scenario.paths`.
@@ -175,22 +225,92 @@ fn failed(e: impl Into<anyhow::Error>) -> Failure {
     }
 }
 
+/// Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
+const INTERRUPTED: u8 = 130;
+
+/// A failure while writing outputs: exit 130 when it was Ctrl-C, else 1.
+fn write_failed(e: report::OutputError) -> Failure {
+    Failure {
+        code: if matches!(e, report::OutputError::Interrupted) {
+            INTERRUPTED
+        } else {
+            1
+        },
+        error: e.into(),
+    }
+}
+
+/// The simulation was stopped by Ctrl-C.
+fn interrupted(_: engine::Cancelled) -> Failure {
+    Failure {
+        code: INTERRUPTED,
+        error: anyhow::anyhow!("interrupted; nothing was written"),
+    }
+}
+
+/// Standard output was closed by its reader: end quietly.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output closed")]
+struct StdoutClosed;
+
+/// Writes `text` to standard output. A closed pipe becomes a quiet exit 0 (the
+/// reader has what it wanted, as with ripgrep); any other error a failure.
+fn write_out(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                Failure {
+                    code: 0,
+                    error: StdoutClosed.into(),
+                }
+            } else {
+                failed(anyhow::Error::new(e).context("cannot write to standard output"))
+            }
+        })
+}
+
+/// `println!` to standard output through [`write_out`]; returns early on failure.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        write_out(&format!("{}\n", format_args!($($arg)*)))?
+    };
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Validate(_) | Command::Explain { .. }) {
+        cancel_flag();
+    }
     let result = match cli.command {
         Command::Run(a) => run(a),
         Command::Validate(a) => validate(a),
         Command::Compare(a) => compare(a),
         Command::Brief { dirs, lang } => brief(&dirs, &lang),
         Command::Sweep(a) => sweep(a),
+        Command::Calibrate(a) => calibrate(a),
         Command::Explain { key } => keys::explain(key.as_deref())
-            .map(|t| print!("{t}"))
-            .map_err(|e| usage(anyhow::anyhow!(e))),
+            .map_err(|e| usage(anyhow::anyhow!(e)))
+            .and_then(|t| write_out(&t)),
     };
+    // A Ctrl-C that came while the last output was being committed: the output
+    // is complete, but the user asked to stop.
+    let result = result.and_then(|()| {
+        if refundsim::output::stop_requested() {
+            Err(Failure {
+                code: INTERRUPTED,
+                error: anyhow::anyhow!("interrupted; the output written was already complete"),
+            })
+        } else {
+            Ok(())
+        }
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(f) if f.error.is::<StdoutClosed>() => ExitCode::from(f.code),
         Err(f) => {
-            eprintln!("error: {:#}", f.error);
+            let _ = writeln!(std::io::stderr(), "error: {:#}", f.error);
             ExitCode::from(f.code)
         }
     }
@@ -202,7 +322,7 @@ fn load(a: &ScenarioArgs) -> Result<Scenario, Failure> {
 
 fn validate(a: ScenarioArgs) -> Result<(), Failure> {
     let s = load(&a)?;
-    println!(
+    say!(
         "ok: {} — {} on {}, {} paths, window {} + {} days",
         s.name,
         plural(s.n_exporters(), "exporter"),
@@ -291,20 +411,32 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
     let bar = progress(2 * paths as u64, a.control.quiet, "comparing");
     let cancel = cancel_flag();
     let started = Instant::now();
-    let mut arms = Vec::new();
-    for (k, s) in [base, reform].into_iter().enumerate() {
-        let model = Model::new(s);
-        if k == 0 {
-            warn(&model.warnings); // both arms share the population
+    // Warnings of both arms (the population's once) and of the pairing itself,
+    // shown before the work and recorded in every manifest.
+    let pairing = refundsim::compare::pairing_warnings(&base, &reform);
+    let mut models = Vec::new();
+    let mut warnings: Vec<String> = Vec::new();
+    for s in [base, reform] {
+        let mut model = Model::new(s);
+        model.warnings.extend(pairing.iter().cloned());
+        for w in &model.warnings {
+            if !warnings.contains(w) {
+                warnings.push(w.clone());
+            }
         }
-        let out = engine::run(&model, paths, threads, &|| bar.inc(1), &cancel)
-            .map_err(|_| failed(anyhow::anyhow!("interrupted; nothing was written")))?;
+        models.push(model);
+    }
+    warn(&warnings);
+    let mut arms = Vec::new();
+    for model in models {
+        let out =
+            engine::run(&model, paths, threads, &|| bar.inc(1), cancel).map_err(interrupted)?;
         arms.push((model, out));
     }
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
     let deltas = refundsim::compare::deltas(&arms[0].1, &arms[1].1);
-    let staging = Staging::new(&dest).map_err(failed)?;
+    let staging = Staging::new(&dest).map_err(write_failed)?;
     let info = RunInfo {
         threads,
         elapsed_seconds: elapsed,
@@ -314,7 +446,7 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
         for (file, text) in report::run_files(model, out, &info) {
             staging
                 .write(&format!("{sub}/{file}"), text.as_bytes())
-                .map_err(failed)?;
+                .map_err(write_failed)?;
         }
     }
     staging
@@ -322,7 +454,7 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
             "delta.csv",
             refundsim::compare::delta_csv(&deltas).as_bytes(),
         )
-        .map_err(failed)?;
+        .map_err(write_failed)?;
     let mut inputs = arms[0].0.scenario.inputs.clone();
     for i in &arms[1].0.scenario.inputs {
         if !inputs.contains(i) {
@@ -344,6 +476,7 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
         "generator": refundsim::rng::GENERATOR,
         "inputs": inputs,
         "claims_simulated": arms[0].1.claims_simulated + arms[1].1.claims_simulated,
+        "warnings": warnings,
         "elapsed_seconds": (elapsed * 1000.0).round() / 1000.0,
         "command": info.command,
     });
@@ -352,9 +485,9 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
             "manifest.json",
             (serde_json::to_string_pretty(&manifest).expect("json") + "\n").as_bytes(),
         )
-        .map_err(failed)?;
-    let written = staging.commit(a.control.force).map_err(failed)?;
-    println!(
+        .map_err(write_failed)?;
+    let written = staging.commit(a.control.force).map_err(write_failed)?;
+    say!(
         "{} vs {} — {} paths on common random numbers, seed {}",
         arms[0].0.scenario.name,
         a.reform
@@ -365,8 +498,8 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
         paths,
         arms[0].0.scenario.seed
     );
-    print!("{}", refundsim::compare::console_table(&deltas));
-    println!("→ {}", written.display());
+    write_out(&refundsim::compare::console_table(&deltas))?;
+    say!("→ {}", written.display());
     Ok(())
 }
 
@@ -383,7 +516,7 @@ fn sweep(a: SweepArgs) -> Result<(), Failure> {
     for (_, s) in &plan.points {
         check_memory(s, s.paths, threads_of(a.control.threads), 1)?;
     }
-    warn(&refundsim::population::warnings(
+    warn(&refundsim::engine::warnings(
         &plan.points[0].1,
         &refundsim::population::exporters(&plan.points[0].1),
     ));
@@ -394,6 +527,9 @@ fn sweep(a: SweepArgs) -> Result<(), Failure> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(format!("{name}-sweep")));
     let resuming = sweep::check_dir(&dest, &plan, a.control.force).map_err(usage)?;
+    if resuming {
+        warn(&sweep::damaged_points(&plan, &dest));
+    }
     let threads = threads_of(a.control.threads);
     let bar = progress(
         plan.total_paths(),
@@ -407,20 +543,26 @@ fn sweep(a: SweepArgs) -> Result<(), Failure> {
         a.control.force,
         threads,
         &|n| bar.inc(n),
-        &cancel,
+        cancel,
     );
     bar.finish_and_clear();
-    let csv = result.map_err(failed)?;
+    let csv = result.map_err(|e| match e {
+        sweep::SweepError::Interrupted { .. }
+        | sweep::SweepError::Output(report::OutputError::Interrupted) => Failure {
+            code: INTERRUPTED,
+            error: e.into(),
+        },
+        e => failed(e),
+    })?;
     if resuming {
-        println!("resumed an interrupted sweep in {}", dest.display());
+        say!("resumed an interrupted sweep in {}", dest.display());
     }
-    print!(
-        "{}",
-        std::fs::read_to_string(&csv)
+    write_out(
+        &std::fs::read_to_string(&csv)
             .map(|t| sweep_table(&t))
-            .unwrap_or_default()
-    );
-    println!("→ {}", csv.display());
+            .unwrap_or_default(),
+    )?;
+    say!("→ {}", csv.display());
     Ok(())
 }
 
@@ -447,7 +589,7 @@ fn sweep_table(csv: &str) -> String {
         match s.parse::<f64>() {
             Ok(x) if x.abs() >= 1e4 => report::cny_en(x),
             Ok(x) => format!("{x:.3}"),
-            Err(_) => s.to_string(),
+            Err(_) => refundsim::output::csv_uncell(s).to_string(),
         }
     };
     let width = |i: usize| 22.max(h[i].len() + 2);
@@ -477,16 +619,14 @@ fn brief(dirs: &[PathBuf], lang: &str) -> Result<(), Failure> {
         .parse()
         .map_err(|e: String| usage(anyhow::anyhow!(e)))?;
     for d in dirs {
+        warn(&refundsim::brief::warnings(d));
         let written = refundsim::brief::brief(d, lang).map_err(|e| {
             // A directory that is not a run is the user's mistake; anything else is a failure.
-            let code = if matches!(
-                e,
+            let code = match e {
+                refundsim::brief::BriefError::Interrupted => INTERRUPTED,
                 refundsim::brief::BriefError::Io { .. }
-                    | refundsim::brief::BriefError::Render { .. }
-            ) {
-                1
-            } else {
-                2
+                | refundsim::brief::BriefError::Render { .. } => 1,
+                _ => 2,
             };
             Failure {
                 code,
@@ -494,7 +634,7 @@ fn brief(dirs: &[PathBuf], lang: &str) -> Result<(), Failure> {
             }
         })?;
         for w in written {
-            println!("{}", w.display());
+            say!("{}", w.display());
         }
     }
     Ok(())
@@ -503,16 +643,32 @@ fn brief(dirs: &[PathBuf], lang: &str) -> Result<(), Failure> {
 /// Prints the model's warnings on stderr (they are also in manifest.json).
 fn warn(warnings: &[String]) {
     for w in warnings {
-        eprintln!("warning: {w}");
+        // A closed stderr is no reason to stop (eprintln! would panic).
+        let _ = writeln!(std::io::stderr(), "warning: {w}");
     }
 }
 
-fn cancel_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
-    // A second handler cannot be installed; ignoring that error is harmless.
-    let _ = ctrlc::set_handler(move || f.store(true, Ordering::Relaxed));
-    flag
+/// Installs the Ctrl-C handler (once) and returns the stop flag long
+/// computations poll. With no temporary output alive, Ctrl-C ends the program at
+/// once (exit 130: nothing is half-written); while outputs are being written it
+/// asks the writers to stop, remove their temporaries and return, so the program
+/// still exits 130 and leaves nothing half-written.
+fn cancel_flag() -> &'static AtomicBool {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Failing to install leaves the default (Ctrl-C kills; temporaries are
+        // then cleaned by the next run), so the error is ignored.
+        let _ = ctrlc::set_handler(|| {
+            if refundsim::output::interrupt() == refundsim::output::OnInterrupt::ExitNow {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "error: interrupted; nothing half-written was left"
+                );
+                std::process::exit(INTERRUPTED.into());
+            }
+        });
+    });
+    refundsim::output::stop_flag()
 }
 
 fn run(a: RunArgs) -> Result<(), Failure> {
@@ -536,14 +692,42 @@ fn run(a: RunArgs) -> Result<(), Failure> {
     let bar = progress(model.scenario.paths as u64, a.control.quiet, "simulating");
     let cancel = cancel_flag();
     let started = Instant::now();
-    let out = engine::run(
-        &model,
-        model.scenario.paths,
-        threads,
-        &|| bar.inc(1),
-        &cancel,
-    )
-    .map_err(|_| failed(anyhow::anyhow!("interrupted; nothing was written")))?;
+    let (out, claims_file) = match &a.claims_out {
+        None => (
+            engine::run(
+                &model,
+                model.scenario.paths,
+                threads,
+                &|| bar.inc(1),
+                cancel,
+            )
+            .map_err(interrupted)?,
+            None,
+        ),
+        Some(file) => {
+            let n = a
+                .claims_paths
+                .unwrap_or(model.scenario.paths)
+                .min(model.scenario.paths);
+            let mut w = ClaimsFile::create(file, a.control.force)?;
+            w.write(refundsim::records::comment(&model, n).as_bytes());
+            w.write(refundsim::records::header().as_bytes());
+            let out = engine::run_with_claims(
+                &model,
+                model.scenario.paths,
+                threads,
+                &|| bar.inc(1),
+                cancel,
+                engine::ClaimsSink {
+                    paths: n,
+                    render: &|p, claims| refundsim::records::render_path(&model, p, claims),
+                    sink: &mut |bytes| w.write(&bytes),
+                },
+            )
+            .map_err(interrupted)?;
+            (out, Some(w))
+        }
+    };
     let elapsed = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
     let info = RunInfo {
@@ -551,20 +735,159 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         elapsed_seconds: elapsed,
         command: std::env::args().collect(),
     };
-    let staging = Staging::new(&dest).map_err(failed)?;
+    let staging = Staging::new(&dest).map_err(write_failed)?;
     for (name, text) in report::run_files(&model, &out, &info) {
-        staging.write(name, text.as_bytes()).map_err(failed)?;
+        staging.write(name, text.as_bytes()).map_err(write_failed)?;
     }
-    let written = staging.commit(a.control.force).map_err(|e| {
-        failed(anyhow::Error::new(e).context("the run finished but could not be saved"))
+    let written = staging.commit(a.control.force).map_err(|e| match e {
+        report::OutputError::Interrupted => write_failed(e),
+        e => failed(anyhow::Error::new(e).context("the run finished but could not be saved")),
     })?;
-    print!("{}", report::console_table(&model, &out));
-    println!(
+    let claims_written = match claims_file {
+        Some(w) => Some(w.finish()?),
+        None => None,
+    };
+    write_out(&report::console_table(&model, &out))?;
+    say!(
         "{} claims in {:.1} s ({:.2} million claims/s) → {}",
         out.claims_simulated,
         elapsed,
         out.claims_simulated as f64 / elapsed.max(1e-9) / 1e6,
         written.display()
     );
+    if let Some(p) = claims_written {
+        say!("refund records → {}", p.display());
+    }
+    Ok(())
+}
+
+/// The `--claims-out` file while a run streams into it (atomic: see
+/// [`refundsim::output::StreamFile`]). The first write error is kept and
+/// reported at the end, so the run itself is never cut short by it.
+struct ClaimsFile {
+    file: refundsim::output::StreamFile,
+    error: Option<report::OutputError>,
+}
+
+impl ClaimsFile {
+    fn create(dest: &std::path::Path, force: bool) -> Result<Self, Failure> {
+        if dest.is_dir() {
+            return Err(usage(anyhow::anyhow!(
+                "--claims-out {} is a directory; give a file name, e.g. --claims-out claims.csv",
+                dest.display()
+            )));
+        }
+        if dest.exists() && !force {
+            return Err(usage(anyhow::anyhow!(
+                "--claims-out {} already exists; choose another file or add --force to replace it",
+                dest.display()
+            )));
+        }
+        let file = refundsim::output::StreamFile::create(dest).map_err(|e| {
+            usage(anyhow::Error::new(e).context(format!(
+                "cannot write --claims-out {}: its folder must exist and be writable",
+                dest.display()
+            )))
+        })?;
+        Ok(ClaimsFile { file, error: None })
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        if self.error.is_none()
+            && let Err(e) = self.file.write(bytes)
+        {
+            self.error = Some(e);
+        }
+    }
+
+    fn finish(self) -> Result<PathBuf, Failure> {
+        match self.error {
+            Some(e) => Err(write_failed(e)),
+            None => self.file.commit().map_err(write_failed),
+        }
+    }
+}
+
+fn calibrate(a: CalibrateArgs) -> Result<(), Failure> {
+    use refundsim::calibrate::{self, Options};
+    if !(0.0..=1.0).contains(&a.max_bad) {
+        return Err(usage(anyhow::anyhow!(
+            "--max-bad {} is not a share; give a number from 0 to 1, e.g. --max-bad 0.1 for 10%",
+            a.max_bad
+        )));
+    }
+    let scenario = if a.scenario.is_empty() {
+        None
+    } else {
+        Some(Scenario::load(&a.scenario, &a.sets)?)
+    };
+    let out = a.out.clone().unwrap_or_else(|| {
+        PathBuf::from("output")
+            .join(format!("{}-calibration", stem(&a.records)))
+            .join("overlay.toml")
+    });
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let targets = [
+        out.clone(),
+        dir.join("calibration.md"),
+        dir.join("calibration.html"),
+    ];
+    if out.is_dir() {
+        return Err(usage(anyhow::anyhow!(
+            "--out {} is a directory; name the overlay file, e.g. --out {}",
+            out.display(),
+            out.join("overlay.toml").display()
+        )));
+    }
+    if !a.force
+        && let Some(t) = targets.iter().find(|t| t.exists())
+    {
+        return Err(usage(anyhow::anyhow!(
+            "{} already exists; choose another --out or add --force to replace it",
+            t.display()
+        )));
+    }
+    let opts = Options {
+        records: a.records.clone(),
+        scenario,
+        exporters: a.exporters.clone(),
+        max_bad: a.max_bad,
+        seed: a.seed,
+    };
+    let started = Instant::now();
+    // Every calibration error is about the input files: exit 2.
+    let c = calibrate::calibrate(&opts).map_err(usage)?;
+    let overlay = calibrate::overlay_toml(&c);
+    let (md, html) = refundsim::brief::calibration(&c).map_err(|e| failed(anyhow::anyhow!(e)))?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        failed(anyhow::Error::new(e).context(format!("cannot create {}", dir.display())))
+    })?;
+    // All three or none (a failure or Ctrl-C leaves no half-written set).
+    let files: Vec<(PathBuf, &[u8])> = targets
+        .iter()
+        .cloned()
+        .zip([overlay.as_bytes(), md.as_bytes(), html.as_bytes()])
+        .collect();
+    refundsim::output::write_all_or_none(&files).map_err(write_failed)?;
+    let bad: u64 = c.bad_counts.values().sum();
+    if bad > 0 {
+        warn(&[format!(
+            "{bad} of {} rows left out:\n{}",
+            c.rows,
+            calibrate::listing(&c.bad_listed, &c.bad_counts, bad)
+        )]);
+    }
+    say!(
+        "calibrated from {} rows of {} in {:.1} s",
+        c.rows,
+        a.records.display(),
+        started.elapsed().as_secs_f64()
+    );
+    for t in &targets {
+        say!("→ {}", t.display());
+    }
     Ok(())
 }

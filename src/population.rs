@@ -185,29 +185,93 @@ pub fn warnings(s: &Scenario, exporters: &[Exporter]) -> Vec<String> {
     out
 }
 
-/// The 1-based line of the record starting at byte `at`, skipping the blank and
-/// `#` comment lines the reader passes over (and counting CRLF files right, which
-/// the csv crate's own line numbers do not: BurntSushi/rust-csv#395).
-fn line_of(text: &str, mut at: usize) -> usize {
-    let bytes = text.as_bytes();
-    loop {
-        while at < bytes.len() && (bytes[at] == b'\r' || bytes[at] == b'\n') {
-            at += 1;
+/// Lines of the text read so far, for the line numbers of records in one forward
+/// pass: each record's line is counted from the previous one's, so numbering a
+/// file costs one scan of it (counting from the start for every record made a
+/// 1M-row file take hours). Counts CRLF files right, which the csv crate's own
+/// line numbers do not (BurntSushi/rust-csv#395).
+struct LineCursor<'a> {
+    bytes: &'a [u8],
+    /// Byte offset up to which newlines have been counted.
+    pos: usize,
+    /// 1-based line of `pos`.
+    line: usize,
+}
+
+impl<'a> LineCursor<'a> {
+    fn new(text: &'a str) -> Self {
+        LineCursor {
+            bytes: text.as_bytes(),
+            pos: 0,
+            line: 1,
         }
-        if at < bytes.len() && bytes[at] == b'#' {
-            while at < bytes.len() && bytes[at] != b'\n' {
+    }
+
+    /// The 1-based line of the record the reader started at byte `at` (at or after
+    /// every earlier call's), skipping the blank and `#` comment lines the reader
+    /// passes over before the record itself.
+    fn line_of(&mut self, at: usize) -> usize {
+        let bytes = self.bytes;
+        let mut at = at.max(self.pos).min(bytes.len());
+        loop {
+            while at < bytes.len() && (bytes[at] == b'\r' || bytes[at] == b'\n') {
                 at += 1;
             }
-            continue;
+            if at < bytes.len() && bytes[at] == b'#' {
+                while at < bytes.len() && bytes[at] != b'\n' {
+                    at += 1;
+                }
+                continue;
+            }
+            break;
         }
-        break;
+        self.line += bytes[self.pos..at].iter().filter(|b| **b == b'\n').count();
+        self.pos = at;
+        self.line
     }
-    bytes[..at.min(bytes.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
 }
+
+/// Whether the record starting at byte `at` of `bytes` ends inside a quoted
+/// field, i.e. a `"` opens a field and nothing closes it before the end of the
+/// file. The csv crate reads such a field to the end of the file without an
+/// error (so the rest of the row looks empty); only the last record can do this.
+fn ends_in_open_quote(bytes: &[u8], at: usize) -> bool {
+    let (mut field_start, mut quoted) = (true, false);
+    let mut i = at;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if quoted {
+            if b == b'"' {
+                if bytes.get(i + 1) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    quoted = false;
+                }
+            }
+        } else {
+            match b {
+                b'"' if field_start => quoted = true,
+                b',' => {
+                    field_start = true;
+                    i += 1;
+                    continue;
+                }
+                b'\n' | b'\r' => return false,
+                // Leading blanks are trimmed by the reader, but the quote must
+                // still come first for it to open a quoted field.
+                _ => {}
+            }
+            field_start = false;
+        }
+        i += 1;
+    }
+    quoted
+}
+
+/// The largest annual exports one firm may have, CNY (10万亿, about half of
+/// China's total exports a year): anything larger is a typo or a tampered file,
+/// and would turn every money metric into infinity or NaN.
+pub const MAX_ANNUAL_EXPORTS: f64 = 1e13;
 
 /// Parses a population CSV: `id,platform,sector,kind,annual_exports,class` and
 /// optional `cash_share,pd,shipments_per_year`. Problems name the line and column.
@@ -253,6 +317,19 @@ pub fn parse_csv(
         }]);
     }
     let col = |name: &str| headers.iter().position(|h| h == name);
+    for (i, h) in headers.iter().enumerate() {
+        if headers.iter().take(i).any(|g| g == h) && !h.is_empty() {
+            errs.push(CsvProblem {
+                line: 1,
+                column: "header",
+                message: format!(
+                    "column `{h}` appears twice (columns {} and {}); each column may appear once — delete or rename one",
+                    col(h).map(|c| c + 1).unwrap_or(0),
+                    i + 1
+                ),
+            });
+        }
+    }
     for h in headers.iter() {
         if !REQUIRED.contains(&h) && !OPTIONAL.contains(&h) {
             errs.push(CsvProblem {
@@ -288,9 +365,13 @@ pub fn parse_csv(
         .collect();
     let mut rows = Vec::new();
     let mut ids = std::collections::HashSet::new();
-    for rec in rdr.records() {
-        let rec = match rec {
-            Ok(r) => r,
+    let mut lines = LineCursor::new(text);
+    let mut last_start = None;
+    let mut rec = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
             Err(e) => {
                 let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
                 errs.push(CsvProblem {
@@ -300,10 +381,15 @@ pub fn parse_csv(
                 });
                 continue;
             }
-        };
+        }
         let line = rec
             .position()
-            .map(|p| line_of(text, p.byte() as usize))
+            .map(|p| {
+                let at = p.byte() as usize;
+                let line = lines.line_of(at);
+                last_start = Some((lines.pos, line));
+                line
+            })
             .unwrap_or(0);
         let get = |k: usize| idx[k].and_then(|i| rec.get(i)).unwrap_or("");
         let mut bad = |column: &'static str, message: String| {
@@ -356,12 +442,22 @@ pub fn parse_csv(
             }
         };
         let exports = match crate::scenario::build::parse_amount(get(4)) {
-            Some(v) if v >= 0.0 => Some(v),
+            Some(v) if (0.0..=MAX_ANNUAL_EXPORTS).contains(&v) => Some(v),
+            Some(v) if v > MAX_ANNUAL_EXPORTS => {
+                bad(
+                    "annual_exports",
+                    format!(
+                        "`{}` is too large: at most {MAX_ANNUAL_EXPORTS:e} CNY (10万亿) a year per exporter",
+                        get(4)
+                    ),
+                );
+                None
+            }
             _ => {
                 bad(
                     "annual_exports",
                     format!(
-                        "`{}` is not a non-negative amount of CNY (e.g. 3000000 or 300万)",
+                        "`{}` is not a non-negative amount of CNY from 0 to {MAX_ANNUAL_EXPORTS:e} (e.g. 3000000 or 300万)",
                         get(4)
                     ),
                 );
@@ -424,6 +520,15 @@ pub fn parse_csv(
             });
         }
     }
+    if let Some((at, line)) = last_start
+        && ends_in_open_quote(text.as_bytes(), at)
+    {
+        errs.push(CsvProblem {
+            line,
+            column: "row",
+            message: "a quoted field opens with `\"` and is never closed, so the rest of the file would be read into it; close the quote or remove it".into(),
+        });
+    }
     if errs.is_empty() && rows.is_empty() {
         errs.push(CsvProblem {
             line: 2,
@@ -432,4 +537,52 @@ pub fn parse_csv(
         });
     }
     if errs.is_empty() { Ok(rows) } else { Err(errs) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The line of each record, counted in one pass, matches a count from the
+    /// start of the file, across blank lines, comments and CRLF line ends.
+    #[test]
+    fn line_cursor_matches_counting_from_the_start() {
+        for text in [
+            "h\na\n\n# c\nb\n#x\n\nc\n",
+            "h\r\na\r\n\r\n# c\r\nb\r\n#x\r\n\r\nc\r\n",
+        ] {
+            let mut rdr = csv::ReaderBuilder::new()
+                .comment(Some(b'#'))
+                .from_reader(text.as_bytes());
+            let mut cur = LineCursor::new(text);
+            let lines: Vec<(String, usize)> = rdr
+                .records()
+                .map(|r| {
+                    let r = r.unwrap();
+                    let at = r.position().unwrap().byte() as usize;
+                    (r[0].to_string(), cur.line_of(at))
+                })
+                .collect();
+            let expected: Vec<(String, usize)> = text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| ["a", "b", "c"].contains(&l.trim_end()))
+                .map(|(i, l)| (l.trim_end().to_string(), i + 1))
+                .collect();
+            assert_eq!(lines, expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn an_open_quote_is_found_only_when_it_runs_to_the_end() {
+        let open = |t: &str| ends_in_open_quote(t.as_bytes(), 0);
+        assert!(open("e1,\"gui-an,x,y\n"));
+        assert!(open("e1,\"gui-an\nrest"));
+        assert!(!open("e1,\"gui-an\",x\n"));
+        assert!(!open("e1,\"a \"\"quoted\"\" word\",x"));
+        assert!(
+            !open("e1,ab\"c,x\n"),
+            "a quote inside an unquoted field is text"
+        );
+    }
 }

@@ -1,15 +1,19 @@
-//! Output files of a run (MODEL.md §11), built as bytes and written atomically.
+//! Output files of a run (MODEL.md §11), built as text and written atomically.
 //!
 //! A run is written into a hidden staging directory beside its destination and
 //! renamed into place only when every file is complete, so a failed or
 //! interrupted run never leaves a half-written directory, and an existing run is
-//! only replaced when the caller asks (`--force`).
+//! only replaced when the caller asks (`--force`) and it holds nothing but
+//! refundsim's files. The writing itself is [`crate::output`]'s; every CSV cell
+//! goes through [`crate::output::csv_cell`].
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+
+pub use crate::output::{OutputError, Staging, check_destination, is_refundsim_output};
 
 use crate::engine::{Model, RunOutput};
 use crate::metrics::{METRICS, N_METRICS};
+use crate::output::CsvText;
 use crate::stats::Summary;
 
 /// Formats a number for CSV: shortest round-trip text, empty for NaN.
@@ -26,14 +30,17 @@ pub fn num(x: f64) -> String {
 /// The header of a summary row.
 pub const SUMMARY_COLS: &str = "mean,std_err,std,min,p5,p50,p95,p99,max";
 
-fn summary_cells(s: &Summary) -> String {
+fn summary_cells(s: &Summary) -> impl Iterator<Item = String> {
     [
         s.mean, s.std_err, s.std, s.min, s.p5, s.p50, s.p95, s.p99, s.max,
     ]
-    .iter()
-    .map(|x| num(*x))
-    .collect::<Vec<_>>()
-    .join(",")
+    .into_iter()
+    .map(num)
+}
+
+/// The header cells of a summary row.
+fn summary_header() -> impl Iterator<Item = &'static str> {
+    SUMMARY_COLS.split(',')
 }
 
 /// Summaries of every metric of group `g` over paths.
@@ -45,106 +52,108 @@ pub fn summarise(out: &RunOutput, g: usize) -> Vec<Summary> {
 
 /// `summary.csv`.
 pub fn summary_csv(out: &RunOutput) -> String {
-    let mut s = format!("metric,unit,{SUMMARY_COLS}\n");
+    let mut csv = CsvText::new();
+    csv.row(["metric", "unit"].into_iter().chain(summary_header()));
     for (def, sm) in METRICS.iter().zip(summarise(out, 0)) {
-        let _ = writeln!(s, "{},{},{}", def.name, def.unit, summary_cells(&sm));
+        csv.row(
+            [def.name.to_string(), def.unit.to_string()]
+                .into_iter()
+                .chain(summary_cells(&sm)),
+        );
     }
-    s
-}
-
-fn csv_field(x: &str) -> String {
-    if x.contains([',', '"', '\n']) {
-        format!("\"{}\"", x.replace('"', "\"\""))
-    } else {
-        x.to_string()
-    }
+    csv.finish()
 }
 
 /// `by_platform.csv`: grouped metrics for each platform.
 pub fn by_platform_csv(model: &Model, out: &RunOutput) -> String {
-    let mut s = format!("platform,platform_zh,pilot,metric,unit,{SUMMARY_COLS}\n");
+    let mut csv = CsvText::new();
+    csv.row(
+        ["platform", "platform_zh", "pilot", "metric", "unit"]
+            .into_iter()
+            .chain(summary_header()),
+    );
     for (pi, p) in model.scenario.platforms.iter().enumerate() {
         let sums = summarise(out, 1 + pi);
         for m in crate::metrics::grouped() {
-            let _ = writeln!(
-                s,
-                "{},{},{},{},{},{}",
-                csv_field(&p.name),
-                csv_field(&p.name_zh),
-                p.pilot,
-                METRICS[m].name,
-                METRICS[m].unit,
-                summary_cells(&sums[m])
+            csv.row(
+                [
+                    p.name.clone(),
+                    p.name_zh.clone(),
+                    p.pilot.to_string(),
+                    METRICS[m].name.to_string(),
+                    METRICS[m].unit.to_string(),
+                ]
+                .into_iter()
+                .chain(summary_cells(&sums[m])),
             );
         }
     }
-    s
+    csv.finish()
 }
 
 /// `by_class.csv`: grouped metrics for each actual class I–IV.
 pub fn by_class_csv(model: &Model, out: &RunOutput) -> String {
-    let mut s = format!("class,metric,unit,{SUMMARY_COLS}\n");
+    let mut csv = CsvText::new();
+    csv.row(
+        ["class", "metric", "unit"]
+            .into_iter()
+            .chain(summary_header()),
+    );
     for c in 0..4 {
         let sums = summarise(out, 1 + model.scenario.platforms.len() + c);
         for m in crate::metrics::grouped() {
-            let _ = writeln!(
-                s,
-                "{},{},{},{}",
-                c + 1,
-                METRICS[m].name,
-                METRICS[m].unit,
-                summary_cells(&sums[m])
+            csv.row(
+                [
+                    (c + 1).to_string(),
+                    METRICS[m].name.to_string(),
+                    METRICS[m].unit.to_string(),
+                ]
+                .into_iter()
+                .chain(summary_cells(&sums[m])),
             );
         }
     }
-    s
+    csv.finish()
 }
 
 /// `paths.csv`: one row per path.
 pub fn paths_csv(out: &RunOutput) -> String {
-    let mut s = String::from("path,claims_simulated");
-    for m in METRICS {
-        s.push(',');
-        s.push_str(m.name);
-    }
-    s.push('\n');
+    let mut csv = CsvText::new();
+    csv.row(
+        ["path", "claims_simulated"]
+            .into_iter()
+            .chain(METRICS.iter().map(|m| m.name)),
+    );
     for (i, p) in out.paths.iter().enumerate() {
-        let _ = write!(s, "{i},{}", p.claims_simulated);
-        for v in &p.metrics {
-            s.push(',');
-            s.push_str(&num(*v));
-        }
-        s.push('\n');
+        csv.row(
+            [i.to_string(), p.claims_simulated.to_string()]
+                .into_iter()
+                .chain(p.metrics.iter().map(|v| num(*v))),
+        );
     }
-    s
+    csv.finish()
 }
 
 /// `timeseries.csv`: per day, mean/p5/p50/p95 over paths of each series.
 pub fn timeseries_csv(model: &Model, out: &RunOutput) -> String {
     let names = model.series_names();
-    let mut s = String::from("date,day");
+    let mut csv = CsvText::new();
+    let mut head = vec!["date".to_string(), "day".to_string()];
     for n in &names {
         for stat in ["mean", "p5", "p50", "p95"] {
-            let _ = write!(s, ",{n}_{stat}");
+            head.push(format!("{n}_{stat}"));
         }
     }
-    s.push('\n');
+    csv.row(&head);
     for d in 0..model.end as usize {
-        let _ = write!(s, "{},{d}", model.cal.date(d as i32));
+        let mut row = vec![model.cal.date(d as i32).to_string(), d.to_string()];
         for k in 0..names.len() {
             let sm = Summary::of(out.paths.iter().map(|p| p.series[k][d]));
-            let _ = write!(
-                s,
-                ",{},{},{},{}",
-                num(sm.mean),
-                num(sm.p5),
-                num(sm.p50),
-                num(sm.p95)
-            );
+            row.extend([num(sm.mean), num(sm.p5), num(sm.p50), num(sm.p95)]);
         }
-        s.push('\n');
+        csv.row(&row);
     }
-    s
+    csv.finish()
 }
 
 /// Facts about the run that go into `manifest.json` besides the scenario.
@@ -190,131 +199,6 @@ pub fn run_files(model: &Model, out: &RunOutput, info: &RunInfo) -> Vec<(&'stati
         ("paths.csv", paths_csv(out)),
         ("manifest.json", manifest_json(model, out, info)),
     ]
-}
-
-/// Errors while writing outputs.
-#[derive(Debug, thiserror::Error)]
-pub enum OutputError {
-    /// The destination holds an earlier run.
-    #[error(
-        "{0} already exists (an earlier run?); pass --force to replace it, or --out DIR to write elsewhere"
-    )]
-    Exists(PathBuf),
-    /// `--force` was asked to replace something refundsim did not write.
-    #[error(
-        "{0} is not a refundsim output directory (no refundsim manifest.json); --force only replaces earlier runs, so choose another --out"
-    )]
-    NotOurs(PathBuf),
-    /// An I/O failure.
-    #[error("cannot write {path}")]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
-    move |source| OutputError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-/// Checks before a long run that its destination can be written.
-pub fn check_destination(dest: &Path, force: bool) -> Result<(), OutputError> {
-    if dest.exists() {
-        if !force {
-            return Err(OutputError::Exists(dest.to_path_buf()));
-        }
-        if !is_refundsim_output(dest) {
-            return Err(OutputError::NotOurs(dest.to_path_buf()));
-        }
-    }
-    Ok(())
-}
-
-/// Whether `dir` is a directory refundsim wrote (its manifest.json names a kind):
-/// the only thing `--force` may replace.
-pub fn is_refundsim_output(dir: &Path) -> bool {
-    dir.is_dir()
-        && std::fs::read_to_string(dir.join("manifest.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .is_some_and(|v| matches!(v["kind"].as_str(), Some("run" | "compare" | "sweep")))
-}
-
-/// A staging directory that becomes `dest` on [`Staging::commit`] and vanishes if dropped.
-pub struct Staging {
-    dir: tempfile::TempDir,
-    dest: PathBuf,
-}
-
-impl Staging {
-    /// Creates a hidden staging directory beside `dest` (creating its parent).
-    pub fn new(dest: &Path) -> Result<Self, OutputError> {
-        let parent = dest
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent).map_err(io(parent))?;
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_else(|| "run".into());
-        let dir = tempfile::Builder::new()
-            .prefix(&format!(".{name}.partial-"))
-            .tempdir_in(parent)
-            .map_err(io(parent))?;
-        Ok(Staging {
-            dir,
-            dest: dest.to_path_buf(),
-        })
-    }
-
-    /// The staging directory.
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Writes one file into the staging directory.
-    pub fn write(&self, name: &str, contents: &[u8]) -> Result<(), OutputError> {
-        let p = self.dir.path().join(name);
-        if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent).map_err(io(parent))?;
-        }
-        std::fs::write(&p, contents).map_err(io(&p))
-    }
-
-    /// Moves the staging directory into place, replacing an earlier run only if `force`.
-    pub fn commit(self, force: bool) -> Result<PathBuf, OutputError> {
-        let dest = self.dest.clone();
-        let staged = self.dir.keep();
-        let result = (|| {
-            if dest.exists() {
-                if !force {
-                    return Err(OutputError::Exists(dest.clone()));
-                }
-                if !is_refundsim_output(&dest) {
-                    return Err(OutputError::NotOurs(dest.clone()));
-                }
-                // Move the old run aside first (under a name unique to this run),
-                // so a failure never loses both.
-                let old = PathBuf::from(format!("{}.old", staged.display()));
-                std::fs::rename(&dest, &old).map_err(io(&dest))?;
-                std::fs::rename(&staged, &dest).map_err(io(&dest))?;
-                std::fs::remove_dir_all(&old).map_err(io(&old))?;
-            } else {
-                std::fs::rename(&staged, &dest).map_err(io(&dest))?;
-            }
-            Ok(dest.clone())
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_dir_all(&staged);
-        }
-        result
-    }
 }
 
 /// Amount in CNY for people: `2.31亿` / `350.0万` style (Chinese units).

@@ -8,7 +8,6 @@
 //! is always built from the points' `paths.csv`, so a resumed sweep equals an
 //! uninterrupted one byte for byte.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -287,31 +286,39 @@ fn manifest(plan: &Plan, complete: bool) -> String {
 }
 
 fn write_atomic(path: &Path, text: &str) -> Result<(), report::OutputError> {
-    let io = |source| report::OutputError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, text).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    crate::output::write_file(path, text.as_bytes())
 }
 
-/// Whether `dir` may hold this sweep: absent, or a sweep with the same fingerprint.
+/// Whether `dir` may hold this sweep: absent, or a sweep with the same
+/// fingerprint (resumed: `Ok(true)`), or with `force` an earlier refundsim
+/// output holding nothing but refundsim's files. Also checks, before any work,
+/// that the sweep's folder can be written.
 pub fn check_dir(dir: &Path, plan: &Plan, force: bool) -> Result<bool, SweepError> {
-    if !dir.exists() {
+    crate::output::check_destination(dir, true).or_else(|e| match e {
+        // Checked below: a sweep being resumed, or replaced with --force.
+        report::OutputError::NotOurs(_) | report::OutputError::Foreign { .. } => Ok(()),
+        e => Err(e),
+    })?;
+    if std::fs::symlink_metadata(dir).is_err() {
         return Ok(false);
     }
     let same = std::fs::read_to_string(dir.join("manifest.json"))
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
         .is_some_and(|v| v["kind"] == "sweep" && v["fingerprint"] == plan.fingerprint.as_str());
-    if same {
+    if same && dir.is_dir() {
+        crate::output::check_writable(dir, true)?;
+        crate::output::check_writable(&dir.join("points").join("0"), false)?;
         return Ok(true);
     }
-    if force && report::is_refundsim_output(dir) {
-        return Ok(false);
+    if !force {
+        return Err(SweepError::Foreign(dir.to_path_buf()));
     }
-    Err(SweepError::Foreign(dir.to_path_buf()))
+    match crate::output::check_replaceable(dir) {
+        Ok(()) => Ok(false),
+        Err(report::OutputError::NotOurs(_)) => Err(SweepError::Foreign(dir.to_path_buf())),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Runs (or resumes) a sweep into `dir`. `progress(n)` is called as paths finish
@@ -325,34 +332,28 @@ pub fn run(
     cancel: &AtomicBool,
 ) -> Result<PathBuf, SweepError> {
     let resume = check_dir(dir, plan, force)?;
-    if !resume && dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(|source| report::OutputError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+    if !resume && std::fs::symlink_metadata(dir).is_ok() {
+        crate::output::remove_output_dir(dir)?;
     }
     let points_dir = dir.join("points");
     std::fs::create_dir_all(&points_dir).map_err(|source| report::OutputError::Io {
         path: points_dir.clone(),
         source,
     })?;
-    // A killed run may leave a point's hidden staging folder behind: clear it.
-    if let Ok(entries) = std::fs::read_dir(&points_dir) {
-        for e in entries.flatten() {
-            if e.file_name().to_string_lossy().contains(".partial-") {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
-        }
-    }
     write_atomic(&dir.join("manifest.json"), &manifest(plan, false))?;
     let total = plan.points.len();
     let mut done = 0;
     for (i, (_, s)) in plan.points.iter().enumerate() {
         let pdir = points_dir.join(i.to_string());
+        // A finished point is kept only if its paths.csv reads back whole; a
+        // damaged one (see `damaged_points`) is computed again.
         if pdir.join("paths.csv").exists() {
-            progress(s.paths as u64);
-            done += 1;
-            continue;
+            if point_problem(&pdir, s).is_none() {
+                progress(s.paths as u64);
+                done += 1;
+                continue;
+            }
+            clear_point(&pdir)?;
         }
         let model = Model::new(s.clone());
         let started = std::time::Instant::now();
@@ -363,11 +364,17 @@ pub fn run(
             elapsed_seconds: started.elapsed().as_secs_f64(),
             command: Vec::new(),
         };
-        let staging = Staging::new(&pdir)?;
+        // A killed run may leave a point's staging folder behind: Staging::new
+        // removes the stale ones.
+        let interrupted = |e: report::OutputError| match e {
+            report::OutputError::Interrupted => SweepError::Interrupted { done, total },
+            e => e.into(),
+        };
+        let staging = Staging::new(&pdir).map_err(interrupted)?;
         for (name, text) in report::run_files(&model, &out, &info) {
-            staging.write(name, text.as_bytes())?;
+            staging.write(name, text.as_bytes()).map_err(interrupted)?;
         }
-        staging.commit(true)?;
+        staging.commit(true).map_err(interrupted)?;
         done += 1;
     }
     // The table, always from the files on disk.
@@ -382,6 +389,84 @@ pub fn run(
     write_atomic(&csv_path, &sweep_csv(plan, &rows))?;
     write_atomic(&dir.join("manifest.json"), &manifest(plan, true))?;
     Ok(csv_path)
+}
+
+/// What is wrong with the finished point in `pdir`, whose scenario is `s`: its
+/// `paths.csv` cannot be read, lacks a key metric's column or has not one row per
+/// path. `None` when it is sound.
+fn point_problem(pdir: &Path, s: &Scenario) -> Option<String> {
+    let p = pdir.join("paths.csv");
+    let text = match std::fs::read_to_string(&p) {
+        Ok(t) => t,
+        Err(e) => return Some(e.to_string()),
+    };
+    let cols = match parse_paths_csv(&text) {
+        Ok(c) => c,
+        Err(e) => return Some(e),
+    };
+    for m in KEY_METRICS {
+        match cols.iter().find(|(h, _)| h == m) {
+            None => return Some(format!("no column `{m}`")),
+            Some((_, v)) if v.len() != s.paths as usize => {
+                return Some(format!(
+                    "{} rows for {} paths in column `{m}`",
+                    v.len(),
+                    s.paths
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    None
+}
+
+/// Deletes the files a point's run writes from a damaged point folder (its
+/// manifest may be damaged too, so it cannot vouch for the folder), and the
+/// folder if that empties it. Anything else is left for the commit to refuse.
+fn clear_point(pdir: &Path) -> Result<(), report::OutputError> {
+    const RUN_FILES: [&str; 6] = [
+        "summary.csv",
+        "timeseries.csv",
+        "by_platform.csv",
+        "by_class.csv",
+        "paths.csv",
+        "manifest.json",
+    ];
+    for name in RUN_FILES {
+        let f = pdir.join(name);
+        if f.is_file() {
+            std::fs::remove_file(&f).map_err(|source| report::OutputError::Io {
+                path: f.clone(),
+                source,
+            })?;
+        }
+    }
+    if std::fs::read_dir(pdir).is_ok_and(|mut d| d.next().is_none()) {
+        let _ = std::fs::remove_dir(pdir);
+    }
+    Ok(())
+}
+
+/// Finished points of an earlier, interrupted run of this sweep in `dir` whose
+/// `paths.csv` is damaged, as messages saying what is wrong; [`run`] computes
+/// them again instead of resuming with blank metrics.
+pub fn damaged_points(plan: &Plan, dir: &Path) -> Vec<String> {
+    plan.points
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, s))| {
+            let pdir = dir.join("points").join(i.to_string());
+            if !pdir.join("paths.csv").exists() {
+                return None;
+            }
+            point_problem(&pdir, s).map(|why| {
+                format!(
+                    "{}: {why}; point {i} will be computed again",
+                    pdir.join("paths.csv").display()
+                )
+            })
+        })
+        .collect()
 }
 
 /// Per-path metric columns of a `paths.csv`, by metric name.
@@ -413,10 +498,14 @@ pub fn parse_paths_csv(text: &str) -> Result<Vec<(String, Vec<f64>)>, String> {
 /// amount such as `3亿` as the number of yuan.
 fn cell_value(v: &str) -> String {
     let t = v.trim();
-    let unquoted = t
-        .strip_prefix('"')
-        .and_then(|x| x.strip_suffix('"'))
-        .or_else(|| t.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')))
+    // Multi-line strings first, so `'''a'''` loses all its quotes.
+    let unquoted = ["\"\"\"", "'''", "\"", "'"]
+        .iter()
+        .find_map(|q| {
+            t.strip_prefix(q)
+                .and_then(|x| x.strip_suffix(q))
+                .filter(|_| t.len() >= 2 * q.len())
+        })
         .unwrap_or(t);
     if unquoted.contains(['亿', '万'])
         && let Some(x) = crate::scenario::build::parse_amount(unquoted)
@@ -426,31 +515,28 @@ fn cell_value(v: &str) -> String {
     unquoted.to_string()
 }
 
-/// `sweep.csv`: one row per point — its parameters, then each key metric's mean and 95% interval.
+/// `sweep.csv`: one row per point — its parameters, then each key metric's mean
+/// and 95% interval. Every row goes through the csv writer, so a key or value
+/// holding a comma, a quote or a line break stays one cell.
 pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
-    let mut s = String::from("point");
-    for a in &plan.axes {
-        let _ = write!(s, ",{}", a.key);
-    }
+    let mut csv = crate::output::CsvText::new();
+    let mut head = vec!["point".to_string()];
+    head.extend(plan.axes.iter().map(|a| a.key.clone()));
     for m in KEY_METRICS {
-        let _ = write!(s, ",{m}_mean,{m}_ci_low,{m}_ci_high");
+        head.extend([
+            format!("{m}_mean"),
+            format!("{m}_ci_low"),
+            format!("{m}_ci_high"),
+        ]);
     }
-    s.push('\n');
+    csv.row(&head);
     for (i, ((assign, _), cols)) in plan.points.iter().zip(rows).enumerate() {
-        let _ = write!(s, "{i}");
-        for a in assign {
-            let v = cell_value(a.split_once('=').map(|x| x.1).unwrap_or(""));
-            let v = v.as_str();
-            let _ = write!(
-                s,
-                ",{}",
-                if v.contains([',', '"']) {
-                    format!("\"{}\"", v.replace('"', "\"\""))
-                } else {
-                    v.to_string()
-                }
-            );
-        }
+        let mut row = vec![i.to_string()];
+        row.extend(
+            assign
+                .iter()
+                .map(|a| cell_value(a.split_once('=').map(|x| x.1).unwrap_or(""))),
+        );
         for m in KEY_METRICS {
             debug_assert!(metrics::index(m).is_some());
             let col = cols
@@ -459,17 +545,15 @@ pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
                 .map(|c| c.1.as_slice())
                 .unwrap_or(&[]);
             let sm = Summary::of(col.iter().copied());
-            let _ = write!(
-                s,
-                ",{},{},{}",
+            row.extend([
                 num(sm.mean),
                 num(sm.mean - sm.ci95()),
-                num(sm.mean + sm.ci95())
-            );
+                num(sm.mean + sm.ci95()),
+            ]);
         }
-        s.push('\n');
+        csv.row(&row);
     }
-    s
+    csv.finish()
 }
 
 #[cfg(test)]
@@ -485,6 +569,32 @@ mod tests {
         let c = parse_axis("policy.quota.order=\"fifo\",pilot_first").unwrap();
         assert_eq!(c.values.len(), 2);
         assert!(parse_axis("nokey").is_err());
+    }
+
+    #[test]
+    fn sweep_csv_keeps_line_breaks_quotes_and_commas_in_one_cell() {
+        let s = Scenario::parse_str(include_str!("../tests/fixtures/ok/tiny.toml")).unwrap();
+        let values = ["'''a\nb'''", "\"c,d\"", "'say \"hi\"'"];
+        let plan = Plan {
+            files: Vec::new(),
+            sets: Vec::new(),
+            axes: vec![Axis {
+                key: "scenario.title".into(),
+                values: values.iter().map(|v| v.to_string()).collect(),
+            }],
+            points: values
+                .iter()
+                .map(|v| (vec![format!("scenario.title={v}")], s.clone()))
+                .collect(),
+            fingerprint: String::new(),
+        };
+        let text = sweep_csv(&plan, &vec![Vec::new(); values.len()]);
+        let mut rdr = csv::Reader::from_reader(text.as_bytes());
+        let cells: Vec<String> = rdr
+            .records()
+            .map(|r| r.expect("one record per point")[1].to_string())
+            .collect();
+        assert_eq!(cells, ["a\nb", "c,d", "say \"hi\""], "{text}");
     }
 
     #[test]

@@ -58,8 +58,71 @@ pub struct Stages {
     pub t3: i32,
     /// Denied at `t3`.
     pub denied: bool,
+    /// Held for supplier verification (函调) before `t3`.
+    pub verified: bool,
     /// Treasury ready to pay ([`NEVER`] if denied).
     pub t4: i32,
+}
+
+/// Calendar days per working day (5 of 7), to put working-day stages on the
+/// calendar-day scale of `warmup_days`.
+const CALENDAR_PER_WORKDAY: f64 = 7.0 / 5.0;
+
+/// The longest typical delay from shipment to treasury, in calendar days: for the
+/// slowest processing class in use, the mean documents time, the mean wait to
+/// filing (monthly: half a month to the next month plus half the filing window;
+/// continuous: the mean lag), that class's mean review, the mean verification hold
+/// (when that class can get one) and the mean treasury time. Returns the days and
+/// their breakdown.
+pub fn typical_delay(s: &Scenario) -> (f64, String) {
+    let p = &s.policy;
+    let docs = p.docs.mean();
+    let filing = match &p.filing {
+        Filing::Monthly { window_workdays } => {
+            365.25 / 24.0 + 0.5 * *window_workdays as f64 * CALENDAR_PER_WORKDAY
+        }
+        Filing::Continuous { lag } => lag.mean(),
+    };
+    let treasury = p.treasury.mean() * CALENDAR_PER_WORKDAY;
+    let hold = p.verification_days.mean();
+    let (class, review, verification) = p
+        .class_treatment
+        .iter()
+        .map(|&c| {
+            let k = c as usize - 1;
+            let v = if p.verification_prob[k] > 0.0 {
+                hold
+            } else {
+                0.0
+            };
+            (k, p.review[k].mean() * CALENDAR_PER_WORKDAY, v)
+        })
+        .max_by(|a, b| (a.1 + a.2).total_cmp(&(b.1 + b.2)))
+        .unwrap_or((0, 0.0, 0.0));
+    let total = docs + filing + review + verification + treasury;
+    let roman = ["I", "II", "III", "IV"][class];
+    (
+        total,
+        format!(
+            "documents {docs:.0} + filing {filing:.0} + class {roman} review {review:.0} + verification {verification:.0} + treasury {treasury:.0} calendar days"
+        ),
+    )
+}
+
+/// A warning when `warmup_days` is shorter than [`typical_delay`]: claims of the
+/// slowest class shipped before the warm-up would still be in the pipeline on day
+/// 0, so the window starts with the pipeline not yet full and measures too little
+/// money tied up early on.
+pub fn warmup_warning(s: &Scenario) -> Option<String> {
+    let (days, parts) = typical_delay(s);
+    (f64::from(s.warmup_days) < days).then(|| {
+        format!(
+            "scenario.warmup_days = {} is shorter than the longest typical delay, {days:.0} days ({parts}); the pipeline is not full on {} and early-window metrics are too low — set warmup_days to at least {:.0}",
+            s.warmup_days,
+            s.start_date,
+            days.ceil()
+        )
+    })
 }
 
 impl Timeline {
@@ -101,7 +164,8 @@ impl Timeline {
             None => t1.saturating_add(self.filing_lag.days(u[Stage::Filing as usize])),
         };
         let mut t3 = cal.add_workdays(t2, self.review[e.pclass].days(u[Stage::Review as usize]));
-        if u[Stage::VerificationHappens as usize] < self.verification_prob[e.pclass] {
+        let verified = u[Stage::VerificationHappens as usize] < self.verification_prob[e.pclass];
+        if verified {
             t3 = t3.saturating_add(
                 self.verification_days
                     .days(u[Stage::VerificationDays as usize]),
@@ -118,6 +182,7 @@ impl Timeline {
             t2,
             t3,
             denied,
+            verified,
             t4,
         }
     }

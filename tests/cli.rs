@@ -757,7 +757,9 @@ fn run_with_force_replaces_the_earlier_run() {
     let sb = Sandbox::new().shipped();
     succeeded(&run_2016(&sb, &["--out", "r", "--seed", "1"]));
     let before = read_run(&sb.path("r"));
-    fs::write(sb.path("r/stale.txt"), "from before").unwrap();
+    // A file refundsim writes there (a brief) goes with the old run; a file it
+    // does not write would make --force refuse (tests/hostile/safety.rs).
+    fs::write(sb.path("r/brief.md"), "from before").unwrap();
 
     let out = run_2016(&sb, &["--out", "r", "--seed", "2", "--force"]);
     succeeded(&out);

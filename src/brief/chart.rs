@@ -391,3 +391,139 @@ pub fn curves(
         title,
     })
 }
+
+/// A histogram of observed durations (`bars`: from, to, density per day) against
+/// a fitted density (`curve`: x, density), for `calibration.html`.
+pub fn histogram(
+    title: L,
+    bars: &[(f64, f64, f64)],
+    curve: &[(f64, f64)],
+    x_name: L,
+    lang: Lang,
+) -> Result<Chart, String> {
+    let x1 = bars
+        .iter()
+        .map(|b| b.1)
+        .chain(curve.iter().map(|c| c.0))
+        .fold(1.0f64, f64::max);
+    let y1 = bars
+        .iter()
+        .map(|b| b.2)
+        .chain(curve.iter().map(|c| c.1).filter(|v| v.is_finite()))
+        .fold(1e-9f64, f64::max)
+        * 1.1;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (W, 320)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .margin_right(24)
+            .x_label_area_size(40)
+            .y_label_area_size(72)
+            .build_cartesian_2d(0.0..x1, 0.0..y1)
+            .map_err(err)?;
+        let y_fmt = |v: &f64| format!("{:.1}%", v * 100.0);
+        let x_fmt = |v: &f64| fmt::trimmed(*v);
+        chart
+            .configure_mesh()
+            .x_labels(12)
+            .y_labels(6)
+            .x_label_formatter(&x_fmt)
+            .y_label_formatter(&y_fmt)
+            .x_desc(x_name.get(lang))
+            .light_line_style(WHITE.mix(0.0))
+            .bold_line_style(BLACK.mix(0.08))
+            .axis_style(BLACK.mix(0.45))
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 16))
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(
+                bars.iter()
+                    .map(|b| Rectangle::new([(b.0, 0.0), (b.1, b.2)], rgb(4).mix(0.55).filled())),
+            )
+            .map_err(err)?;
+        let pts: Vec<(f64, f64)> = curve.iter().copied().filter(|p| p.1.is_finite()).collect();
+        chart
+            .draw_series(LineSeries::new(pts, rgb(1).stroke_width(3)))
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(Chart {
+        svg: clean(svg, &title.get(lang)),
+        legend: vec![
+            (
+                css(4),
+                true,
+                L::new("观测（每日占比）", "observed (share per day)"),
+            ),
+            (css(1), false, L::new("拟合密度", "fitted density")),
+        ],
+        note: None,
+        title,
+    })
+}
+
+/// A QQ plot: (fitted quantile, observed quantile) points and the diagonal.
+pub fn qq(title: L, points: &[(f64, f64)], lang: Lang) -> Result<Chart, String> {
+    let hi = points
+        .iter()
+        .flat_map(|p| [p.0, p.1])
+        .filter(|v| v.is_finite())
+        .fold(1.0f64, f64::max)
+        * 1.05;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (480, 400)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .margin_right(24)
+            .x_label_area_size(44)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..hi, 0.0..hi)
+            .map_err(err)?;
+        let f = |v: &f64| fmt::trimmed(*v);
+        chart
+            .configure_mesh()
+            .x_labels(6)
+            .y_labels(6)
+            .x_label_formatter(&f)
+            .y_label_formatter(&f)
+            .x_desc(L::new("拟合分位数（天）", "fitted quantile (days)").get(lang))
+            .y_desc(L::new("观测分位数（天）", "observed quantile (days)").get(lang))
+            .light_line_style(WHITE.mix(0.0))
+            .bold_line_style(BLACK.mix(0.08))
+            .axis_style(BLACK.mix(0.45))
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(LineSeries::new(
+                vec![(0.0, 0.0), (hi, hi)],
+                BLACK.mix(0.4).stroke_width(1),
+            ))
+            .map_err(err)?;
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .filter(|p| p.0.is_finite() && p.1.is_finite())
+                    .map(|p| Circle::new(*p, 3, rgb(0).filled())),
+            )
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(Chart {
+        svg: clean(svg, &title.get(lang)),
+        legend: vec![(css(0), false, L::new("分位数对", "quantile pairs"))],
+        note: Some(L::new(
+            "点落在对角线上表示拟合良好。",
+            "Points on the diagonal mean a good fit.",
+        )),
+        title,
+    })
+}

@@ -53,7 +53,7 @@ pub fn fixed(x: f64, d: usize) -> String {
 
 /// `x` with 3 significant digits.
 pub fn sig3(x: f64) -> String {
-    if x.is_nan() {
+    if !x.is_finite() {
         return "—".into();
     }
     fixed(x, dec3(x))
@@ -101,7 +101,8 @@ fn with_cny_unit(body: &str, unit: &str, zh: bool) -> String {
 
 /// A number in one language (`zh` true: Chinese units).
 pub fn one(n: &Num, zh: bool) -> String {
-    if n.v.is_nan() {
+    // Not a number, or not a finite one: never shown as "inf 亿元".
+    if !n.v.is_finite() {
         return "—".into();
     }
     let pct = n.q == Q::Pct;
@@ -232,6 +233,16 @@ mod tests {
         assert_eq!(sig3(-0.01234), "−0.0123");
         assert_eq!(sig3(0.0), "0");
         assert_eq!(fixed(-0.0001, 2), "0.00");
+    }
+
+    #[test]
+    fn infinities_are_never_shown_as_numbers() {
+        for x in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN] {
+            assert_eq!(cny(x, true), "—");
+            assert_eq!(cny(x, false), "—");
+            assert_eq!(sig3(x), "—");
+            assert_eq!(one(&Num::ci(x, Q::Days, 1.0), true), "—");
+        }
     }
 
     #[test]

@@ -141,6 +141,8 @@ pub struct Run {
     pub platforms: Option<Vec<Group>>,
     pub classes: Option<Vec<Group>>,
     pub paths: Option<Paths>,
+    /// Damage found while reading that the brief works around (inf/NaN cells).
+    pub warnings: Vec<String>,
 }
 
 impl Run {
@@ -179,6 +181,8 @@ pub struct Compare {
     pub base: Run,
     pub reform: Run,
     pub delta: Vec<Delta>,
+    /// Damage found while reading, of both runs and delta.csv.
+    pub warnings: Vec<String>,
 }
 
 /// A row of delta.csv.
@@ -203,6 +207,8 @@ pub struct Sweep {
     /// Grid keys, in order (first varies slowest).
     pub keys: Vec<String>,
     pub points: Vec<Point>,
+    /// Damage found while reading sweep.csv.
+    pub warnings: Vec<String>,
 }
 
 /// A row of sweep.csv.
@@ -224,10 +230,10 @@ pub fn manifest(dir: &Path) -> Result<(Kind, Value), BriefError> {
         return Err(BriefError::NoDir(dir.to_path_buf()));
     }
     let file = dir.join("manifest.json");
-    if !file.is_file() {
+    if !file.exists() {
         return Err(BriefError::NoManifest(dir.to_path_buf()));
     }
-    let text = read(&file)?;
+    let text = read(&file, "run")?;
     let v: Value = serde_json::from_str(&text).map_err(|e| BriefError::Malformed {
         file: file.clone(),
         line: Some(e.line() as u64),
@@ -260,11 +266,32 @@ pub fn manifest(dir: &Path) -> Result<(Kind, Value), BriefError> {
     Ok((kind, v))
 }
 
-fn read(path: &Path) -> Result<String, BriefError> {
-    std::fs::read_to_string(path).map_err(|source| BriefError::Io {
+/// Reads a file of the directory as text. Bytes that are not UTF-8 are damage
+/// (bad input, like any other), reported with the line they start on.
+fn read(path: &Path, command: &'static str) -> Result<String, BriefError> {
+    if path.is_dir() {
+        return Err(BriefError::IsDir {
+            file: path.to_path_buf(),
+            command,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(|source| BriefError::Io {
         action: "read",
         path: path.to_path_buf(),
         source,
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        BriefError::Malformed {
+            file: path.to_path_buf(),
+            line: Some(line as u64),
+            problem: format!(
+                "byte {} is not UTF-8 text (a binary or truncated file)",
+                at + 1
+            ),
+            command,
+        }
     })
 }
 
@@ -274,11 +301,14 @@ struct Csv {
     command: &'static str,
     header: Vec<String>,
     rows: Vec<(u64, Vec<String>)>,
+    /// Cells holding inf or NaN (line, column, text): shown as "—", reported by
+    /// [`Csv::damage`].
+    non_finite: std::cell::RefCell<Vec<(u64, String, String)>>,
 }
 
 impl Csv {
     fn open(file: PathBuf, command: &'static str) -> Result<Csv, BriefError> {
-        let text = read(&file)?;
+        let text = read(&file, command)?;
         let malformed = |line: Option<u64>, problem: String| BriefError::Malformed {
             file: file.clone(),
             line,
@@ -308,6 +338,7 @@ impl Csv {
             command,
             header,
             rows,
+            non_finite: Default::default(),
         })
     }
 
@@ -333,14 +364,42 @@ impl Csv {
         })
     }
 
-    /// Parses a numeric cell: empty is NaN.
+    /// Parses a numeric cell: empty is NaN. refundsim writes only finite numbers,
+    /// so `inf`, `NaN` or an overflowing `1e999` is damage: it reads as NaN (shown
+    /// as "—", never as a number) and is reported by [`Csv::damage`].
     fn num(&self, line: u64, col: &str, cell: &str) -> Result<f64, BriefError> {
         let t = cell.trim();
         if t.is_empty() {
             return Ok(f64::NAN);
         }
-        t.parse::<f64>()
-            .map_err(|_| self.malformed(Some(line), format!("column {col}: {t:?} is not a number")))
+        let x = t.parse::<f64>().map_err(|_| {
+            self.malformed(Some(line), format!("column {col}: {t:?} is not a number"))
+        })?;
+        if !x.is_finite() {
+            self.non_finite
+                .borrow_mut()
+                .push((line, col.to_string(), t.to_string()));
+            return Ok(f64::NAN);
+        }
+        Ok(x)
+    }
+
+    /// A warning naming the cells that held inf or NaN, if any.
+    fn damage(&self) -> Option<String> {
+        let cells = self.non_finite.borrow();
+        let first = cells.first()?;
+        let more = match cells.len() {
+            1 => String::new(),
+            n => format!(" and {} more cells", n - 1),
+        };
+        Some(format!(
+            "{}, line {}, column {}: {:?}{more} is not a finite number (refundsim never writes one; the file was edited or damaged); shown as — — re-create it with `refundsim {}`",
+            self.file.display(),
+            first.0,
+            first.1,
+            first.2,
+            self.command
+        ))
     }
 
     /// Reads the summary columns (mean … p99) of every row.
@@ -369,15 +428,18 @@ impl Csv {
             .collect()
     }
 
+    /// A text cell, without the quote that neutralised a spreadsheet formula.
     fn text(&self, row: &[String], i: usize) -> String {
-        row.get(i).cloned().unwrap_or_default()
+        row.get(i)
+            .map(|c| crate::output::csv_uncell(c).to_string())
+            .unwrap_or_default()
     }
 }
 
 /// Opens `dir/name`, or `None` when it does not exist.
 fn optional(dir: &Path, name: &str, command: &'static str) -> Result<Option<Csv>, BriefError> {
     let file = dir.join(name);
-    if file.is_file() {
+    if file.exists() {
         Csv::open(file, command).map(Some)
     } else {
         Ok(None)
@@ -392,7 +454,7 @@ fn required(
     command: &'static str,
 ) -> Result<Csv, BriefError> {
     let file = dir.join(name);
-    if !file.is_file() {
+    if !file.exists() {
         return Err(BriefError::MissingFile {
             file,
             what,
@@ -502,6 +564,17 @@ fn paths(csv: &Csv) -> Result<Paths, BriefError> {
     })
 }
 
+/// Reads `csv` with `f`, adding its damage warning (if any) to `warnings`.
+fn checked<T>(
+    csv: Csv,
+    warnings: &mut Vec<String>,
+    f: impl FnOnce(&Csv) -> Result<T, BriefError>,
+) -> Result<T, BriefError> {
+    let v = f(&csv)?;
+    warnings.extend(csv.damage());
+    Ok(v)
+}
+
 /// Reads a run directory.
 pub fn run(dir: &Path, manifest: Value) -> Result<Run, BriefError> {
     const C: &str = "run";
@@ -511,22 +584,29 @@ pub fn run(dir: &Path, manifest: Value) -> Result<Run, BriefError> {
         "it holds the metrics the brief reports",
         C,
     )?;
+    let mut warnings = Vec::new();
+    let summary = checked(s, &mut warnings, summary)?;
+    let timeseries = optional(dir, "timeseries.csv", C)?
+        .map(|c| checked(c, &mut warnings, timeseries))
+        .transpose()?;
+    let platforms = optional(dir, "by_platform.csv", C)?
+        .map(|c| checked(c, &mut warnings, |c| groups(c, "platform", true)))
+        .transpose()?;
+    let classes = optional(dir, "by_class.csv", C)?
+        .map(|c| checked(c, &mut warnings, |c| groups(c, "class", false)))
+        .transpose()?;
+    let paths = optional(dir, "paths.csv", C)?
+        .map(|c| checked(c, &mut warnings, paths))
+        .transpose()?;
     Ok(Run {
         dir: dir.to_path_buf(),
         manifest,
-        summary: summary(&s)?,
-        timeseries: optional(dir, "timeseries.csv", C)?
-            .map(|c| timeseries(&c))
-            .transpose()?,
-        platforms: optional(dir, "by_platform.csv", C)?
-            .map(|c| groups(&c, "platform", true))
-            .transpose()?,
-        classes: optional(dir, "by_class.csv", C)?
-            .map(|c| groups(&c, "class", false))
-            .transpose()?,
-        paths: optional(dir, "paths.csv", C)?
-            .map(|c| paths(&c))
-            .transpose()?,
+        summary,
+        timeseries,
+        platforms,
+        classes,
+        paths,
+        warnings,
     })
 }
 
@@ -534,7 +614,7 @@ pub fn run(dir: &Path, manifest: Value) -> Result<Run, BriefError> {
 fn side(dir: &Path, name: &str) -> Result<Run, BriefError> {
     let sub = dir.join(name);
     let file = sub.join("manifest.json");
-    if !file.is_file() {
+    if !file.exists() {
         return Err(BriefError::MissingFile {
             file,
             what: "a comparison holds the two runs it compares in base/ and reform/",
@@ -594,12 +674,16 @@ pub fn compare(dir: &Path, manifest: Value) -> Result<Compare, BriefError> {
             significant,
         });
     }
+    let mut warnings = base.warnings.clone();
+    warnings.extend(reform.warnings.iter().cloned());
+    warnings.extend(csv.damage());
     Ok(Compare {
         dir: dir.to_path_buf(),
         manifest,
         base,
         reform,
         delta,
+        warnings,
     })
 }
 
@@ -669,5 +753,6 @@ pub fn sweep(dir: &Path, manifest: Value) -> Result<Sweep, BriefError> {
         manifest,
         keys,
         points,
+        warnings: csv.damage().into_iter().collect(),
     })
 }

@@ -9,9 +9,12 @@
 //! charts and notes, and the renderers (`md`, `html`, `xlsx`) lay the `Doc`
 //! out. Numbers are formatted for people in `fmt` (3 significant digits, 亿元 /
 //! 万元 for Chinese, CNY mn / bn for English); the workbook keeps the raw values
-//! as numbers with number formats. Nothing here prints; files are written
-//! atomically (a temporary file in the same directory, then a rename).
+//! as numbers with number formats. Nothing here prints; the three files are
+//! written all or none through [`crate::output`]. Every user-supplied string
+//! (titles, platform, sector and overlay names, grid values) is escaped for
+//! Markdown and HTML by the renderers.
 
+mod calibration;
 mod chart;
 mod compare;
 mod fmt;
@@ -111,6 +114,16 @@ pub enum BriefError {
         /// The subcommand that writes it.
         command: &'static str,
     },
+    /// A file the brief reads is a directory.
+    #[error(
+        "{file} is a directory, not a file; the directory is damaged — re-create it with `refundsim {command}`"
+    )]
+    IsDir {
+        /// The path.
+        file: PathBuf,
+        /// The subcommand that writes it.
+        command: &'static str,
+    },
     /// A file is malformed.
     #[error(
         "{file}{}: {problem}; the file was damaged or edited by hand — re-create it with `refundsim {command}`",
@@ -136,6 +149,9 @@ pub enum BriefError {
         /// The cause.
         source: std::io::Error,
     },
+    /// Interrupted (Ctrl-C) while writing; the earlier brief files are intact.
+    #[error("interrupted; the brief files were left as they were")]
+    Interrupted,
     /// A chart or the workbook could not be rendered.
     #[error("cannot render {what} for {dir}: {problem}")]
     Render {
@@ -150,7 +166,9 @@ pub enum BriefError {
 
 /// Writes `brief.md`, `brief.html` and `brief.xlsx` into `dir` — a run, comparison
 /// or sweep directory, told apart by `manifest.json`'s `"kind"` — and returns
-/// their paths in that order. Each file is written atomically.
+/// their paths in that order. All three are rendered in memory first and then
+/// written all or none (see [`crate::output::write_all_or_none`]): on any failure
+/// the earlier brief files are left as they were.
 pub fn brief(dir: &Path, lang: Lang) -> Result<Vec<PathBuf>, BriefError> {
     let doc = build(dir, lang)?;
     let md = md::render(&doc, lang);
@@ -160,17 +178,46 @@ pub fn brief(dir: &Path, lang: Lang) -> Result<Vec<PathBuf>, BriefError> {
         what: "brief.xlsx".into(),
         problem: e.to_string(),
     })?;
-    let mut written = Vec::new();
-    for (name, bytes) in [
-        ("brief.md", md.into_bytes()),
-        ("brief.html", html.into_bytes()),
-        ("brief.xlsx", xlsx),
-    ] {
-        let path = dir.join(name);
-        write_atomic(&path, &bytes)?;
-        written.push(path);
+    let files = [
+        (dir.join("brief.md"), md.as_bytes()),
+        (dir.join("brief.html"), html.as_bytes()),
+        (dir.join("brief.xlsx"), xlsx.as_slice()),
+    ];
+    crate::output::write_all_or_none(&files).map_err(|e| match e {
+        crate::output::OutputError::Interrupted => BriefError::Interrupted,
+        crate::output::OutputError::Io { path, source } => BriefError::Io {
+            action: "write",
+            path,
+            source,
+        },
+        other => BriefError::Io {
+            action: "write",
+            path: dir.to_path_buf(),
+            source: std::io::Error::other(other.to_string()),
+        },
+    })?;
+    Ok(files.into_iter().map(|f| f.0).collect())
+}
+
+/// Renders `calibration.md` and `calibration.html` for `refundsim calibrate`.
+pub fn calibration(c: &crate::calibrate::Calibration) -> Result<(String, String), String> {
+    calibration::calibration(c)
+}
+
+/// Damage in `dir` that [`brief`] works around rather than refuses — cells
+/// holding inf or NaN, which it shows as "—" — as warnings for the caller to
+/// show. Empty when the directory is sound or cannot be read at all (then
+/// [`brief`] reports the error).
+pub fn warnings(dir: &Path) -> Vec<String> {
+    let Ok((kind, manifest)) = load::manifest(dir) else {
+        return Vec::new();
+    };
+    match kind {
+        Kind::Run => load::run(dir, manifest).map(|r| r.warnings),
+        Kind::Compare => load::compare(dir, manifest).map(|c| c.warnings),
+        Kind::Sweep => load::sweep(dir, manifest).map(|s| s.warnings),
     }
-    Ok(written)
+    .unwrap_or_default()
 }
 
 /// The kind of directory `dir` is, from its manifest.
@@ -186,24 +233,6 @@ fn build(dir: &Path, lang: Lang) -> Result<Doc, BriefError> {
         Kind::Compare => compare::build(&load::compare(dir, manifest)?, lang),
         Kind::Sweep => sweep::build(&load::sweep(dir, manifest)?, lang),
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BriefError> {
-    let io = |source| BriefError::Io {
-        action: "write",
-        path: path.to_path_buf(),
-        source,
-    };
-    // A plain write (so the file gets the usual permissions), then a rename.
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.partial"));
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)?;
-    Ok(())
 }
 
 /// A text in both languages; which part is shown depends on [`Lang`].
