@@ -278,7 +278,7 @@ fn random_scenarios_and_sets_never_panic_and_every_problem_is_located() {
     let cases: u32 = std::env::var("REFUNDSIM_FUZZ_CASES")
         .ok()
         .and_then(|c| c.parse().ok())
-        .unwrap_or(3000);
+        .unwrap_or(1000);
     let config = Config {
         cases,
         failure_persistence: None,

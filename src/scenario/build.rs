@@ -280,12 +280,20 @@ impl Ctx {
                     );
                     return None;
                 }
-                if let Some(ch) = s.chars().find(|c| c.is_control()) {
+                // Names are identifiers (folders, CSV cells, --set paths): one line.
+                // Titles and Chinese names are display text, which the writers
+                // escape: line breaks and tabs pass, other control characters not.
+                let display = keys::max_text_chars(a.def.key) == keys::MAX_TEXT_CHARS
+                    && a.def.key != "policy.name";
+                if let Some(ch) = s
+                    .chars()
+                    .find(|c| c.is_control() && !(display && matches!(c, '\n' | '\r' | '\t')))
+                {
                     self.err(
                         n.at,
                         &a.shown,
                         format!(
-                            "\"{}\" contains the control character {ch:?}; names and titles are one line of printable text",
+                            "\"{}\" contains the control character {ch:?}; names are one line of printable text, and titles may hold line breaks and tabs but no other control characters",
                             s.escape_debug()
                         ),
                     );

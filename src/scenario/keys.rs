@@ -88,7 +88,7 @@ pub static KEYS: &[KeyDef] = &[
         "\"\"",
         0.0,
         0.0,
-        "one line of text, at most 200 characters",
+        "text of at most 200 characters (no control characters but line breaks and tabs)",
         "English title, shown in summaries and briefs."
     ),
     k!(
@@ -98,7 +98,7 @@ pub static KEYS: &[KeyDef] = &[
         "\"\"",
         0.0,
         0.0,
-        "one line of text, at most 200 characters",
+        "text of at most 200 characters (no control characters but line breaks and tabs)",
         "Chinese title, shown in briefs."
     ),
     k!(
@@ -278,7 +278,7 @@ pub static KEYS: &[KeyDef] = &[
         "\"\"",
         0.0,
         0.0,
-        "one line of text, at most 200 characters",
+        "text of at most 200 characters (no control characters but line breaks and tabs)",
         "Chinese name."
     ),
     k!(
@@ -328,7 +328,7 @@ pub static KEYS: &[KeyDef] = &[
         "\"\"",
         0.0,
         0.0,
-        "one line of text, at most 200 characters",
+        "text of at most 200 characters (no control characters but line breaks and tabs)",
         "Chinese name."
     ),
     k!(
