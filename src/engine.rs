@@ -17,7 +17,7 @@ use crate::calendar::{Calendar, NEVER};
 use crate::finance::{self, Finance};
 use crate::metrics::{M, N_METRICS};
 use crate::population::{self, Exporter};
-use crate::rng::{Purpose, Stream};
+use crate::rng::{KeyPrefix, Purpose, Stream};
 use crate::scenario::{QuotaOrder, Scenario};
 use crate::timeline::Timeline;
 
@@ -72,6 +72,14 @@ pub struct Model {
     pub end: i32,
     /// `season_cum[i]`: Σ season factors over days `first .. first + i`.
     season_cum: Vec<f64>,
+    /// `season_guide[j]`: the first day index `c` with `season_cum[c + 1] > j ·
+    /// season_step`, where the search for a shipment's day may start.
+    season_guide: Vec<u32>,
+    /// Width of a bucket of cumulative intensity in [`Model::season_guide`].
+    season_step: f64,
+    /// Platform and class group of each exporter (small and contiguous, for the
+    /// per-claim loops).
+    group_of: Vec<[u16; 2]>,
     /// Mean FOB per shipment, by exporter.
     fob_unit: Vec<f64>,
     /// Refund per yuan of FOB, by exporter.
@@ -137,7 +145,29 @@ impl Model {
             acc += s.economy.season[chrono::Datelike::month0(&cal.date(t)) as usize];
             season_cum.push(acc);
         }
+        // A guide into season_cum, one bucket per day on average, so that finding a
+        // shipment's day is a short walk instead of a walk over every day.
+        let days = season_cum.len() - 1;
+        let season_step = acc / days.max(1) as f64;
+        let mut season_guide = Vec::with_capacity(days + 1);
+        let mut c = 0usize;
+        for j in 0..=days {
+            let x = j as f64 * season_step;
+            while c + 1 < days && season_cum[c + 1] <= x {
+                c += 1;
+            }
+            season_guide.push(c as u32);
+        }
         let exporters = population::exporters(s);
+        let group_of = exporters
+            .iter()
+            .map(|e| {
+                [
+                    (1 + e.platform) as u16,
+                    (1 + s.platforms.len() + e.class) as u16,
+                ]
+            })
+            .collect();
         let fob_unit = exporters
             .iter()
             .map(|e| e.annual_exports / e.shipments_per_year.max(1e-12))
@@ -165,6 +195,9 @@ impl Model {
             first,
             end,
             season_cum,
+            season_guide,
+            season_step,
+            group_of,
             fob_unit,
             refund_per_fob,
             rate,
@@ -184,6 +217,30 @@ impl Model {
     #[inline]
     pub fn class_group(&self, e: &Exporter) -> usize {
         1 + self.scenario.platforms.len() + e.class
+    }
+
+    /// The day index (from `first`) of a shipment at cumulative intensity `sum`
+    /// (`0 ≤ sum <` the total): the first day whose cumulative intensity passes
+    /// `sum`. `from` is a day known not to be later (the previous shipment's).
+    #[inline]
+    fn shipment_day(&self, sum: f64, from: usize) -> usize {
+        // Start from the guide's lower bound, one bucket below `sum / step` so that
+        // rounding never starts past the day.
+        let j = ((sum / self.season_step) as usize)
+            .saturating_sub(1)
+            .min(self.season_guide.len() - 1);
+        let mut c = from.max(self.season_guide[j] as usize);
+        while self.season_cum[c + 1] <= sum {
+            c += 1;
+        }
+        c
+    }
+
+    /// The three metric groups of exporter `ei`: total, platform, class.
+    #[inline]
+    pub fn groups_of(&self, ei: usize) -> [usize; 3] {
+        let [p, c] = self.group_of[ei];
+        [0, p as usize, c as usize]
     }
 
     /// Names of the daily series in [`PathResult::series`].
@@ -328,16 +385,18 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
 
     // Phase 1: shipments and claim stages, exporter by exporter.
     for (ei, e) in model.exporters.iter().enumerate() {
-        let g = [0, model.platform_group(e), model.class_group(e)];
+        let g = model.groups_of(ei);
         let rate = model.rate[ei] * demand;
         if rate <= 0.0 {
             continue;
         }
         let stop = defaults.as_ref().map(|d| d[ei]).unwrap_or(NEVER);
         let mut ship = Stream::new(s.seed, Purpose::Shipments, path as u64, ei as u64, 0);
+        let claim_key = KeyPrefix::new(s.seed, Purpose::Claim, path as u64, ei as u64);
         let mut sum = 0.0;
         let mut cursor = 0usize;
         let mut k = 0u64;
+        let (mut exports, mut claims, mut declared) = (0.0, 0.0, 0.0);
         loop {
             // Next arrival of a Poisson process with intensity rate × season(t),
             // by inverting the cumulative intensity.
@@ -346,9 +405,7 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
             if sum >= total_intensity {
                 break;
             }
-            while model.season_cum[cursor + 1] <= sum {
-                cursor += 1;
-            }
+            cursor = model.shipment_day(sum, cursor);
             let t0 = model.first + cursor as i32;
             if t0 >= stop {
                 break;
@@ -363,13 +420,13 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
             let r = fob * model.refund_per_fob[ei];
             let in_window = t0 >= 0;
             if in_window {
-                sc.acc.flow(g, M::Exports, fob);
+                exports += fob;
             }
             k += 1;
             if r <= 0.0 {
                 continue;
             }
-            let mut st = Stream::new(s.seed, Purpose::Claim, path as u64, ei as u64, k);
+            let mut st = Stream::claim(claim_key, k);
             let stg = model.timeline.stages(&model.cal, e, t0, &mut st);
             sc.claims.push(Claim {
                 t0,
@@ -383,10 +440,14 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
                 r,
             });
             if in_window {
-                sc.acc.flow(g, M::Claims, 1.0);
-                sc.acc.flow(g, M::RefundDeclared, r);
+                claims += 1.0;
+                declared += r;
             }
         }
+        // The exporter's window totals, added to its three groups once.
+        sc.acc.flow(g, M::Exports, exports);
+        sc.acc.flow(g, M::Claims, claims);
+        sc.acc.flow(g, M::RefundDeclared, declared);
     }
     let claims_simulated = sc.claims.len() as u64;
 
@@ -459,8 +520,7 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
 
     // Phase 5: claim-level metrics.
     for (i, c) in sc.claims.iter().enumerate() {
-        let e = &model.exporters[c.exporter as usize];
-        let g = [0, model.platform_group(e), model.class_group(e)];
+        let g = model.groups_of(c.exporter as usize);
         let end = c.end();
         Acc::span(&mut sc.acc.gross, h, g, c.t0, end, c.r);
         if c.denied {
@@ -717,4 +777,32 @@ pub fn run_with_claims(
         paths,
         claims_simulated,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The guided search for a shipment's day finds the same day as a walk over
+    /// every day from the first, at and around every day boundary.
+    #[test]
+    fn guided_shipment_days_equal_a_full_walk() {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let s = Scenario::load(&[root.join("scenarios/guizhou-2020-target.toml")], &[])
+            .expect("shipped scenario");
+        let m = Model::new(s);
+        let total = *m.season_cum.last().unwrap();
+        let mut sums: Vec<f64> = (0..100_000).map(|i| total * i as f64 / 100_000.0).collect();
+        for &b in &m.season_cum[1..m.season_cum.len() - 1] {
+            sums.extend([b, b.next_down(), b.next_up()]);
+        }
+        for sum in sums.into_iter().filter(|x| *x >= 0.0 && *x < total) {
+            let mut walk = 0;
+            while m.season_cum[walk + 1] <= sum {
+                walk += 1;
+            }
+            assert_eq!(m.shipment_day(sum, 0), walk, "sum {sum}");
+            assert_eq!(m.shipment_day(sum, walk), walk, "sum {sum}");
+        }
+    }
 }

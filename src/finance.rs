@@ -130,6 +130,14 @@ pub fn guarantee_room(leverage: f64, capital: f64, losses: f64, outstanding: f64
     leverage * (capital - losses) - outstanding
 }
 
+/// The guarantee pool's part of a loss: its `loss_share`, limited to what is left
+/// of its capital G after the losses it has already borne (pure). The pool's
+/// liability is limited to G (MODEL.md §6.2); the bank bears `loss −` this.
+#[inline]
+pub fn guarantee_pool_share(loss: f64, loss_share: f64, capital: f64, pool_losses: f64) -> f64 {
+    (loss * loss_share).min((capital - pool_losses).max(0.0))
+}
+
 /// How a claim is financed on a path.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Financing {
@@ -162,8 +170,10 @@ pub struct Totals {
     pub t_fees: f64,
     /// Guaranteed principal outstanding.
     pub g_outstanding: f64,
-    /// The guarantee pool's share of losses.
+    /// The guarantee pool's share of losses, never above its capital G.
     pub g_losses_pool: f64,
+    /// The banks' share of guarantee losses (with what the pool could not cover).
+    pub g_losses_bank: f64,
     /// Whether the guarantee pool is ruined.
     pub g_ruined: bool,
     /// Credit drawn and outstanding.
@@ -201,9 +211,21 @@ pub struct Finance {
     exporter_drawn: Vec<f64>,
     live_draws: Vec<Vec<u32>>,
     defaulted_on: Vec<i32>,
+    /// Per exporter: the mechanisms its platform and class may use
+    /// ([`TURNOVER`] | [`GUARANTEE`] | [`CREDIT`]).
+    allowed: Vec<u8>,
+    /// Per exporter: its credit line (0 without credit lines).
+    line: Vec<f64>,
     /// Reused buffers: request buckets and settlement lists.
     buffers: Buffers,
 }
+
+/// Bit of [`Finance`]'s per-exporter mask: the turnover pool may take its claims.
+const TURNOVER: u8 = 1;
+/// The guarantee pool may take its claims.
+const GUARANTEE: u8 = 2;
+/// It has a credit line.
+const CREDIT: u8 = 4;
 
 /// Day buckets reused from path to path (large: a few per claim).
 #[derive(Debug, Default)]
@@ -213,6 +235,8 @@ struct Buffers {
     settle_head: Vec<u32>,
     settle_tail: Vec<u32>,
     settle_next: Vec<u32>,
+    /// The claims settling on the current day.
+    settling: Vec<u32>,
 }
 
 /// Empties `v` and fills it with `n` copies of `x`, keeping its allocation.
@@ -358,9 +382,40 @@ impl Finance {
         let s = &model.scenario;
         let n_exp = model.exporters.len();
         self.reset();
+        if !mechanisms_on(s) {
+            // Defaults only: nothing is financed, so there are no requests,
+            // settlements or balances to keep: count the defaults and stop.
+            self.count_defaults(model, defaults, acc);
+            return;
+        }
         refill(&mut self.fin, claims.len(), Financing::default());
         refill(&mut self.exporter_outstanding, n_exp, 0.0);
         refill(&mut self.exporter_drawn, n_exp, 0.0);
+        // What each exporter may use, looked up once per path instead of once per
+        // request (the exporters' records are large and requests jump between them).
+        self.allowed.clear();
+        self.allowed.extend(model.exporters.iter().map(|e| {
+            let ok = |classes: &[bool; 4]| eligible(e.pilot, e.pclass, classes, false, 1, 0);
+            let mut m = 0;
+            if s.turnover.as_ref().is_some_and(|t| ok(&t.eligible)) {
+                m |= TURNOVER;
+            }
+            if s.guarantee.as_ref().is_some_and(|g| ok(&g.eligible)) {
+                m |= GUARANTEE;
+            }
+            if s.credit.as_ref().is_some_and(|c| ok(&c.eligible)) {
+                m |= CREDIT;
+            }
+            m
+        }));
+        self.line.clear();
+        self.line.extend(model.exporters.iter().map(|e| {
+            s.credit.as_ref().map_or(0.0, |cs| {
+                cs.line_cap.map_or(cs.line_share * e.annual_exports, |cap| {
+                    (cs.line_share * e.annual_exports).min(cap)
+                })
+            })
+        }));
         if s.credit.is_some() {
             self.live_draws.resize_with(n_exp, Vec::new);
             self.live_draws.iter_mut().for_each(Vec::clear);
@@ -399,6 +454,7 @@ impl Finance {
             settle_head,
             settle_tail,
             settle_next,
+            settling,
         } = &mut b;
         refill(req_start, days + 1, 0);
         for c in claims {
@@ -438,11 +494,21 @@ impl Finance {
 
         for d in first..end {
             let in_window = d >= 0;
-            // (1) Settle claims ending today.
+            // (1) Settle claims ending today: list them, touch their records in one
+            // loop (overlapping the cache misses, as for requests below), settle.
+            settling.clear();
             let mut k = settle_head[(d - first) as usize];
             while k != u32::MAX {
-                self.settle(model, k as usize, &claims[k as usize], d, acc);
+                settling.push(k);
                 k = settle_next[k as usize];
+            }
+            let warm = settling.iter().fold(0.0, |acc, &k| {
+                let k = k as usize;
+                acc + claims[k].r + self.fin[k].amount
+            });
+            std::hint::black_box(warm);
+            for &k in settling.iter() {
+                self.settle(model, k as usize, &claims[k as usize], d, acc);
             }
             // (2) Defaults.
             while next_default < default_list.len() && default_list[next_default].0 == d {
@@ -525,7 +591,17 @@ impl Finance {
                 }
             }
             let b = (d - first) as usize;
-            for &i in &requests[req_start[b] as usize..req_start[b + 1] as usize] {
+            let today = &requests[req_start[b] as usize..req_start[b + 1] as usize];
+            // Today's requests are scattered over the claims (claim order is by
+            // declaration day): touch their records first in one loop of independent
+            // loads, so that the cache misses overlap instead of stalling each offer
+            // in turn. Changes no value.
+            let warm = today.iter().fold(0.0, |acc, &i| {
+                let i = i as usize;
+                acc + claims[i].r + self.fin[i].amount
+            });
+            std::hint::black_box(warm);
+            for &i in today {
                 let i = i as usize;
                 self.offer(
                     model,
@@ -566,6 +642,18 @@ impl Finance {
         self.buffers = b;
     }
 
+    /// The finance phase without mechanisms: only defaults happen, and each adds one
+    /// to a count, so they need no day loop (the sums are whole numbers, exact in
+    /// any order).
+    fn count_defaults(&mut self, model: &Model, defaults: Option<&[i32]>, acc: &mut Acc) {
+        let Some(d) = defaults else { return };
+        for (ei, &day) in d.iter().enumerate() {
+            if (model.first..model.end).contains(&day) {
+                self.default_exporter(model, ei, day, acc);
+            }
+        }
+    }
+
     /// Offers claim `i` to the mechanisms on day `d`, starting after `after` (None:
     /// from the first). Stops when it joins the turnover queue.
     #[allow(clippy::too_many_arguments)]
@@ -582,10 +670,20 @@ impl Finance {
         list: &mut impl FnMut(&mut Finance, usize),
     ) {
         let s = &model.scenario;
-        let e = &model.exporters[c.exporter as usize];
-        let g = [0, model.platform_group(e), model.class_group(e)];
-        let defaulted = self.defaulted_on[c.exporter as usize] <= d;
+        let ei = c.exporter as usize;
+        let defaulted = self.defaulted_on[ei] <= d;
         let end = c.end();
+        // No mechanism takes a defaulted exporter's claim or one that has ended.
+        if !eligible(true, 0, &[true; 4], defaulted, end, d) {
+            return;
+        }
+        // Which mechanisms the exporter's platform and class allow (bit per
+        // mechanism; see `Finance::run`): none, and the offer changes nothing.
+        let allowed = self.allowed[ei];
+        if allowed == 0 {
+            return;
+        }
+        let g = model.groups_of(ei);
         let in_window = d >= 0;
         let start = after.map_or(0, |a| {
             s.finance
@@ -604,10 +702,7 @@ impl Finance {
             match mech {
                 Mechanism::Turnover => {
                     let Some(t) = &s.turnover else { continue };
-                    if backed
-                        || !eligible(e.pilot, e.pclass, &t.eligible, defaulted, end, d)
-                        || after == Some(Mechanism::Turnover)
-                    {
+                    if backed || allowed & TURNOVER == 0 || after == Some(Mechanism::Turnover) {
                         continue;
                     }
                     if in_window {
@@ -645,7 +740,7 @@ impl Finance {
                 }
                 Mechanism::Guarantee => {
                     let Some(gs) = &s.guarantee else { continue };
-                    if backed || !eligible(e.pilot, e.pclass, &gs.eligible, defaulted, end, d) {
+                    if backed || allowed & GUARANTEE == 0 {
                         continue;
                     }
                     if in_window {
@@ -662,16 +757,11 @@ impl Finance {
                     list(self, i);
                 }
                 Mechanism::Credit => {
-                    let Some(cs) = &s.credit else { continue };
-                    if !eligible(e.pilot, e.pclass, &cs.eligible, defaulted, end, d)
-                        || self.fin[i].credit > 0.0
-                    {
+                    // (The bit is set only with credit lines enabled.)
+                    if allowed & CREDIT == 0 || self.fin[i].credit > 0.0 {
                         continue;
                     }
-                    let line = cs.line_cap.map_or(cs.line_share * e.annual_exports, |cap| {
-                        (cs.line_share * e.annual_exports).min(cap)
-                    });
-                    let ei = c.exporter as usize;
+                    let line = self.line[ei];
                     let draw = unfinanced
                         .min(line - self.exporter_drawn[ei])
                         .min(self.credit_room(model));
@@ -707,8 +797,7 @@ impl Finance {
         acc: &mut Acc,
     ) {
         let s = &model.scenario;
-        let e = &model.exporters[c.exporter as usize];
-        let g = [0, model.platform_group(e), model.class_group(e)];
+        let g = model.groups_of(c.exporter as usize);
         let lag = if kind == 1 {
             s.turnover.as_ref().expect("on").lag
         } else {
@@ -747,8 +836,7 @@ impl Finance {
     /// Settles claim `i`, which ends on day `d`: repayments, fees, interest, losses.
     fn settle(&mut self, model: &Model, i: usize, c: &Claim, d: i32, acc: &mut Acc) {
         let s = &model.scenario;
-        let e = &model.exporters[c.exporter as usize];
-        let g = [0, model.platform_group(e), model.class_group(e)];
+        let g = model.groups_of(c.exporter as usize);
         let in_window = (0..model.end).contains(&d);
         let f = self.fin[i];
         let mut charges = 0.0;
@@ -780,8 +868,19 @@ impl Finance {
                 if !f.cancelled {
                     if c.denied {
                         let loss = f.amount * gs.loss_given_denial;
-                        let pool = loss * gs.loss_share;
-                        self.totals.g_losses_pool += pool;
+                        let pool = guarantee_pool_share(
+                            loss,
+                            gs.loss_share,
+                            gs.capital,
+                            self.totals.g_losses_pool,
+                        );
+                        self.totals.g_losses_bank += loss - pool;
+                        if pool < loss * gs.loss_share {
+                            // Capped: the pool has now lost exactly its capital.
+                            self.totals.g_losses_pool = gs.capital;
+                        } else {
+                            self.totals.g_losses_pool += pool;
+                        }
                         if self.totals.g_losses_pool >= gs.capital {
                             self.totals.g_ruined = true;
                         }
@@ -825,8 +924,7 @@ impl Finance {
     /// Exporter `ei` defaults on day `d`: its outstanding credit is lost at `lgd`.
     fn default_exporter(&mut self, model: &Model, ei: usize, d: i32, acc: &mut Acc) {
         let s = &model.scenario;
-        let e = &model.exporters[ei];
-        let g = [0, model.platform_group(e), model.class_group(e)];
+        let g = model.groups_of(ei);
         if d >= 0 {
             self.win.defaults += 1.0;
             acc.flow(g, M::CreditDefaults, 1.0);
@@ -857,6 +955,7 @@ impl Finance {
         let tol = |x: f64| 1e-6 * (1.0 + x.abs());
         let (mut reserved, mut losses, mut fees, mut g_out, mut g_pool, mut drawn) =
             (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        let mut g_loss = 0.0;
         for (f, c) in self.fin.iter().zip(claims) {
             let settled = c.end() < end;
             match f.backed_by {
@@ -880,6 +979,7 @@ impl Finance {
                     if !settled {
                         g_out += f.amount;
                     } else if !f.cancelled && c.denied {
+                        g_loss += f.amount * gs.loss_given_denial;
                         g_pool += f.amount * gs.loss_given_denial * gs.loss_share;
                     }
                 }
@@ -895,6 +995,11 @@ impl Finance {
                 drawn += f.credit;
             }
         }
+        // Capping each loss at what is left of G makes the running total
+        // min(Σ uncapped shares, G), whatever the order of settlement.
+        if let Some(gs) = &s.guarantee {
+            g_pool = g_pool.min(gs.capital);
+        }
         let t = &self.totals;
         for (name, a, b) in [
             ("turnover reserved", reserved, t.t_reserved),
@@ -902,6 +1007,11 @@ impl Finance {
             ("turnover fees", fees, t.t_fees),
             ("guarantee outstanding", g_out, t.g_outstanding),
             ("guarantee pool losses", g_pool, t.g_losses_pool),
+            (
+                "guarantee pool + bank losses",
+                g_loss,
+                t.g_losses_pool + t.g_losses_bank,
+            ),
             ("credit drawn", drawn, t.c_drawn),
         ] {
             if (a - b).abs() > tol(a) {
@@ -913,6 +1023,14 @@ impl Finance {
             if bal < -tol(tp.capital) {
                 return Err(format!("turnover balance went negative: {bal}"));
             }
+        }
+        if let Some(gs) = &s.guarantee
+            && t.g_losses_pool > gs.capital * (1.0 + 1e-12)
+        {
+            return Err(format!(
+                "guarantee pool lost {} of its capital {}",
+                t.g_losses_pool, gs.capital
+            ));
         }
         if let Some(gs) = &s.guarantee
             && t.g_outstanding > gs.leverage * gs.capital * (1.0 + 1e-9) + 1e-6

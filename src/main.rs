@@ -18,7 +18,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use refundsim::engine::{self, Model};
 use refundsim::report::{self, RunInfo, Staging};
-use refundsim::scenario::{Scenario, ScenarioError, keys};
+use refundsim::scenario::{Scenario, ScenarioError};
 
 /// Monte Carlo simulator of export VAT-refund liquidity for Guizhou's 1+7 platforms.
 #[derive(Parser)]
@@ -54,9 +54,11 @@ enum Command {
     /// Fit the refund-speed policy from refund records (MODEL.md §14) and write
     /// it as a scenario overlay, with calibration.md and calibration.html beside it.
     Calibrate(CalibrateArgs),
-    /// Describe scenario keys: unit, default, allowed values and meaning.
+    /// Describe scenario keys (unit, default, allowed values, meaning) and output
+    /// metrics (unit, exact definition, mechanism, share or not).
     Explain {
-        /// A key or section, e.g. `pools.turnover.capital` or `policy`; all keys if omitted.
+        /// A key, section or metric, e.g. `pools.turnover.capital`, `policy`,
+        /// `turnover.blocked_share` or `guarantee`; all keys and metrics if omitted.
         key: Option<String>,
     },
 }
@@ -97,8 +99,8 @@ struct RunControl {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     threads: Option<u32>,
-    /// Output directory (default: output/<scenario name>, with -vs-… for a
-    /// comparison and -sweep for a sweep).
+    /// Output directory (default: output/<scenario name>, with +<overlay stem> for
+    /// each overlay file, -vs-… for a comparison and -sweep for a sweep).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// No progress bar.
@@ -173,7 +175,7 @@ struct CalibrateArgs {
 
 /// `--paths`: bounded exactly like `scenario.paths`.
 fn paths_arg(s: &str) -> Result<u32, String> {
-    let max = keys::MAX_PATHS;
+    let max = refundsim::scenario::keys::MAX_PATHS;
     match s.trim().parse::<u64>() {
         Ok(n) if (1..=max as u64).contains(&n) => Ok(n as u32),
         _ => Err(format!(
@@ -290,7 +292,7 @@ fn main() -> ExitCode {
         Command::Brief { dirs, lang } => brief(&dirs, &lang),
         Command::Sweep(a) => sweep(a),
         Command::Calibrate(a) => calibrate(a),
-        Command::Explain { key } => keys::explain(key.as_deref())
+        Command::Explain { key } => refundsim::explain::explain(key.as_deref())
             .map_err(|e| usage(anyhow::anyhow!(e)))
             .and_then(|t| write_out(&t)),
     };
@@ -316,8 +318,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// Loads a stack of scenario files, named and titled after the whole stack.
+fn load_stack(files: &[PathBuf], sets: &[String]) -> Result<Scenario, Failure> {
+    let mut s = Scenario::load(files, sets)?;
+    refundsim::naming::name_stack(&mut s, files, sets);
+    Ok(s)
+}
+
 fn load(a: &ScenarioArgs) -> Result<Scenario, Failure> {
-    Ok(Scenario::load(&a.files, &a.sets)?)
+    load_stack(&a.files, &a.sets)
 }
 
 fn validate(a: ScenarioArgs) -> Result<(), Failure> {
@@ -371,10 +380,10 @@ fn stem(p: &std::path::Path) -> String {
 }
 
 fn compare(a: CompareArgs) -> Result<(), Failure> {
-    let mut base = Scenario::load(&a.files, &a.sets)?;
+    let mut base = load_stack(&a.files, &a.sets)?;
     let mut all = a.files.clone();
     all.extend(a.reform.iter().cloned());
-    let mut reform = Scenario::load(&all, &a.sets)?;
+    let mut reform = load_stack(&all, &a.sets)?;
     if let Some(p) = a.control.paths {
         base.paths = p;
     }
@@ -467,6 +476,8 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
         "scenario_name": arms[0].0.scenario.name,
         "title": arms[0].0.scenario.title,
         "title_zh": arms[0].0.scenario.title_zh,
+        "population": refundsim::naming::population(&arms[0].0.scenario).0,
+        "population_zh": refundsim::naming::population(&arms[0].0.scenario).1,
         "base_files": a.files,
         "reform_files": a.reform,
         "sets": a.sets,
@@ -498,6 +509,10 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
         paths,
         arms[0].0.scenario.seed
     );
+    say!(
+        "covers {}",
+        refundsim::naming::population(&arms[0].0.scenario).0
+    );
     write_out(&refundsim::compare::console_table(&deltas))?;
     say!("→ {}", written.display());
     Ok(())
@@ -511,7 +526,10 @@ fn sweep(a: SweepArgs) -> Result<(), Failure> {
         .map(|g| sweep::parse_axis(g))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| usage(anyhow::anyhow!(e)))?;
-    let plan = Plan::new(&a.scenario.files, &a.scenario.sets, axes, a.control.paths)?;
+    let mut plan = Plan::new(&a.scenario.files, &a.scenario.sets, axes, a.control.paths)?;
+    for (_, s) in &mut plan.points {
+        refundsim::naming::name_stack(s, &a.scenario.files, &a.scenario.sets);
+    }
     // Points run one after the other: the largest must fit.
     for (_, s) in &plan.points {
         check_memory(s, s.paths, threads_of(a.control.threads), 1)?;

@@ -11,6 +11,8 @@ use std::fmt::Write as _;
 
 pub use crate::output::{OutputError, Staging, check_destination, is_refundsim_output};
 
+use rayon::prelude::*;
+
 use crate::engine::{Model, RunOutput};
 use crate::metrics::{METRICS, N_METRICS};
 use crate::output::CsvText;
@@ -43,9 +45,11 @@ fn summary_header() -> impl Iterator<Item = &'static str> {
     SUMMARY_COLS.split(',')
 }
 
-/// Summaries of every metric of group `g` over paths.
+/// Summaries of every metric of group `g` over paths (metrics in parallel on the
+/// current rayon pool; each summary runs over paths in path order).
 pub fn summarise(out: &RunOutput, g: usize) -> Vec<Summary> {
     (0..N_METRICS)
+        .into_par_iter()
         .map(|m| Summary::of(out.paths.iter().map(|p| p.groups[g][m])))
         .collect()
 }
@@ -124,12 +128,20 @@ pub fn paths_csv(out: &RunOutput) -> String {
             .into_iter()
             .chain(METRICS.iter().map(|m| m.name)),
     );
-    for (i, p) in out.paths.iter().enumerate() {
-        csv.row(
+    // Rows formatted in parallel, written in path order.
+    let rows: Vec<Vec<String>> = out
+        .paths
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| {
             [i.to_string(), p.claims_simulated.to_string()]
                 .into_iter()
-                .chain(p.metrics.iter().map(|v| num(*v))),
-        );
+                .chain(p.metrics.iter().map(|v| num(*v)))
+                .collect()
+        })
+        .collect();
+    for r in &rows {
+        csv.row(r);
     }
     csv.finish()
 }
@@ -145,13 +157,20 @@ pub fn timeseries_csv(model: &Model, out: &RunOutput) -> String {
         }
     }
     csv.row(&head);
-    for d in 0..model.end as usize {
-        let mut row = vec![model.cal.date(d as i32).to_string(), d.to_string()];
-        for k in 0..names.len() {
-            let sm = Summary::of(out.paths.iter().map(|p| p.series[k][d]));
-            row.extend([num(sm.mean), num(sm.p5), num(sm.p50), num(sm.p95)]);
-        }
-        csv.row(&row);
+    // Days in parallel (each row over paths in path order), written in day order.
+    let rows: Vec<Vec<String>> = (0..model.end as usize)
+        .into_par_iter()
+        .map(|d| {
+            let mut row = vec![model.cal.date(d as i32).to_string(), d.to_string()];
+            for k in 0..names.len() {
+                let sm = Summary::of(out.paths.iter().map(|p| p.series[k][d]));
+                row.extend([num(sm.mean), num(sm.p5), num(sm.p50), num(sm.p95)]);
+            }
+            row
+        })
+        .collect();
+    for r in &rows {
+        csv.row(r);
     }
     csv.finish()
 }
@@ -175,6 +194,8 @@ pub fn manifest_json(model: &Model, out: &RunOutput, info: &RunInfo) -> String {
         "scenario_name": s.name,
         "title": s.title,
         "title_zh": s.title_zh,
+        "population": crate::naming::population(s).0,
+        "population_zh": crate::naming::population(s).1,
         "inputs": s.inputs,
         "seed": s.seed,
         "paths": out.paths.len(),
@@ -189,16 +210,35 @@ pub fn manifest_json(model: &Model, out: &RunOutput, info: &RunInfo) -> String {
     serde_json::to_string_pretty(&v).expect("serialisable") + "\n"
 }
 
-/// All files of a run, as `(file name, contents)`.
+/// All files of a run, as `(file name, contents)`, built in parallel on
+/// `info.threads` threads (the same bytes for any number).
 pub fn run_files(model: &Model, out: &RunOutput, info: &RunInfo) -> Vec<(&'static str, String)> {
-    vec![
-        ("summary.csv", summary_csv(out)),
-        ("timeseries.csv", timeseries_csv(model, out)),
-        ("by_platform.csv", by_platform_csv(model, out)),
-        ("by_class.csv", by_class_csv(model, out)),
-        ("paths.csv", paths_csv(out)),
-        ("manifest.json", manifest_json(model, out, info)),
-    ]
+    let build = || {
+        let ((summary, timeseries), ((platform, class), paths)) = rayon::join(
+            || rayon::join(|| summary_csv(out), || timeseries_csv(model, out)),
+            || {
+                rayon::join(
+                    || rayon::join(|| by_platform_csv(model, out), || by_class_csv(model, out)),
+                    || paths_csv(out),
+                )
+            },
+        );
+        vec![
+            ("summary.csv", summary),
+            ("timeseries.csv", timeseries),
+            ("by_platform.csv", platform),
+            ("by_class.csv", class),
+            ("paths.csv", paths),
+            ("manifest.json", manifest_json(model, out, info)),
+        ]
+    };
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(info.threads.max(1))
+        .build()
+    {
+        Ok(pool) => pool.install(build),
+        Err(_) => build(),
+    }
 }
 
 /// Amount in CNY for people: `2.31亿` / `350.0万` style (Chinese units).
@@ -248,6 +288,7 @@ pub fn console_table(model: &Model, out: &RunOutput) -> String {
         model.cal.date(0),
         model.cal.date(model.end - 1)
     );
+    let _ = writeln!(s, "covers {}", crate::naming::population(s0).0);
     let _ = writeln!(
         s,
         "{:<44} {:>22} {:>22}",

@@ -121,6 +121,17 @@ pub fn share_ci95(s: &Summary) -> (f64, f64) {
     wilson(p, n_eff, Z95)
 }
 
+/// 95% interval of the mean of a metric over paths: Wilson ([`share_ci95`]) for a
+/// share or probability (`share`, from [`crate::metrics::MetricDef::share`]), the
+/// normal `mean ± 1.96·se` otherwise. `(NaN, NaN)` when undefined on every path.
+pub fn mean_ci95(s: &Summary, share: bool) -> (f64, f64) {
+    if share {
+        share_ci95(s)
+    } else {
+        (s.mean - s.ci95(), s.mean + s.ci95())
+    }
+}
+
 /// Type-7 quantile of sorted values.
 pub fn quantile_sorted(v: &[f64], p: f64) -> f64 {
     let n = v.len();

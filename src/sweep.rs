@@ -271,6 +271,8 @@ fn manifest(plan: &Plan, complete: bool) -> String {
         "scenario_name": first.name,
         "title": first.title,
         "title_zh": first.title_zh,
+        "population": crate::naming::population(first).0,
+        "population_zh": crate::naming::population(first).1,
         "files": plan.files,
         "sets": plan.sets,
         "grid": plan.axes,
@@ -516,8 +518,9 @@ fn cell_value(v: &str) -> String {
 }
 
 /// `sweep.csv`: one row per point — its parameters, then each key metric's mean
-/// and 95% interval. Every row goes through the csv writer, so a key or value
-/// holding a comma, a quote or a line break stays one cell.
+/// and 95% interval (Wilson for shares and probabilities, normal otherwise).
+/// Every row goes through the csv writer, so a key or value holding a comma, a
+/// quote or a line break stays one cell.
 pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
     let mut csv = crate::output::CsvText::new();
     let mut head = vec!["point".to_string()];
@@ -545,11 +548,9 @@ pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
                 .map(|c| c.1.as_slice())
                 .unwrap_or(&[]);
             let sm = Summary::of(col.iter().copied());
-            row.extend([
-                num(sm.mean),
-                num(sm.mean - sm.ci95()),
-                num(sm.mean + sm.ci95()),
-            ]);
+            // Shares and probabilities get Wilson intervals, which stay in [0, 1].
+            let (lo, hi) = crate::stats::mean_ci95(&sm, metrics::is_share(m));
+            row.extend([num(sm.mean), num(lo), num(hi)]);
         }
         csv.row(&row);
     }

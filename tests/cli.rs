@@ -502,7 +502,10 @@ fn explain_accepts_a_platform_key_written_with_its_name() {
 fn explain_unknown_key_exits_2() {
     let sb = Sandbox::new();
     let stderr = rejected(&sb.output(&["explain", "nosuchkey"]));
-    assert!(stderr.contains("unknown key `nosuchkey`"), "{stderr}");
+    assert!(
+        stderr.contains("unknown key or metric `nosuchkey`"),
+        "{stderr}"
+    );
     assert!(stderr.contains("refundsim explain"), "{stderr}");
     insta::assert_snapshot!("explain_unknown_key", stderr);
 }

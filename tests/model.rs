@@ -461,6 +461,47 @@ fn the_guarantee_pool_stops_at_its_leverage_limit_and_after_ruin() {
     }
 }
 
+#[test]
+fn the_guarantee_pool_never_loses_more_than_its_capital() {
+    // 20% denials at full loss: loans granted before ruin keep failing after it.
+    // Before the cap the pool booked up to L × G of losses; MODEL.md §6.2 limits
+    // it to G and sends the rest to the bank.
+    let model = Model::new(scenario(
+        GUARANTEE,
+        &[
+            "scenario.paths=4",
+            "policy.denial_prob=[0.2, 0.2, 0.2, 0.2]",
+        ],
+    ));
+    let mut sc = Scratch::default();
+    let g = 2e5;
+    for path in 0..4 {
+        let (r, fin) = engine::simulate_path_detailed(&model, path, &mut sc);
+        fin.audit(&model, sc.claims()).unwrap();
+        let t = fin.totals;
+        assert!(t.g_ruined);
+        assert!(t.g_losses_pool <= g, "pool lost {} of {g}", t.g_losses_pool);
+        // Every loss is shared out: pool + bank = principal × loss_given_denial.
+        let total: f64 = fin
+            .fin
+            .iter()
+            .zip(sc.claims())
+            .filter(|(f, c)| f.backed_by == 2 && !f.cancelled && c.denied && c.end() < model.end)
+            .map(|(f, _)| f.amount)
+            .sum();
+        assert!(total > g, "the test needs losses beyond G: {total}");
+        let booked = t.g_losses_pool + t.g_losses_bank;
+        assert!(
+            (booked - total).abs() <= 1e-6 * total,
+            "{booked} vs {total}"
+        );
+        // The window's flow (horizon 365, so per year = window total) obeys it too.
+        let pool = r.metrics[M::GuaranteeLossPool as usize];
+        assert!(pool <= g * (1.0 + 1e-12), "loss_pool {pool} above G");
+        assert!(t.g_losses_bank > 0.0, "the bank bears what the pool cannot");
+    }
+}
+
 const CREDIT: &str = r#"
 [finance]
 trigger = "filed"
@@ -737,6 +778,10 @@ rho = 0.2
         for path in 0..2 {
             let (r, fin) = engine::simulate_path_detailed(&model, path, &mut sc);
             prop_assert!(fin.audit(&model, sc.claims()).is_ok(), "{:?}", fin.audit(&model, sc.claims()));
+            // The guarantee pool's liability is limited to its capital (§6.2): the
+            // window's loss_pool (horizon 365: per year = window total) never exceeds G.
+            let pool = r.metrics[M::GuaranteeLossPool as usize];
+            prop_assert!(pool.is_nan() || pool <= g * (1.0 + 1e-12), "loss_pool {pool} > G {g}");
             // Every claim is paid, denied or pending at the end of the window, and the
             // last day's gross tied-up equals the claims still pending then.
             let h = model.end;
@@ -771,5 +816,38 @@ fn scratch_reuse_does_not_leak_between_paths() {
             x == y || (x.is_nan() && y.is_nan()),
             "metric {i}: {x} vs {y}"
         );
+    }
+}
+
+/// Without mechanisms the finance phase only counts defaults (no day loop): the
+/// count in the window, by group, must equal the default days `default_days` drew.
+#[test]
+fn defaults_alone_are_counted_in_the_window_by_group() {
+    let s = scenario(
+        "[credit_risk]\npd_by_class = [0.3, 0.3, 0.3, 0.3]\n",
+        &["scenario.paths=3"],
+    );
+    let model = Model::new(s);
+    let mut sc = Scratch::default();
+    for path in 0..3 {
+        let r = engine::simulate_path(&model, path, &mut sc);
+        let days = refundsim::finance::default_days(&model, path).expect("credit risk on");
+        let mut by_group = vec![0.0; model.groups];
+        for (ei, &d) in days.iter().enumerate() {
+            if (0..model.end).contains(&d) {
+                for g in model.groups_of(ei) {
+                    by_group[g] += 1.0;
+                }
+            }
+        }
+        assert!(by_group[0] > 0.0, "some defaults on path {path}");
+        let per_year = 365.0 / model.end as f64;
+        for (g, n) in by_group.iter().enumerate() {
+            assert_eq!(
+                r.groups[g][M::CreditDefaults as usize],
+                n * per_year,
+                "group {g}, path {path}"
+            );
+        }
     }
 }

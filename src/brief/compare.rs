@@ -342,11 +342,14 @@ pub fn build(c: &Compare, lang: Lang) -> Result<Doc, BriefError> {
     }
     run::renumber(&mut sections);
 
-    let headlines = KEY
-        .iter()
-        .filter_map(|k| c.delta.iter().find(|d| d.metric == *k))
-        .filter(|d| !idle(d))
-        .filter_map(headline)
+    let headlines = run::population_headline(bm)
+        .into_iter()
+        .chain(
+            KEY.iter()
+                .filter_map(|k| c.delta.iter().find(|d| d.metric == *k))
+                .filter(|d| !idle(d))
+                .filter_map(headline),
+        )
         .collect();
 
     let mut provenance = run::provenance(&c.manifest, None);

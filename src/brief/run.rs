@@ -48,6 +48,46 @@ pub fn mean_ci(s: &Stats, q: Q) -> Cell {
     }
 }
 
+/// A share or probability with its Wilson 95% interval, shown as `p (lo ~ hi)`:
+/// from `paths.csv` when present, else from summary.csv's standard error and the
+/// manifest's path count (the same interval up to rounding).
+pub fn share_ci(r: &Run, metric: &str) -> Cell {
+    let s = r.summary.get(metric);
+    if s.is_empty() {
+        return Cell::Empty;
+    }
+    let sm = r
+        .paths
+        .as_ref()
+        .and_then(|p| p.col(metric))
+        .map(crate::stats::Summary::of)
+        .unwrap_or_else(|| {
+            let n = r.manifest["paths"].as_u64().unwrap_or(0) as usize;
+            crate::stats::Summary {
+                n,
+                mean: s.mean,
+                std_err: s.std_err,
+                std: s.std_err * (n as f64).sqrt(),
+                ..crate::stats::Summary::of([])
+            }
+        });
+    let (lo, hi) = crate::stats::share_ci95(&sm);
+    Cell::Num(Num {
+        range: Some((lo, hi)),
+        ..Num::new(s.mean, Q::Pct)
+    })
+}
+
+/// A metric's mean with its 95% interval: Wilson for shares and probabilities
+/// (marked in the metric table), `± 1.96·se` otherwise.
+fn metric_ci(r: &Run, metric: &str, q: Q) -> Cell {
+    if crate::metrics::is_share(metric) {
+        share_ci(r, metric)
+    } else {
+        mean_ci(&r.summary.get(metric), q)
+    }
+}
+
 /// A single number (a percentile), or empty.
 pub fn plain(v: f64, q: Q) -> Cell {
     if v.is_nan() {
@@ -107,15 +147,16 @@ fn released(r: &Run) -> Stats {
 }
 
 /// Share of paths on which some request found the turnover pool short, with its
-/// 95% half-width (binomial).
-fn exhaustion(r: &Run) -> Option<(f64, f64)> {
+/// Wilson 95% interval.
+fn exhaustion(r: &Run) -> Option<(f64, (f64, f64))> {
     let v = r.paths.as_ref()?.col("turnover.empty_days_share")?;
+    let v: Vec<f64> = v.into_iter().filter(|x| !x.is_nan()).collect();
     let n = v.len();
     if n == 0 {
         return None;
     }
     let p = v.iter().filter(|x| **x > 0.0).count() as f64 / n as f64;
-    Some((p, 1.959_963_984_540_054 * (p * (1.0 - p) / n as f64).sqrt()))
+    Some((p, crate::stats::wilson(p, n as f64, crate::stats::Z95)))
 }
 
 /// Table 1: working capital tied up and days to cash.
@@ -146,7 +187,7 @@ fn tied_up_table(r: &Run) -> Table {
         let q = q_of(r, m);
         t.rows.push(vec![
             Cell::Text(labels::metric(m)),
-            mean_ci(&s, q),
+            metric_ci(r, m, q),
             plain(s.p5, q),
             plain(s.p50, q),
             plain(s.p95, q),
@@ -285,13 +326,16 @@ pub fn risk_table(r: &Run) -> Option<Table> {
         }
     }
     if r.mechanism_on("turnover") {
-        if let Some((p, h)) = exhaustion(r) {
+        if let Some((p, range)) = exhaustion(r) {
             t.rows.push(vec![
                 Cell::Text(L::new(
                     "周转池出现资金不足的概率（某日余额不够垫付）",
                     "Probability the turnover pool runs short on some day",
                 )),
-                Cell::Num(Num::ci(p, Q::Pct, h)),
+                Cell::Num(Num {
+                    range: Some(range),
+                    ..Num::new(p, Q::Pct)
+                }),
                 Cell::Empty,
                 Cell::Empty,
             ]);
@@ -301,7 +345,7 @@ pub fn risk_table(r: &Run) -> Option<Table> {
         if !s.is_empty() {
             t.rows.push(vec![
                 Cell::Text(labels::metric("turnover.blocked_share")),
-                mean_ci(&s, Q::Pct),
+                metric_ci(r, "turnover.blocked_share", Q::Pct),
                 plain(s.p95, Q::Pct),
                 plain(s.p99, Q::Pct),
             ]);
@@ -322,7 +366,7 @@ pub fn risk_table(r: &Run) -> Option<Table> {
             let [a, b] = last;
             t.rows.push(vec![
                 Cell::Text(labels::metric(metric)),
-                mean_ci(&s, Q::Pct),
+                metric_ci(r, metric, Q::Pct),
                 a,
                 b,
             ]);
@@ -612,10 +656,26 @@ pub fn inputs(m: &Value, role: &L) -> Vec<(L, String, String)> {
         .unwrap_or_default()
 }
 
+/// The population a run's numbers cover (manifest `population`, written since
+/// refundsim names it), as the first finding: every headline number is about it.
+pub fn population_headline(m: &Value) -> Option<L> {
+    let en = text(m, "population");
+    if en.is_empty() {
+        return None;
+    }
+    let zh = Some(text(m, "population_zh"))
+        .filter(|z| !z.is_empty())
+        .unwrap_or_else(|| en.clone());
+    Some(L::new(
+        format!("以下数字的测算范围：{zh}。"),
+        format!("The figures below cover {en}."),
+    ))
+}
+
 /// One-sentence findings of a run.
 fn headlines(r: &Run) -> Vec<L> {
     let s = &r.summary;
-    let mut out = Vec::new();
+    let mut out: Vec<L> = population_headline(&r.manifest).into_iter().collect();
     let (net, peak) = (s.get("tied_up_net_avg"), s.get("tied_up_net_peak"));
     let (d, p90) = (s.get("days_to_refund_avg"), s.get("days_to_refund_p90"));
     let amt = |st: &Stats, zh: bool| fmt::one(&Num::ci(st.mean, Q::Cny, st.ci95()), zh);

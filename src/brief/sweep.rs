@@ -18,9 +18,14 @@ fn q(metric: &str) -> Q {
     labels::metric_quantity(metric, "")
 }
 
-/// A metric at a point as mean ± half the interval.
+/// A metric at a point as mean ± half the interval; a share or probability, whose
+/// Wilson interval is not symmetric, as mean (low ~ high).
 fn cell(p: &Point, metric: &str) -> Cell {
     match p.metrics.get(metric) {
+        Some(&(m, lo, hi)) if m.is_finite() && crate::metrics::is_share(metric) => Cell::Num(Num {
+            range: Some((lo, hi)),
+            ..Num::new(m, q(metric))
+        }),
         Some(&(m, lo, hi)) if m.is_finite() => Cell::Num(Num::ci(m, q(metric), (hi - lo) / 2.0)),
         _ => Cell::Empty,
     }
@@ -298,7 +303,7 @@ fn title(s: &Sweep) -> L {
 }
 
 fn headlines(s: &Sweep) -> Vec<L> {
-    let mut out = Vec::new();
+    let mut out: Vec<L> = run::population_headline(&s.manifest).into_iter().collect();
     let best = s
         .points
         .iter()
