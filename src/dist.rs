@@ -159,6 +159,19 @@ pub fn norm_cdf(x: f64) -> f64 {
     0.5 * statrs::function::erf::erfc(-x / std::f64::consts::SQRT_2)
 }
 
+/// Coefficients of variation below this are treated as 0: the lognormal or gamma is
+/// then the fixed value `mean`. Below it the spread is under a millionth of the mean
+/// (invisible after rounding to whole days), and near 1e-8 it stops being
+/// representable at all (`1 + cv²` rounds to 1, the gamma shape `1/cv²` overflows).
+pub const MIN_CV: f64 = 1e-6;
+
+/// Whether a lognormal or gamma with this mean and cv is, in effect, a fixed value:
+/// a cv below [`MIN_CV`], or a mean that is not a positive finite number.
+#[inline]
+fn is_point(mean: f64, cv: f64) -> bool {
+    !(cv >= MIN_CV && cv.is_finite() && mean > 0.0 && mean.is_finite())
+}
+
 /// `(mu, sigma)` of the lognormal with this mean and coefficient of variation.
 pub fn lognormal_params(mean: f64, cv: f64) -> (f64, f64) {
     let s2 = (1.0 + cv * cv).ln();
@@ -183,7 +196,7 @@ impl Dist {
             Dist::Fixed(x) => *x,
             Dist::Uniform(a, _) | Dist::Triangular(a, _, _) => *a,
             Dist::Lognormal { cv, mean } | Dist::Gamma { cv, mean } => {
-                if *cv == 0.0 {
+                if is_point(*mean, *cv) {
                     *mean
                 } else {
                     0.0
@@ -200,18 +213,18 @@ impl Dist {
             Dist::Uniform(a, b) => a + (b - a) * u,
             Dist::Triangular(a, m, b) => triangular_quantile(*a, *m, *b, u),
             Dist::Lognormal { mean, cv } => {
-                if *cv == 0.0 {
+                if is_point(*mean, *cv) {
                     return *mean;
                 }
                 let (mu, sigma) = lognormal_params(*mean, *cv);
                 (mu + sigma * norm_inv(u)).exp()
             }
-            Dist::Gamma { mean, cv } => {
-                if *cv == 0.0 {
-                    return *mean;
-                }
-                gamma(*mean, *cv).inverse_cdf(u)
-            }
+            // statrs inverts the gamma numerically; at extreme shapes and tails that
+            // can fail (NaN), and the mean is then the honest fallback.
+            Dist::Gamma { mean, cv } => match gamma(*mean, *cv).map(|g| g.inverse_cdf(u)) {
+                Some(x) if !x.is_nan() => x,
+                _ => *mean,
+            },
             Dist::Empirical(v) => v[((u * v.len() as f64) as usize).min(v.len() - 1)],
         }
     }
@@ -234,32 +247,39 @@ impl Dist {
                 triangular_cdf(*a, *m, *b, x)
             }
             Dist::Lognormal { mean, cv } => {
-                if *cv == 0.0 {
-                    return None;
-                }
+                let (mu, sigma) = lognormal_params(*mean, *cv);
+                let d = LogNormal::new(mu, sigma)
+                    .ok()
+                    .filter(|_| !is_point(*mean, *cv))?;
                 if x <= 0.0 {
                     return Some(0.0);
                 }
-                let (mu, sigma) = lognormal_params(*mean, *cv);
-                LogNormal::new(mu, sigma).expect("validated").cdf(x)
+                d.cdf(x)
             }
             Dist::Gamma { mean, cv } => {
-                if *cv == 0.0 {
-                    return None;
-                }
+                let g = gamma(*mean, *cv)?;
                 if x <= 0.0 {
                     return Some(0.0);
                 }
-                gamma(*mean, *cv).cdf(x)
+                g.cdf(x)
             }
         })
     }
 }
 
-fn gamma(mean: f64, cv: f64) -> Gamma {
+/// The gamma with this mean and cv, or None when it is in effect a fixed value
+/// (see [`MIN_CV`]) or its rate overflows (a mean within a few ulps of 0).
+fn gamma(mean: f64, cv: f64) -> Option<Gamma> {
+    if is_point(mean, cv) {
+        return None;
+    }
     // shape k = 1/cv², scale θ = mean·cv²; statrs takes the rate 1/θ.
     let shape = 1.0 / (cv * cv);
-    Gamma::new(shape, shape / mean).expect("validated gamma parameters")
+    let rate = shape / mean;
+    if !rate.is_finite() {
+        return None;
+    }
+    Gamma::new(shape, rate).ok()
 }
 
 fn triangular_quantile(a: f64, m: f64, b: f64, u: f64) -> f64 {
@@ -324,7 +344,7 @@ impl Durations {
                     let mut k = 1;
                     loop {
                         let f = d.cdf(k as f64 - 0.5).expect("continuous");
-                        if f >= 1.0 || k > 100_000 {
+                        if f >= 1.0 || f.is_nan() || k > 100_000 {
                             break;
                         }
                         t.push(f);
@@ -536,6 +556,54 @@ mod tests {
         for p in [1e-20, 1e-100, 1e-300] {
             let back = norm_cdf(norm_inv(p));
             assert!((back / p - 1.0).abs() < 1e-9, "p={p}: {back}");
+        }
+    }
+
+    #[test]
+    fn extreme_but_valid_parameters_never_panic() {
+        // Every form at the edges validation lets through: tiny and huge means,
+        // cv from 0 through values too small to represent up to the cap of 10.
+        // Means up to 3650 days, the largest any duration key allows.
+        let means = [5e-324, 1e-300, 1e-9, 0.5, 5.0, 3650.0];
+        let cvs = [0.0, 1e-300, 1e-200, 1e-9, MIN_CV, 1e-3, 1.0, 10.0];
+        let mut all = Vec::new();
+        for &mean in &means {
+            for &cv in &cvs {
+                all.push(Dist::Lognormal { mean, cv });
+                all.push(Dist::Gamma { mean, cv });
+            }
+            all.push(Dist::Fixed(mean));
+            all.push(Dist::Uniform(0.0, mean));
+            all.push(Dist::Uniform(mean, mean));
+            all.push(Dist::Triangular(0.0, 0.0, mean));
+            all.push(Dist::Triangular(0.0, mean, mean));
+            all.push(Dist::Triangular(mean, mean, mean));
+            all.push(Dist::Empirical(vec![mean]));
+            all.push(Dist::Empirical(vec![0.0, mean, 1e13]));
+        }
+        for d in &all {
+            let c = Durations::new(d);
+            for u in [1e-300, 1e-9, 0.3, 0.5, 0.999_999, 1.0 - 1e-16] {
+                let days = c.days(u);
+                assert!((0..=1_000_000).contains(&days), "{d:?} u={u}: {days}");
+                let x = d.quantile(u);
+                assert!(!x.is_nan(), "{d:?} u={u}");
+            }
+            assert!(!d.min().is_nan() && !d.mean().is_nan(), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn a_cv_below_the_floor_is_the_fixed_mean() {
+        for cv in [1e-9, 1e-200] {
+            for d in [
+                Dist::Lognormal { mean: 5.0, cv },
+                Dist::Gamma { mean: 5.0, cv },
+            ] {
+                assert_eq!(d.quantile(0.01), 5.0);
+                assert_eq!(d.min(), 5.0);
+                assert_eq!(Durations::new(&d).days(0.99), 5);
+            }
         }
     }
 

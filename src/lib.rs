@@ -7,7 +7,9 @@
 //! over paths and [`report`] builds the output files, which [`output`] writes
 //! (atomically, formula-safe CSV, `--force` only over refundsim's own files);
 //! [`compare`], [`sweep`], [`size`] and [`sensitivity`] answer questions with many runs
-//! ([`lever`] moves one numeric key, [`study`] keeps their resumable directories). Nothing here prints or exits:
+//! ([`lever`] moves one numeric key, [`study`] keeps their resumable directories);
+//! [`footprint`] estimates the memory a run needs before it starts. Nothing here
+//! prints or exits:
 //! the binary (`src/main.rs`) does that.
 
 pub mod brief;
@@ -19,6 +21,7 @@ pub mod dist;
 pub mod engine;
 pub mod explain;
 pub mod finance;
+pub mod footprint;
 pub mod lever;
 pub mod metrics;
 pub mod naming;

@@ -99,8 +99,8 @@ struct RunArgs {
 
 #[derive(Args, Clone)]
 struct RunControl {
-    /// Number of Monte Carlo paths (overrides scenario.paths).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Number of Monte Carlo paths, 1 to 10000000 (overrides scenario.paths).
+    #[arg(long, value_parser = paths_arg)]
     paths: Option<u32>,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
@@ -233,6 +233,31 @@ struct SensitivityArgs {
     seed: Option<u64>,
     #[command(flatten)]
     control: RunControl,
+}
+
+/// `--paths`: bounded exactly like `scenario.paths`.
+fn paths_arg(s: &str) -> Result<u32, String> {
+    let max = refundsim::scenario::keys::MAX_PATHS;
+    match s.trim().parse::<u64>() {
+        Ok(n) if (1..=max as u64).contains(&n) => Ok(n as u32),
+        _ => Err(format!(
+            "must be a whole number from 1 to {max} (the limit of scenario.paths)"
+        )),
+    }
+}
+
+/// Refuses (exit 2, with the estimate) a run of `s` that would not fit in the
+/// machine's available memory; skipped where /proc/meminfo cannot be read.
+fn check_memory(s: &Scenario, paths: u32, threads: usize, arms: u32) -> Result<(), Failure> {
+    let Some(available) = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| refundsim::footprint::available_from_meminfo(&t))
+    else {
+        return Ok(());
+    };
+    refundsim::footprint::estimate(s, paths, threads, arms)
+        .check(available, paths)
+        .map_err(usage)
 }
 
 /// An error with its exit code.
@@ -429,6 +454,16 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
     // Common random numbers: the reform runs the baseline's seed and paths.
     reform.seed = base.seed;
     reform.paths = base.paths;
+    check_memory(
+        if reform.n_exporters() > base.n_exporters() {
+            &reform
+        } else {
+            &base
+        },
+        base.paths,
+        threads_of(a.control.threads),
+        2,
+    )?;
     let name = format!(
         "{}-vs-{}",
         base.name,
@@ -559,6 +594,10 @@ fn sweep(a: SweepArgs) -> Result<(), Failure> {
     for (_, s) in &mut plan.points {
         refundsim::naming::name_stack(s, &a.scenario.files, &a.scenario.sets);
     }
+    // Points run one after the other: the largest must fit.
+    for (_, s) in &plan.points {
+        check_memory(s, s.paths, threads_of(a.control.threads), 1)?;
+    }
     warn(&refundsim::engine::warnings(
         &plan.points[0].1,
         &refundsim::population::exporters(&plan.points[0].1),
@@ -653,6 +692,12 @@ fn size(a: SizeArgs) -> Result<(), Failure> {
             search.lever.key.replace('.', "_")
         ))
     });
+    check_memory(
+        &search.base,
+        search.base.paths,
+        threads_of(a.control.threads),
+        1,
+    )?;
     let resuming = search.resumable(&dest, a.control.force).map_err(usage)?;
     let bar = progress(
         search.max_evaluations() as u64 * search.base.paths as u64,
@@ -756,6 +801,7 @@ fn sensitivity(a: SensitivityArgs) -> Result<(), Failure> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(format!("{}-{}", base.name, a.method)));
+    check_memory(base, base.paths, threads_of(a.control.threads), 1)?;
     let resuming = an.resumable(&dest, a.control.force).map_err(usage)?;
     let bar = progress(
         an.total_paths(),
@@ -982,13 +1028,14 @@ fn run(a: RunArgs) -> Result<(), Failure> {
     if let Some(seed) = a.seed {
         s.seed = seed;
     }
+    let threads = threads_of(a.control.threads);
+    check_memory(&s, s.paths, threads, 1)?;
     let dest = a
         .control
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(&s.name));
     report::check_destination(&dest, a.control.force).map_err(usage)?;
-    let threads = threads_of(a.control.threads);
     let model = Model::new(s);
     warn(&model.warnings);
     let bar = progress(model.scenario.paths as u64, a.control.quiet, "simulating");

@@ -11,8 +11,18 @@ use super::*;
 use crate::calendar;
 
 /// Parses an amount: a number, or `"3亿"`, `"300万"`, `"3e8"`, optionally ending in 元.
+/// None for anything [`amount`] rejects.
 pub fn parse_amount(s: &str) -> Option<f64> {
-    let t = s.trim().trim_end_matches('元').replace([',', '_', ' '], "");
+    amount(s).ok()
+}
+
+/// Parses an amount like [`parse_amount`], saying what is wrong when it cannot.
+///
+/// Commas are thousands separators only (`"1,500万"`, groups of three digits);
+/// `"1,5亿"` is an error rather than 15亿. Spaces and `_` are ignored.
+pub fn amount(s: &str) -> Result<f64, String> {
+    let shown = clip(s);
+    let t = s.trim().trim_end_matches('元').replace(['_', ' '], "");
     let (num, mult) = if let Some(x) = t.strip_suffix('亿') {
         (x, 1e8)
     } else if let Some(x) = t.strip_suffix('万') {
@@ -20,8 +30,38 @@ pub fn parse_amount(s: &str) -> Option<f64> {
     } else {
         (t.as_str(), 1.0)
     };
-    let v: f64 = num.parse().ok()?;
-    v.is_finite().then_some(v * mult)
+    let num = if num.contains(',') {
+        let int = num
+            .trim_start_matches(['-', '+'])
+            .split(['.', 'e', 'E'])
+            .next()
+            .unwrap_or("");
+        let groups: Vec<&str> = int.split(',').collect();
+        let grouped = !num.split(['.', 'e', 'E']).skip(1).any(|x| x.contains(','))
+            && (1..=3).contains(&groups[0].len())
+            && groups[1..].iter().all(|g| g.len() == 3)
+            && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()));
+        if !grouped {
+            return Err(format!(
+                "`{shown}`: a comma may only separate thousands (groups of 3 digits, as in \"1,500万\"); write a decimal point for a fraction, e.g. \"{}\"",
+                shown.trim().replace(',', ".")
+            ));
+        }
+        num.replace(',', "")
+    } else {
+        num.to_string()
+    };
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("`{shown}` is not an amount"))?;
+    let v = v * mult;
+    if v.is_nan() {
+        return Err(format!("`{shown}` is not an amount"));
+    }
+    if v.is_infinite() {
+        return Err(format!("`{shown}` is too large for a number"));
+    }
+    Ok(v)
 }
 
 struct Ctx {
@@ -29,6 +69,13 @@ struct Ctx {
     dirs: Vec<PathBuf>,
     problems: Vec<Problem>,
     inputs: Vec<InputFile>,
+    /// Validate only what is written: a missing required key is not a problem.
+    /// Set for sections that are switched off (their values are still checked)
+    /// and when a file could not be parsed (its keys may be the missing ones).
+    lenient: bool,
+    /// A scenario file could not be parsed: checks of missing sections and across
+    /// sections are skipped, as the broken file may settle them.
+    partial: bool,
 }
 
 /// Where a value sits: the node (if written) and the key path shown to the user.
@@ -41,6 +88,14 @@ struct At<'a> {
 }
 
 impl Ctx {
+    /// Runs `f` validating only what is written (see [`Ctx::lenient`]).
+    fn leniently<T>(&mut self, f: impl FnOnce(&mut Ctx) -> T) -> T {
+        let was = std::mem::replace(&mut self.lenient, true);
+        let out = f(self);
+        self.lenient = was;
+        out
+    }
+
     fn err(&mut self, at: Origin, key: &str, msg: impl Into<String>) {
         let p = self.src.problem(at, key, msg);
         self.problems.push(p);
@@ -73,6 +128,9 @@ impl Ctx {
             return Some(n.clone());
         }
         if a.def.default.is_empty() {
+            if self.lenient {
+                return None;
+            }
             self.err(
                 a.parent,
                 &a.shown,
@@ -94,21 +152,40 @@ impl Ctx {
     }
 
     fn range_msg(def: &KeyDef) -> String {
-        format!("allowed: {}", def.allowed)
+        if def.shape == Shape::Dist {
+            format!(
+                "allowed: {}; every value from {} to {}{}",
+                def.allowed,
+                show_bound(def.min),
+                show_bound(def.max),
+                unit_suffix(def)
+            )
+        } else {
+            format!("allowed: {}", def.allowed)
+        }
+    }
+
+    /// What is allowed, with the numeric bounds spelled out.
+    fn bounds_msg(def: &KeyDef) -> String {
+        if def.allowed == keys::AMOUNT {
+            format!(
+                "allowed: an amount from {} to {} yuan, written as a number or as \"3亿\", \"300万\", \"1,500万\"",
+                show_bound(def.min),
+                show_bound(def.max)
+            )
+        } else {
+            Self::range_msg(def)
+        }
     }
 
     fn number_of(&mut self, n: &Node, shown: &str, def: &KeyDef, amount: bool) -> Option<f64> {
         let v = match &n.value {
             Value::Int(i) => *i as f64,
             Value::Float(f) => *f,
-            Value::Str(s) if amount => match parse_amount(s) {
-                Some(v) => v,
-                None => {
-                    self.err(
-                        n.at,
-                        shown,
-                        format!("`{s}` is not an amount; {}", Self::range_msg(def)),
-                    );
+            Value::Str(s) if amount => match self::amount(s) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.err(n.at, shown, format!("{e}; {}", Self::bounds_msg(def)));
                     return None;
                 }
             },
@@ -129,19 +206,7 @@ impl Ctx {
             self.err(
                 n.at,
                 shown,
-                format!(
-                    "{} is out of range; {}",
-                    n.show(),
-                    if def.allowed == keys::AMOUNT {
-                        format!(
-                            "allowed: an amount from {} to {} yuan",
-                            show_bound(def.min),
-                            show_bound(def.max)
-                        )
-                    } else {
-                        Self::range_msg(def)
-                    }
-                ),
+                format!("{} is out of range; {}", n.show(), Self::bounds_msg(def)),
             );
             return None;
         }
@@ -201,7 +266,41 @@ impl Ctx {
     fn text(&mut self, a: At) -> Option<String> {
         let n = self.node_or_default(&a)?;
         match &n.value {
-            Value::Str(s) => Some(s.clone()),
+            Value::Str(s) => {
+                let max = keys::max_text_chars(a.def.key);
+                let len = s.chars().count();
+                if len > max {
+                    let head: String = s.chars().take(24).collect();
+                    self.err(
+                        n.at,
+                        &a.shown,
+                        format!(
+                            "\"{head}…\" is {len} characters long; at most {max} are allowed here"
+                        ),
+                    );
+                    return None;
+                }
+                // Names are identifiers (folders, CSV cells, --set paths): one line.
+                // Titles and Chinese names are display text, which the writers
+                // escape: line breaks and tabs pass, other control characters not.
+                let display = keys::max_text_chars(a.def.key) == keys::MAX_TEXT_CHARS
+                    && a.def.key != "policy.name";
+                if let Some(ch) = s
+                    .chars()
+                    .find(|c| c.is_control() && !(display && matches!(c, '\n' | '\r' | '\t')))
+                {
+                    self.err(
+                        n.at,
+                        &a.shown,
+                        format!(
+                            "\"{}\" contains the control character {ch:?}; names are one line of printable text, and titles may hold line breaks and tabs but no other control characters",
+                            s.escape_debug()
+                        ),
+                    );
+                    return None;
+                }
+                Some(s.clone())
+            }
             _ => {
                 self.err(
                     n.at,
@@ -257,7 +356,7 @@ impl Ctx {
         match NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
             Ok(d) if (2000..=2100).contains(&chrono::Datelike::year(&d)) => Some(d),
             _ => {
-                self.err(n.at, shown, format!("`{s}` is not a valid date; write YYYY-MM-DD between 2000 and 2100, e.g. \"2017-01-01\""));
+                self.err(n.at, shown, format!("`{}` is not a valid date; write YYYY-MM-DD between 2000 and 2100, e.g. \"2017-01-01\"", clip(&s)));
                 None
             }
         }
@@ -336,6 +435,11 @@ impl Ctx {
     }
 
     fn dist_of(&mut self, n: &Node, shown: &str, def: &KeyDef) -> Option<Dist> {
+        // Messages state the bounds of every value (lists of distributions too).
+        let def = &KeyDef {
+            shape: Shape::Dist,
+            ..*def
+        };
         let d = match &n.value {
             Value::Int(_) | Value::Float(_) => Dist::Fixed(self.number_of(n, shown, def, false)?),
             Value::Table(t) if t.len() == 1 => {
@@ -399,7 +503,10 @@ impl Ctx {
                         c.err(
                             m.at,
                             &format!("{shown_f}.mean"),
-                            "the mean must be positive when cv > 0",
+                            format!(
+                                "the mean must be above 0 (and at most {}) when cv > 0; write {{ fixed = 0 }} for no time at all",
+                                show_bound(def.max)
+                            ),
                         );
                         return None;
                     }
@@ -527,7 +634,7 @@ impl Ctx {
                 Some((s.clone(), path, text))
             }
             Err(e) => {
-                self.err(n.at, shown, format!("cannot read `{}` ({e}); paths are relative to the scenario file that names them, or else to the current directory", base.join(s).display()));
+                self.err(n.at, shown, format!("cannot read `{}` ({e}); paths are relative to the scenario file that names them, or else to the current directory", clip(&base.join(s).display().to_string())));
                 None
             }
         }
@@ -600,6 +707,15 @@ impl Ctx {
     }
 }
 
+/// ` days` after a bound, from the key's unit (empty for unitless keys).
+fn unit_suffix(def: &KeyDef) -> String {
+    if def.unit.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", def.unit)
+    }
+}
+
 fn show_bound(x: f64) -> String {
     if x.abs() >= 1e6 {
         format!("{x:e}")
@@ -622,6 +738,26 @@ fn relocate(n: &mut Node, at: Origin) {
     }
 }
 
+/// `s` with control characters (newlines, tabs) escaped, for a one-line message.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// A user's text for a message: one line, at most 60 characters.
+pub fn clip(s: &str) -> String {
+    let head: String = s.chars().take(60).collect();
+    let more = if s.chars().count() > 60 { "…" } else { "" };
+    format!("{}{more}", printable(&head))
+}
+
 /// Hex sha256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
@@ -636,16 +772,28 @@ pub fn merged_tree(
     files: Vec<(String, String, PathBuf)>,
     sets: &[String],
 ) -> Result<Node, ScenarioError> {
-    let (_, _, _, root) = merge_sources(files, sets)?;
-    Ok(root)
+    let m = merge_sources(files, sets);
+    if m.problems.is_empty() {
+        Ok(m.root)
+    } else {
+        Err(ScenarioError {
+            problems: m.problems,
+        })
+    }
 }
 
-type Merged = (Sources, Vec<PathBuf>, Vec<InputFile>, Node);
+/// Scenario sources merged into one tree, with the problems met on the way.
+struct Merged {
+    src: Sources,
+    dirs: Vec<PathBuf>,
+    inputs: Vec<InputFile>,
+    root: Node,
+    problems: Vec<Problem>,
+    /// A file was not TOML: its keys are unknown (see [`build`]).
+    partial: bool,
+}
 
-fn merge_sources(
-    files: Vec<(String, String, PathBuf)>,
-    sets: &[String],
-) -> Result<Merged, ScenarioError> {
+fn merge_sources(files: Vec<(String, String, PathBuf)>, sets: &[String]) -> Merged {
     let mut src = Sources::default();
     let mut dirs = Vec::new();
     let mut inputs = Vec::new();
@@ -664,7 +812,7 @@ fn merge_sources(
     let n_files = src.0.len();
     for (i, s) in sets.iter().enumerate() {
         src.0.push(Source {
-            name: format!("--set #{} `{s}`", i + 1),
+            name: format!("--set #{} `{}`", i + 1, printable(s)),
             text: s.clone(),
             is_set: true,
         });
@@ -681,6 +829,10 @@ fn merge_sources(
             Err(p) => problems.push(p),
         }
     }
+    // A file that is not TOML does not hide the problems of the others: they are
+    // still checked, value by value, but nothing is reported missing (the broken
+    // file may hold it) and checks across sections are left for the next try.
+    let partial = !problems.is_empty();
     let mut root = root.unwrap_or(Node {
         value: Value::Table(vec![]),
         at: Origin::default(),
@@ -691,10 +843,14 @@ fn merge_sources(
             problems.push(p);
         }
     }
-    if !problems.is_empty() {
-        return Err(ScenarioError { problems });
+    Merged {
+        src,
+        dirs,
+        inputs,
+        root,
+        problems,
+        partial,
     }
-    Ok((src, dirs, inputs, root))
 }
 
 /// Builds and validates a scenario.
@@ -702,12 +858,21 @@ pub fn build(
     files: Vec<(String, String, PathBuf)>,
     sets: &[String],
 ) -> Result<Scenario, ScenarioError> {
-    let (src, dirs, inputs, root) = merge_sources(files, sets)?;
+    let Merged {
+        src,
+        dirs,
+        inputs,
+        root,
+        problems,
+        partial,
+    } = merge_sources(files, sets);
     let mut c = Ctx {
         src,
         dirs,
-        problems: Vec::new(),
+        problems,
         inputs,
+        lenient: partial,
+        partial,
     };
     c.unknown_keys(&root, "", "");
     let s = build_typed(&mut c, &root);
@@ -722,7 +887,7 @@ pub fn build(
 
 fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
     let sc = root.get("scenario");
-    if sc.is_none() {
+    if sc.is_none() && !c.partial {
         c.err(
             root.at,
             "scenario",
@@ -756,7 +921,24 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
     let warmup_days = c.int(c.at(sc, "scenario", "scenario", "warmup_days"));
     let horizon_days = c.int(c.at(sc, "scenario", "scenario", "horizon_days"));
     let paths = c.int(c.at(sc, "scenario", "scenario", "paths"));
-    let seed = c.int(c.at(sc, "scenario", "scenario", "seed"));
+    // Exactly as written: an integer seed never passes through a float.
+    let seed = {
+        let a = c.at(sc, "scenario", "scenario", "seed");
+        c.node_or_default(&a).and_then(|n| match n.value {
+            Value::Int(i) if i >= 0 => Some(i as u64),
+            Value::Float(f) if f.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&f) => {
+                Some(f as u64)
+            }
+            _ => {
+                c.err(
+                    n.at,
+                    &a.shown,
+                    format!("{} is not a seed; {}", n.show(), Ctx::range_msg(a.def)),
+                );
+                None
+            }
+        })
+    };
 
     // Calendar.
     let cal = root.get("calendar");
@@ -880,11 +1062,16 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
 
     // Sectors and platforms.
     let sectors = tables(c, root, "sector", |c, t, shown| {
+        // Every field first, so that all of a table's problems are reported.
+        let name = c.text(c.at(Some(t), shown, "sector", "name"));
+        let name_zh = c.text(c.at(Some(t), shown, "sector", "name_zh"));
+        let refund_rate = c.num(c.at(Some(t), shown, "sector", "refund_rate"));
+        let share = c.num(c.at(Some(t), shown, "sector", "share"));
         Some(Sector {
-            name: c.text(c.at(Some(t), shown, "sector", "name"))?,
-            name_zh: c.text(c.at(Some(t), shown, "sector", "name_zh"))?,
-            refund_rate: c.num(c.at(Some(t), shown, "sector", "refund_rate"))?,
-            share: c.num(c.at(Some(t), shown, "sector", "share"))?,
+            name: name?,
+            name_zh: name_zh?,
+            refund_rate: refund_rate?,
+            share: share?,
         })
     });
     if let Some(ss) = &sectors {
@@ -924,14 +1111,21 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
         } else {
             c.int(c.at(Some(t), shown, "platform", "exporters"))
         };
+        // Every field first, so that all of a table's problems are reported.
+        let name = c.text(c.at(Some(t), shown, "platform", "name"));
+        let name_zh = c.text(c.at(Some(t), shown, "platform", "name_zh"));
+        let pilot = c.boolean(c.at(Some(t), shown, "platform", "pilot"));
+        let export_median = c.amount(c.at(Some(t), shown, "platform", "export_median"));
+        let export_sigma = c.num(c.at(Some(t), shown, "platform", "export_sigma"));
+        let trading_share = c.num(c.at(Some(t), shown, "platform", "trading_share"));
         Some(Platform {
-            name: c.text(c.at(Some(t), shown, "platform", "name"))?,
-            name_zh: c.text(c.at(Some(t), shown, "platform", "name_zh"))?,
-            pilot: c.boolean(c.at(Some(t), shown, "platform", "pilot"))?,
+            name: name?,
+            name_zh: name_zh?,
+            pilot: pilot?,
             exporters: exporters? as u32,
-            export_median: c.amount(c.at(Some(t), shown, "platform", "export_median"))?,
-            export_sigma: c.num(c.at(Some(t), shown, "platform", "export_sigma"))?,
-            trading_share: c.num(c.at(Some(t), shown, "platform", "trading_share"))?,
+            export_median: export_median?,
+            export_sigma: export_sigma?,
+            trading_share: trading_share?,
             class_mix: class_mix?,
         })
     });
@@ -1126,92 +1320,37 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
         ],
     );
     let pools = root.get("pools");
-    let enabled = |c: &mut Ctx, name: &str| -> Option<(Node, String)> {
+    // A pool written with `enabled = false` is off, but every value written in it
+    // is still checked (a typo there would bite the day it is switched on).
+    let pool = |c: &mut Ctx, name: &str| -> Option<(Node, String, bool)> {
         let t = pools.and_then(|p| p.get(name))?.clone();
         let p = format!("pools.{name}");
-        c.boolean(c.at(Some(&t), &p, &p, "enabled"))
-            .filter(|e| *e)
-            .map(|_| (t, p))
+        let on = c.boolean(c.at(Some(&t), &p, &p, "enabled")) == Some(true);
+        Some((t, p, on))
     };
-    let turnover = match enabled(c, "turnover") {
+    let turnover = match pool(c, "turnover") {
         None => Some(None),
-        Some((t, p)) => (|| {
-            let t = Some(&t);
-            let capital = c.amount(c.at(t, &p, &p, "capital"));
-            let advance_ratio = c.num(c.at(t, &p, &p, "advance_ratio"));
-            let lag = c.int(c.at(t, &p, &p, "lag"));
-            let eligible = c.classes(c.at(t, &p, &p, "eligible_classes"));
-            let max_per_exporter = c.opt_amount(c.at(t, &p, &p, "max_per_exporter"));
-            let fee_flat = c.num(c.at(t, &p, &p, "fee_flat"));
-            let fee_rate = c.num(c.at(t, &p, &p, "fee_rate"));
-            let fees_to_pool = c.boolean(c.at(t, &p, &p, "fees_to_pool"));
-            let loss_given_denial = c.num(c.at(t, &p, &p, "loss_given_denial"));
-            let queue_fifo = c.choice(c.at(t, &p, &p, "queue"), &[("none", false), ("fifo", true)]);
-            let max_wait_days = c.int(c.at(t, &p, &p, "max_wait_days"));
-            Some(Some(TurnoverSpec {
-                capital: capital?,
-                advance_ratio: advance_ratio?,
-                lag: lag? as i32,
-                eligible: eligible?,
-                max_per_exporter: max_per_exporter?,
-                fee_flat: fee_flat?,
-                fee_rate: fee_rate?,
-                fees_to_pool: fees_to_pool?,
-                loss_given_denial: loss_given_denial?,
-                queue_fifo: queue_fifo?,
-                max_wait_days: max_wait_days? as i32,
-            }))
-        })(),
+        Some((t, p, true)) => turnover_spec(c, &t, &p).map(Some),
+        Some((t, p, false)) => {
+            c.leniently(|c| turnover_spec(c, &t, &p));
+            Some(None)
+        }
     };
-    let guarantee = match enabled(c, "guarantee") {
+    let guarantee = match pool(c, "guarantee") {
         None => Some(None),
-        Some((t, p)) => (|| {
-            let t = Some(&t);
-            let capital = c.amount(c.at(t, &p, &p, "capital"));
-            let leverage = c.num(c.at(t, &p, &p, "leverage"));
-            let loan_to_refund = c.num(c.at(t, &p, &p, "loan_to_refund"));
-            let lag = c.int(c.at(t, &p, &p, "lag"));
-            let rate = c.num(c.at(t, &p, &p, "rate"));
-            let guarantee_fee = c.num(c.at(t, &p, &p, "guarantee_fee"));
-            let eligible = c.classes(c.at(t, &p, &p, "eligible_classes"));
-            let loss_given_denial = c.num(c.at(t, &p, &p, "loss_given_denial"));
-            let loss_share = c.num(c.at(t, &p, &p, "loss_share"));
-            Some(Some(GuaranteeSpec {
-                capital: capital?,
-                leverage: leverage?,
-                loan_to_refund: loan_to_refund?,
-                lag: lag? as i32,
-                rate: rate?,
-                guarantee_fee: guarantee_fee?,
-                eligible: eligible?,
-                loss_given_denial: loss_given_denial?,
-                loss_share: loss_share?,
-            }))
-        })(),
+        Some((t, p, true)) => guarantee_spec(c, &t, &p).map(Some),
+        Some((t, p, false)) => {
+            c.leniently(|c| guarantee_spec(c, &t, &p));
+            Some(None)
+        }
     };
-    let credit = match enabled(c, "credit") {
+    let credit = match pool(c, "credit") {
         None => Some(None),
-        Some((t, p)) => (|| {
-            let t = Some(&t);
-            let line_share = c.num(c.at(t, &p, &p, "line_share"));
-            let line_cap = c.opt_amount(c.at(t, &p, &p, "line_cap"));
-            let rate = c.num(c.at(t, &p, &p, "rate"));
-            let risk_fund = c.amount(c.at(t, &p, &p, "risk_fund"));
-            let fund_leverage = c.num(c.at(t, &p, &p, "fund_leverage"));
-            let loss_share = c.num(c.at(t, &p, &p, "loss_share"));
-            let lgd = c.num(c.at(t, &p, &p, "lgd"));
-            let eligible = c.classes(c.at(t, &p, &p, "eligible_classes"));
-            Some(Some(CreditSpec {
-                line_share: line_share?,
-                line_cap: line_cap?,
-                rate: rate?,
-                risk_fund: risk_fund?,
-                fund_leverage: fund_leverage?,
-                loss_share: loss_share?,
-                lgd: lgd?,
-                eligible: eligible?,
-            }))
-        })(),
+        Some((t, p, true)) => credit_spec(c, &t, &p).map(Some),
+        Some((t, p, false)) => {
+            c.leniently(|c| credit_spec(c, &t, &p));
+            Some(None)
+        }
     };
     let credit_risk = match root.get("credit_risk") {
         None => Some(None),
@@ -1262,6 +1401,9 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
         },
     };
 
+    if c.partial {
+        return None;
+    }
     // Contradictions across sections: an enabled mechanism no claim can reach.
     for (name, classes) in [
         (
@@ -1346,7 +1488,7 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
         warmup_days: warmup_days? as i32,
         horizon_days: horizon_days? as i32,
         paths: paths? as u32,
-        seed: seed? as u64,
+        seed: seed?,
         calendar: CalendarSpec {
             working_days: working_days?,
             file: file?,
@@ -1393,6 +1535,83 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
     })
 }
 
+/// `[pools.turnover]` from its table `t` (shown as `p`).
+fn turnover_spec(c: &mut Ctx, t: &Node, p: &str) -> Option<TurnoverSpec> {
+    let t = Some(t);
+    let capital = c.amount(c.at(t, p, p, "capital"));
+    let advance_ratio = c.num(c.at(t, p, p, "advance_ratio"));
+    let lag = c.int(c.at(t, p, p, "lag"));
+    let eligible = c.classes(c.at(t, p, p, "eligible_classes"));
+    let max_per_exporter = c.opt_amount(c.at(t, p, p, "max_per_exporter"));
+    let fee_flat = c.num(c.at(t, p, p, "fee_flat"));
+    let fee_rate = c.num(c.at(t, p, p, "fee_rate"));
+    let fees_to_pool = c.boolean(c.at(t, p, p, "fees_to_pool"));
+    let loss_given_denial = c.num(c.at(t, p, p, "loss_given_denial"));
+    let queue_fifo = c.choice(c.at(t, p, p, "queue"), &[("none", false), ("fifo", true)]);
+    let max_wait_days = c.int(c.at(t, p, p, "max_wait_days"));
+    Some(TurnoverSpec {
+        capital: capital?,
+        advance_ratio: advance_ratio?,
+        lag: lag? as i32,
+        eligible: eligible?,
+        max_per_exporter: max_per_exporter?,
+        fee_flat: fee_flat?,
+        fee_rate: fee_rate?,
+        fees_to_pool: fees_to_pool?,
+        loss_given_denial: loss_given_denial?,
+        queue_fifo: queue_fifo?,
+        max_wait_days: max_wait_days? as i32,
+    })
+}
+
+/// `[pools.guarantee]` from its table `t` (shown as `p`).
+fn guarantee_spec(c: &mut Ctx, t: &Node, p: &str) -> Option<GuaranteeSpec> {
+    let t = Some(t);
+    let capital = c.amount(c.at(t, p, p, "capital"));
+    let leverage = c.num(c.at(t, p, p, "leverage"));
+    let loan_to_refund = c.num(c.at(t, p, p, "loan_to_refund"));
+    let lag = c.int(c.at(t, p, p, "lag"));
+    let rate = c.num(c.at(t, p, p, "rate"));
+    let guarantee_fee = c.num(c.at(t, p, p, "guarantee_fee"));
+    let eligible = c.classes(c.at(t, p, p, "eligible_classes"));
+    let loss_given_denial = c.num(c.at(t, p, p, "loss_given_denial"));
+    let loss_share = c.num(c.at(t, p, p, "loss_share"));
+    Some(GuaranteeSpec {
+        capital: capital?,
+        leverage: leverage?,
+        loan_to_refund: loan_to_refund?,
+        lag: lag? as i32,
+        rate: rate?,
+        guarantee_fee: guarantee_fee?,
+        eligible: eligible?,
+        loss_given_denial: loss_given_denial?,
+        loss_share: loss_share?,
+    })
+}
+
+/// `[pools.credit]` from its table `t` (shown as `p`).
+fn credit_spec(c: &mut Ctx, t: &Node, p: &str) -> Option<CreditSpec> {
+    let t = Some(t);
+    let line_share = c.num(c.at(t, p, p, "line_share"));
+    let line_cap = c.opt_amount(c.at(t, p, p, "line_cap"));
+    let rate = c.num(c.at(t, p, p, "rate"));
+    let risk_fund = c.amount(c.at(t, p, p, "risk_fund"));
+    let fund_leverage = c.num(c.at(t, p, p, "fund_leverage"));
+    let loss_share = c.num(c.at(t, p, p, "loss_share"));
+    let lgd = c.num(c.at(t, p, p, "lgd"));
+    let eligible = c.classes(c.at(t, p, p, "eligible_classes"));
+    Some(CreditSpec {
+        line_share: line_share?,
+        line_cap: line_cap?,
+        rate: rate?,
+        risk_fund: risk_fund?,
+        fund_leverage: fund_leverage?,
+        loss_share: loss_share?,
+        lgd: lgd?,
+        eligible: eligible?,
+    })
+}
+
 /// Builds every element of an array of tables (`[[sector]]`, `[[platform]]`),
 /// checking that names are unique.
 fn tables<T>(
@@ -1402,11 +1621,13 @@ fn tables<T>(
     mut one: impl FnMut(&mut Ctx, &Node, &str) -> Option<T>,
 ) -> Option<Vec<T>> {
     let Some(n) = root.get(key) else {
-        c.err(
-            root.at,
-            key,
-            format!("missing; add at least one [[{key}]] table"),
-        );
+        if !c.partial {
+            c.err(
+                root.at,
+                key,
+                format!("missing; add at least one [[{key}]] table"),
+            );
+        }
         return None;
     };
     let Value::Array(items) = &n.value else {
@@ -1458,5 +1679,27 @@ mod tests {
         assert_eq!(parse_amount("1.5亿元"), Some(1.5e8));
         assert_eq!(parse_amount("3e8"), Some(3e8));
         assert_eq!(parse_amount("lots"), None);
+        assert_eq!(parse_amount("1,500万"), Some(1.5e7));
+        assert_eq!(parse_amount("12,345,678"), Some(12_345_678.0));
+        assert_eq!(parse_amount("1,234.5"), Some(1234.5));
+    }
+
+    #[test]
+    fn commas_are_thousands_separators_only() {
+        for bad in [
+            "1,5亿", "1,50万", "1234,567", ",500", "1,,500", "1.5,00", "1e1,000",
+        ] {
+            let e = amount(bad).unwrap_err();
+            assert!(e.contains("thousands"), "{bad}: {e}");
+        }
+        assert!(amount("1,5亿").unwrap_err().contains("\"1.5亿\""));
+    }
+
+    #[test]
+    fn overflowing_amounts_are_too_large_not_unreadable() {
+        assert!(amount("1e400").unwrap_err().contains("too large"));
+        assert!(amount("1e305亿").unwrap_err().contains("too large"));
+        assert!(amount("lots").unwrap_err().contains("not an amount"));
+        assert!(amount("NaN").unwrap_err().contains("not an amount"));
     }
 }

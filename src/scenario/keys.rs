@@ -78,7 +78,7 @@ pub static KEYS: &[KeyDef] = &[
         "",
         0.0,
         0.0,
-        "letters, digits, '-', '_' and '.'",
+        "letters, digits, '-', '_' and '.'; at most 64 characters",
         "Short name; the run is written to output/<name>/ unless --out is given."
     ),
     k!(
@@ -88,7 +88,7 @@ pub static KEYS: &[KeyDef] = &[
         "\"\"",
         0.0,
         0.0,
-        "any text",
+        "text of at most 200 characters (no control characters but line breaks and tabs)",
         "English title, shown in summaries and briefs."
     ),
     k!(
@@ -98,7 +98,7 @@ pub static KEYS: &[KeyDef] = &[
         "\"\"",
         0.0,
         0.0,
-        "any text",
+        "text of at most 200 characters (no control characters but line breaks and tabs)",
         "Chinese title, shown in briefs."
     ),
     k!(
@@ -137,8 +137,8 @@ pub static KEYS: &[KeyDef] = &[
         "paths",
         "200",
         1.0,
-        1e7,
-        "a whole number from 1 upward",
+        MAX_PATHS as f64,
+        "a whole number from 1 to 10000000 (also the limit of --paths)",
         "Number of Monte Carlo paths (independent replications of the year)."
     ),
     k!(
@@ -147,8 +147,8 @@ pub static KEYS: &[KeyDef] = &[
         "",
         "1",
         0.0,
-        9.007e15,
-        "a whole number from 0 to 2^53",
+        i64::MAX as f64,
+        "a whole number from 0 to 9223372036854775807 (2^63 − 1, the largest TOML integer)",
         "Master seed of every random stream; same seed, same results."
     ),
     k!(
@@ -268,7 +268,7 @@ pub static KEYS: &[KeyDef] = &[
         "",
         0.0,
         0.0,
-        "a unique short name",
+        "a unique short name, one line, at most 64 characters",
         "Sector name, used in population files."
     ),
     k!(
@@ -278,7 +278,7 @@ pub static KEYS: &[KeyDef] = &[
         "\"\"",
         0.0,
         0.0,
-        "any text",
+        "text of at most 200 characters (no control characters but line breaks and tabs)",
         "Chinese name."
     ),
     k!(
@@ -318,7 +318,7 @@ pub static KEYS: &[KeyDef] = &[
         "",
         0.0,
         0.0,
-        "a unique short name (letters, digits, '-', '_')",
+        "a unique short name (letters, digits, '-', '_'), one line, at most 64 characters",
         "Platform name, used in --set paths and population files."
     ),
     k!(
@@ -328,7 +328,7 @@ pub static KEYS: &[KeyDef] = &[
         "\"\"",
         0.0,
         0.0,
-        "any text",
+        "text of at most 200 characters (no control characters but line breaks and tabs)",
         "Chinese name."
     ),
     k!(
@@ -508,7 +508,7 @@ pub static KEYS: &[KeyDef] = &[
         "\"\"",
         0.0,
         0.0,
-        "any text",
+        "one line of text, at most 200 characters",
         "Name of the policy, shown in summaries."
     ),
     k!(
@@ -1082,6 +1082,25 @@ pub static KEYS: &[KeyDef] = &[
         "Extra correlation within a sector."
     ),
 ];
+
+/// Most characters in a title (`scenario.title`, `title_zh`), `policy.name` or a
+/// Chinese name (`name_zh`): enough for a sentence, short enough for a table cell.
+pub const MAX_TEXT_CHARS: usize = 200;
+
+/// Most characters in a short name (`scenario.name`, `platform.name`,
+/// `sector.name`): these become folder names, CSV cells and `--set` paths.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// Most Monte Carlo paths of one run (`scenario.paths` and `--paths`).
+pub const MAX_PATHS: u32 = 10_000_000;
+
+/// The length limit of a text key.
+pub fn max_text_chars(key: &str) -> usize {
+    match key {
+        "scenario.name" | "platform.name" | "sector.name" => MAX_NAME_CHARS,
+        _ => MAX_TEXT_CHARS,
+    }
+}
 
 /// The definition of a key, given as a normalised dotted path.
 pub fn find(key: &str) -> Option<&'static KeyDef> {

