@@ -56,21 +56,31 @@ pub fn parse_official(text: &str) -> Result<Vec<(NaiveDate, DayKind)>, Vec<CsvPr
         std::collections::HashMap::new();
     // Excel saves CSV files with a byte-order mark; it is not part of the header.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // One reader over the whole text (not one per line: building a reader costs
+    // far more than reading a line); comment and blank lines are skipped by it.
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_reader(text.as_bytes());
     let mut rec = csv::StringRecord::new();
-    for (i, line) in text.lines().enumerate() {
-        let line_no = i + 1;
-        let l = line.trim();
-        if l.is_empty() || l.starts_with('#') {
-            continue;
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                errs.push(CsvProblem {
+                    line: e.position().map_or(0, |p| p.line() as usize),
+                    column: "date",
+                    message: format!("unreadable line: {e}"),
+                });
+                break;
+            }
         }
-        // One line is one record: the csv reader only unquotes its fields.
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .from_reader(l.as_bytes());
-        if !matches!(rdr.read_record(&mut rec), Ok(true)) {
-            rec.clear();
+        let line_no = rec.position().map_or(0, |p| p.line() as usize);
+        if rec.iter().all(str::is_empty) {
+            continue;
         }
         // A quote after a blank (`a, "b"`) is not CSV quoting; accept it too.
         let field = |i: usize| {
