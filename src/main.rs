@@ -57,7 +57,7 @@ enum Command {
         #[arg(long, default_value = "both", value_parser = ["zh", "en", "both"])]
         lang: String,
     },
-    /// Fit the refund-speed policy from refund records (MODEL.md §14) and write
+    /// Fit the refund-speed policy from refund records (docs/model.md §11) and write
     /// it as a scenario overlay, with calibration.md and calibration.html beside it.
     Calibrate(CalibrateArgs),
     /// Describe scenario keys (unit, default, allowed values, meaning) and output
@@ -86,7 +86,7 @@ struct RunArgs {
     /// Master seed (overrides scenario.seed).
     #[arg(long)]
     seed: Option<u64>,
-    /// Also write every measured claim as a refund record (MODEL.md §14) to this CSV
+    /// Also write every measured claim as a refund record (docs/model.md §11) to this CSV
     /// file, streamed path by path (input for `refundsim calibrate`).
     #[arg(long, value_name = "FILE")]
     claims_out: Option<PathBuf>,
@@ -147,7 +147,7 @@ struct SweepArgs {
 
 #[derive(Args, Clone)]
 struct CalibrateArgs {
-    /// Refund records: CSV (UTF-8, `#` comment lines allowed) or .xlsx, columns of MODEL.md §14.
+    /// Refund records: CSV (UTF-8, `#` comment lines allowed) or .xlsx, columns of docs/model.md §11.
     #[arg(value_name = "RECORDS.csv")]
     records: PathBuf,
     /// Base scenario files (calendar, filing rule, class treatment, platforms);

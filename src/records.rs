@@ -1,4 +1,4 @@
-//! Refund records (MODEL.md §14): one row per refund claim as a tax bureau's
+//! Refund records (docs/model.md §11): one row per refund claim as a tax bureau's
 //! refund system exports it. `run --claims-out` writes them from simulated
 //! claims ([`render_path`]); `calibrate` reads them back ([`read`]) from CSV
 //! (UTF-8, with or without a byte-order mark, `#` comment lines allowed) or from
@@ -135,7 +135,7 @@ pub enum RecordsError {
     },
     /// The header lacks a column.
     #[error(
-        "{path}: the header has no `{column}` column; refund records need the columns {} (MODEL.md §14), in any order",
+        "{path}: the header has no `{column}` column; refund records need the columns {} (docs/model.md §11), in any order",
         all_columns()
     )]
     MissingColumn {

@@ -1,5 +1,5 @@
 //! `refundsim calibrate`: learns the refund-speed policy from refund records
-//! (MODEL.md §14) and writes it as a scenario overlay.
+//! (docs/model.md §11) and writes it as a scenario overlay.
 //!
 //! Records are read and checked row by row ([`crate::records`]); rows with
 //! impossible or unreadable values are left out and reported by line. From the
@@ -43,7 +43,7 @@ pub struct Options {
     pub records: PathBuf,
     /// The base scenario (calendar, filing rule, class treatment, platforms).
     pub scenario: Option<Scenario>,
-    /// A population CSV (MODEL.md §3) to fit export sizes and class mix from.
+    /// A population CSV (docs/model.md §3) to fit export sizes and class mix from.
     pub exporters: Option<PathBuf>,
     /// Largest share of bad rows accepted (default 0.05).
     pub max_bad: f64,
@@ -576,7 +576,7 @@ pub fn calibrate(opts: &Options) -> Result<Calibration, CalibrateError> {
         return Err(CalibrateError::Empty {
             path: path.clone(),
             problem: format!(
-                "no usable refund records ({rows} rows, {bad} bad); the file needs rows with the columns of MODEL.md §14"
+                "no usable refund records ({rows} rows, {bad} bad); the file needs rows with the columns of docs/model.md §11"
             ),
         });
     }
@@ -1005,7 +1005,7 @@ fn prob_comment(p: &Prob) -> String {
 /// The overlay TOML: every value with its sample size, interval and fit statistic.
 pub fn overlay_toml(c: &Calibration) -> String {
     let mut o = String::new();
-    o += "# refundsim calibration overlay (MODEL.md §14): merge it after a base scenario,\n";
+    o += "# refundsim calibration overlay (docs/model.md §11): merge it after a base scenario,\n";
     o += "#   refundsim run BASE.toml THIS.toml\n";
     o += &format!(
         "# fitted from {} (sha256 {}), snapshot {}; {} rows, {} bad and left out, {} pending\n",

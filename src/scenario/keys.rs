@@ -1,4 +1,4 @@
-//! Every scenario key: unit, default, allowed values and meaning (MODEL.md §9).
+//! Every scenario key: unit, default, allowed values and meaning (MODEL.md §9, the scenario file format).
 //!
 //! This one table drives the validator (unknown keys, ranges, defaults) and
 //! `refundsim explain`, so the documentation cannot drift from what is accepted.
@@ -499,7 +499,7 @@ pub static KEYS: &[KeyDef] = &[
         0.0,
         0.0,
         "a table",
-        "The refund-speed policy: every stage of a claim's path through the tax bureau (MODEL.md §5)."
+        "The refund-speed policy: every stage of a claim's path through the tax bureau (docs/model.md §5)."
     ),
     k!(
         "policy.name",
