@@ -669,12 +669,32 @@ pub fn run(
     on_path: &(dyn Fn() + Sync),
     cancel: &AtomicBool,
 ) -> Result<RunOutput, Cancelled> {
-    let pool = rayon::ThreadPoolBuilder::new()
+    let pool = thread_pool(threads);
+    let paths = simulate_range(&pool, 0..n, model, on_path, cancel)?;
+    let claims_simulated = paths.iter().map(|p| p.claims_simulated).sum();
+    Ok(RunOutput {
+        paths,
+        claims_simulated,
+    })
+}
+
+fn thread_pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .build()
-        .expect("a thread pool");
+        .expect("a thread pool")
+}
+
+/// Simulates paths `range` on `pool`, results in path order.
+fn simulate_range(
+    pool: &rayon::ThreadPool,
+    range: std::ops::Range<u32>,
+    model: &Model,
+    on_path: &(dyn Fn() + Sync),
+    cancel: &AtomicBool,
+) -> Result<Vec<PathResult>, Cancelled> {
     let results: Vec<Option<PathResult>> = pool.install(|| {
-        (0..n)
+        range
             .into_par_iter()
             .map_init(Scratch::default, |sc, p| {
                 if cancel.load(Ordering::Relaxed) {
@@ -686,13 +706,10 @@ pub fn run(
             })
             .collect()
     });
-    let paths: Option<Vec<PathResult>> = results.into_iter().collect();
-    let paths = paths.ok_or(Cancelled)?;
-    let claims_simulated = paths.iter().map(|p| p.claims_simulated).sum();
-    Ok(RunOutput {
-        paths,
-        claims_simulated,
-    })
+    results
+        .into_iter()
+        .collect::<Option<Vec<_>>>()
+        .ok_or(Cancelled)
 }
 
 /// Where `run --claims-out` sends claims: the first `paths` paths' claims are
@@ -725,10 +742,7 @@ pub fn run_with_claims(
         render,
         sink,
     } = claims;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
-        .build()
-        .expect("a thread pool");
+    let pool = thread_pool(threads);
     let batch = 2 * threads.max(1) as u32;
     let visited = claim_paths.min(n);
     let mut paths = Vec::with_capacity(n as usize);
@@ -756,22 +770,7 @@ pub fn run_with_claims(
         }
         from = to;
     }
-    let rest: Vec<Option<PathResult>> = pool.install(|| {
-        (visited..n)
-            .into_par_iter()
-            .map_init(Scratch::default, |sc, p| {
-                if cancel.load(Ordering::Relaxed) {
-                    return None;
-                }
-                let r = simulate_path(model, p, sc);
-                on_path();
-                Some(r)
-            })
-            .collect()
-    });
-    for r in rest {
-        paths.push(r.ok_or(Cancelled)?);
-    }
+    paths.extend(simulate_range(&pool, visited..n, model, on_path, cancel)?);
     let claims_simulated = paths.iter().map(|p| p.claims_simulated).sum();
     Ok(RunOutput {
         paths,

@@ -466,15 +466,7 @@ fn point_problem(pdir: &Path, s: &Scenario) -> Option<String> {
 /// manifest may be damaged too, so it cannot vouch for the folder), and the
 /// folder if that empties it. Anything else is left for the commit to refuse.
 fn clear_point(pdir: &Path) -> Result<(), report::OutputError> {
-    const RUN_FILES: [&str; 6] = [
-        "summary.csv",
-        "timeseries.csv",
-        "by_platform.csv",
-        "by_class.csv",
-        "paths.csv",
-        "manifest.json",
-    ];
-    for name in RUN_FILES {
+    for name in crate::output::run_files() {
         let f = pdir.join(name);
         if f.is_file() {
             std::fs::remove_file(&f).map_err(|source| report::OutputError::Io {
