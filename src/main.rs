@@ -395,6 +395,13 @@ fn load(a: &ScenarioArgs) -> Result<Scenario, Failure> {
 
 fn validate(a: ScenarioArgs) -> Result<(), Failure> {
     let s = load(&a)?;
+    // The warnings a run would show (they need the population: drawn only if it
+    // fits in memory, as for a run of one path).
+    check_memory(&s, 1, 1, 1)?;
+    warn(&refundsim::engine::warnings(
+        &s,
+        &refundsim::population::exporters(&s),
+    ));
     say!(
         "ok: {} — {} on {}, {} paths, window {} + {} days",
         s.name,

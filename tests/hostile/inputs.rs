@@ -408,3 +408,20 @@ fn a_refund_budget_far_below_demand_warns_on_stderr_and_in_the_manifest() {
         "an ample budget draws no warning:\n{stderr}"
     );
 }
+
+#[test]
+fn validate_shows_the_warnings_a_run_would_show() {
+    let sb = Sandbox::new().fixture("ok/tiny.toml", "tiny.toml");
+    let out = sb.output(&["validate", "tiny.toml", "--set", "scenario.warmup_days=60"]);
+    let stdout = succeeded(&out);
+    assert!(stdout.starts_with("ok: tiny"), "{stdout}");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("warning: scenario.warmup_days = 60 is shorter than"),
+        "{stderr}"
+    );
+    // A sound scenario validates silently.
+    let out = sb.output(&["validate", "tiny.toml"]);
+    succeeded(&out);
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+}
