@@ -174,8 +174,7 @@ impl Lever {
             ));
         }
         if let Some(pool) = dk.strip_prefix("pools.").and_then(|r| r.split('.').next())
-            && lookup(root, &format!("pools.{pool}.enabled")).map(|n| &n.value)
-                != Some(&Value::Bool(true))
+            && !pool_enabled(root, pool)
         {
             let overlay = match pool {
                 "credit" => " (e.g. scenarios/policies/credit-loans.toml)".to_string(),
@@ -312,6 +311,14 @@ pub fn fmt_num(x: f64) -> String {
     }
 }
 
+/// Whether pool section `pools.<pool>` takes part, as the builder reads it: the
+/// section is written and its `enabled` is `true` or absent (the default).
+fn pool_enabled(root: &Node, pool: &str) -> bool {
+    lookup(root, &format!("pools.{pool}")).is_some()
+        && lookup(root, &format!("pools.{pool}.enabled"))
+            .is_none_or(|n| n.value == Value::Bool(true))
+}
+
 /// Every numeric lever and calibration estimate the scenario uses, for the default
 /// sensitivity set: keys written in the scenario (or its enabled pools) with a
 /// non-zero value, array elements one by one. Left out: identity, calendar and
@@ -319,9 +326,7 @@ pub fn fmt_num(x: f64) -> String {
 /// clamps; per-platform keys (name them with `--param`); keys of disabled pools.
 pub fn defaults(root: &Node) -> Vec<Lever> {
     let mut out = Vec::new();
-    let enabled = |pool: &str| {
-        lookup(root, &format!("pools.{pool}.enabled")).is_some_and(|n| n.value == Value::Bool(true))
-    };
+    let enabled = |pool: &str| pool_enabled(root, pool);
     for d in keys::KEYS {
         if !is_lever_def(d)
             || NOT_DEFAULT
@@ -397,6 +402,23 @@ name = "gui-an"
 exporters = 60
 trading_share = 0.25
 "#;
+
+    #[test]
+    fn a_pool_section_without_an_enabled_line_is_on() {
+        // The builder reads a written [pools.turnover] with no `enabled` as on
+        // (the key's default), so its keys are levers and in the default set.
+        let t = tree("[pools.turnover]\ncapital = 1e8\n", &[]);
+        assert!(Lever::resolve(&t, "pools.turnover.capital").is_ok());
+        assert!(
+            defaults(&t)
+                .iter()
+                .any(|l| l.key == "pools.turnover.capital")
+        );
+        let t = tree("[pools.turnover]\nenabled = false\ncapital = 1e8\n", &[]);
+        assert!(Lever::resolve(&t, "pools.turnover.capital").is_err());
+        let t = tree(S, &[]);
+        assert!(Lever::resolve(&t, "pools.turnover.capital").is_err());
+    }
 
     #[test]
     fn distributions_scale_by_their_mean_keeping_the_cv() {

@@ -688,6 +688,12 @@ fn size(a: SizeArgs) -> Result<(), Failure> {
         a.seed,
     )
     .map_err(study_failure)?;
+    // Memory first, at both ends of the range (a lever such as a platform's
+    // exporter count grows the run), before the population is drawn.
+    for v in [search.lo, search.hi] {
+        let s = search.scenario(v)?;
+        check_memory(&s, s.paths, threads_of(a.control.threads), 1)?;
+    }
     warn(&refundsim::engine::warnings(
         &search.base,
         &refundsim::population::exporters(&search.base),
@@ -699,12 +705,6 @@ fn size(a: SizeArgs) -> Result<(), Failure> {
             search.lever.key.replace('.', "_")
         ))
     });
-    check_memory(
-        &search.base,
-        search.base.paths,
-        threads_of(a.control.threads),
-        1,
-    )?;
     let resuming = search.resumable(&dest, a.control.force).map_err(usage)?;
     let bar = progress(
         search.max_evaluations() as u64 * search.base.paths as u64,
@@ -798,6 +798,10 @@ fn sensitivity(a: SensitivityArgs) -> Result<(), Failure> {
         a.seed,
     )
     .map_err(study_failure)?;
+    // Memory first, for every evaluation, before the population is drawn.
+    for (_, s) in &an.points {
+        check_memory(s, s.paths, threads_of(a.control.threads), 1)?;
+    }
     let base = &an.points[0].1;
     warn(&refundsim::engine::warnings(
         base,
@@ -808,7 +812,6 @@ fn sensitivity(a: SensitivityArgs) -> Result<(), Failure> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(format!("{}-{}", base.name, a.method)));
-    check_memory(base, base.paths, threads_of(a.control.threads), 1)?;
     let resuming = an.resumable(&dest, a.control.force).map_err(usage)?;
     let bar = progress(
         an.total_paths(),
@@ -1065,6 +1068,17 @@ fn run(a: RunArgs) -> Result<(), Failure> {
                 .claims_paths
                 .unwrap_or(model.scenario.paths)
                 .min(model.scenario.paths);
+            // The run folder is replaced whole when the run is saved: records
+            // streamed into it would be lost.
+            let abs = |p: &std::path::Path| std::path::absolute(p).unwrap_or(p.to_path_buf());
+            if abs(file).starts_with(abs(&dest)) {
+                return Err(usage(anyhow::anyhow!(
+                    "--claims-out {} is inside the run folder {}, which the run replaces when it is saved; write the records beside it, e.g. --claims-out {}-claims.csv",
+                    file.display(),
+                    dest.display(),
+                    dest.display()
+                )));
+            }
             let mut w = ClaimsFile::create(file, a.control.force)?;
             w.write(refundsim::records::comment(&model, n).as_bytes());
             w.write(refundsim::records::header().as_bytes());
@@ -1127,18 +1141,8 @@ struct ClaimsFile {
 
 impl ClaimsFile {
     fn create(dest: &std::path::Path, force: bool) -> Result<Self, Failure> {
-        if dest.is_dir() {
-            return Err(usage(anyhow::anyhow!(
-                "--claims-out {} is a directory; give a file name, e.g. --claims-out claims.csv",
-                dest.display()
-            )));
-        }
-        if dest.exists() && !force {
-            return Err(usage(anyhow::anyhow!(
-                "--claims-out {} already exists; choose another file or add --force to replace it",
-                dest.display()
-            )));
-        }
+        refundsim::output::check_replaceable_file(dest, force, refundsim::records::MARKER)
+            .map_err(|e| usage(anyhow::anyhow!("--claims-out: {e}")))?;
         let file = refundsim::output::StreamFile::create(dest).map_err(|e| {
             usage(anyhow::Error::new(e).context(format!(
                 "cannot write --claims-out {}: its folder must exist and be writable",
@@ -1198,13 +1202,13 @@ fn calibrate(a: CalibrateArgs) -> Result<(), Failure> {
             out.join("overlay.toml").display()
         )));
     }
-    if !a.force
-        && let Some(t) = targets.iter().find(|t| t.exists())
-    {
-        return Err(usage(anyhow::anyhow!(
-            "{} already exists; choose another --out or add --force to replace it",
-            t.display()
-        )));
+    for (t, marker) in targets.iter().zip([
+        refundsim::calibrate::OVERLAY_MARKER,
+        refundsim::calibrate::REPORT_MARKER,
+        refundsim::calibrate::REPORT_MARKER,
+    ]) {
+        refundsim::output::check_replaceable_file(t, a.force, marker)
+            .map_err(|e| usage(anyhow::anyhow!(e)))?;
     }
     let opts = Options {
         records: a.records.clone(),

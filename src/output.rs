@@ -415,6 +415,43 @@ impl StreamFile {
     }
 }
 
+/// Whether the file at `path` is one refundsim wrote: its first 4 KiB hold
+/// `marker` (a line every such file starts with). `--force` replaces a single
+/// output file (refund records, a calibration overlay) only then, never a
+/// file of the user's that happens to have the same name.
+pub fn written_by_refundsim(path: &Path, marker: &str) -> bool {
+    use std::io::Read;
+    let Ok(f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut head = Vec::new();
+    if f.take(4096).read_to_end(&mut head).is_err() {
+        return false;
+    }
+    String::from_utf8_lossy(&head).contains(marker)
+}
+
+/// Refuses to replace `path` unless it is absent, or `force` is given and
+/// [`written_by_refundsim`] recognises it by `marker`.
+pub fn check_replaceable_file(path: &Path, force: bool, marker: &str) -> Result<(), String> {
+    match std::fs::symlink_metadata(path) {
+        Err(_) => Ok(()),
+        Ok(m) if m.is_dir() => Err(format!(
+            "{} is a directory; give a file name",
+            path.display()
+        )),
+        Ok(_) if !force => Err(format!(
+            "{} already exists; choose another name or add --force to replace it",
+            path.display()
+        )),
+        Ok(m) if m.file_type().is_symlink() || !written_by_refundsim(path, marker) => Err(format!(
+            "{} is not a file refundsim wrote (it does not start with `{marker}`); --force only replaces refundsim's own files, so choose another name",
+            path.display()
+        )),
+        Ok(_) => Ok(()),
+    }
+}
+
 /// Writes one file atomically (see [`write_all_or_none`]).
 pub fn write_file(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
     write_all_or_none(&[(path.to_path_buf(), contents)])
@@ -564,7 +601,12 @@ fn foreign_in(dir: &Path, l: &Layout) -> Option<PathBuf> {
         if m.file_type().is_symlink() {
             return Some(p);
         }
-        if partial_owner(&name).is_some() {
+        // A stale temporary of ours is not foreign; a live process's is busy
+        // (replacing the folder would pull it from under that process).
+        if let Some(pid) = partial_owner(&name) {
+            if process_alive(pid) && pid != std::process::id() {
+                return Some(p);
+            }
             continue;
         }
         if m.is_file() && l.files.contains(&name.as_ref()) {
@@ -858,6 +900,17 @@ pub fn csv_cell(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// One CSV field written by hand: formula-safe ([`csv_cell`]) and quoted when
+/// it holds a comma, a quote or a line break. (Whole tables use [`CsvText`].)
+pub fn csv_field(s: &str) -> String {
+    let s = csv_cell(s);
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.into_owned()
+    }
+}
+
 /// The text a [`csv_cell`] was made from.
 pub fn csv_uncell(s: &str) -> &str {
     match s.strip_prefix('\'') {
@@ -909,6 +962,42 @@ impl CsvText {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_live_process_temporary_makes_a_folder_busy_not_replaceable() {
+        let d = tempfile::tempdir().unwrap();
+        let run = d.path().join("r");
+        std::fs::create_dir(&run).unwrap();
+        std::fs::write(run.join("manifest.json"), r#"{"kind":"run"}"#).unwrap();
+        // A dead owner (no such pid): a stale temporary, not foreign.
+        std::fs::write(run.join(".claims.csv.partial-4294967-abcdef"), "").unwrap();
+        assert_eq!(foreign_entry(&run), None);
+        // pid 1 is always alive: its temporary must not be pulled away by --force.
+        let live = run.join(".claims.csv.partial-1-abcdef");
+        std::fs::write(&live, "").unwrap();
+        assert_eq!(foreign_entry(&run), Some(live));
+    }
+
+    #[test]
+    fn only_files_refundsim_wrote_are_replaced_with_force() {
+        let d = tempfile::tempdir().unwrap();
+        let ours = d.path().join("claims.csv");
+        let theirs = d.path().join("thesis.csv");
+        std::fs::write(
+            &ours,
+            "# SYNTHETIC refund records simulated by refundsim 0.1.0\n",
+        )
+        .unwrap();
+        std::fs::write(&theirs, "id,amount\n").unwrap();
+        let m = "# SYNTHETIC refund records simulated by refundsim";
+        assert!(check_replaceable_file(&ours, true, m).is_ok());
+        assert!(check_replaceable_file(&ours, false, m).is_err());
+        let e = check_replaceable_file(&theirs, true, m).unwrap_err();
+        assert!(e.contains("not a file refundsim wrote"), "{e}");
+        assert!(check_replaceable_file(&d.path().join("new.csv"), false, m).is_ok());
+        assert_eq!(csv_field("=1+1,2"), "\"'=1+1,2\"");
+        assert_eq!(csv_uncell(&csv_field("@x")), "@x");
+    }
 
     #[test]
     fn formulas_are_neutralised_and_numbers_kept() {

@@ -15,6 +15,10 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::engine::{Claim, Model};
 
+/// How every records file refundsim writes begins (its first line), so that
+/// `--force` can tell it from a user's own file.
+pub const MARKER: &str = "# SYNTHETIC refund records simulated by refundsim";
+
 /// The columns of a refund record, in the order `run --claims-out` writes them.
 pub const COLUMNS: [&str; 10] = [
     "claim_id",
@@ -40,7 +44,7 @@ pub fn header() -> String {
 pub fn comment(model: &Model, paths: u32) -> String {
     let s = &model.scenario;
     format!(
-        "# SYNTHETIC refund records simulated by refundsim {} from scenario `{}` (seed {}, {} path{}, window {} + {} days); not tax-bureau data\n",
+        "{MARKER} {} from scenario `{}` (seed {}, {} path{}, window {} + {} days); not tax-bureau data\n",
         env!("CARGO_PKG_VERSION"),
         s.name,
         s.seed,
@@ -76,13 +80,15 @@ pub fn render_path(model: &Model, path: u32, claims: &[Claim]) -> Vec<u8> {
         let e = &model.exporters[c.exporter as usize];
         let _ = write!(out, "{}-{},", path + 1, n + 1);
         match ids.and_then(|rows| rows.get(c.exporter as usize)) {
-            Some(row) => out.push_str(&csv_field(&row.id)),
+            Some(row) => out.push_str(&crate::output::csv_field(&row.id)),
             None => {
                 let _ = write!(out, "E{}", c.exporter + 1);
             }
         }
         out.push(',');
-        out.push_str(&csv_field(&model.scenario.platforms[e.platform].name));
+        out.push_str(&crate::output::csv_field(
+            &model.scenario.platforms[e.platform].name,
+        ));
         let _ = write!(out, ",{},", e.class + 1);
         push_date(&mut out, model, c.t0, true);
         let filed = c.t2 < end;
@@ -102,15 +108,6 @@ pub fn render_path(model: &Model, path: u32, claims: &[Claim]) -> Vec<u8> {
         let _ = writeln!(out, ",{:.2}", c.r);
     }
     out.into_bytes()
-}
-
-/// Quotes a CSV field when it needs it.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 /// A record as read, before validation: its cells by column, as text.
@@ -239,7 +236,7 @@ fn read_csv(path: &Path, each: &mut dyn FnMut(&RawRecord)) -> Result<(), Records
         for (k, &i) in p.iter().enumerate() {
             raw.cells[k].clear();
             match rec.get(i).map(std::str::from_utf8) {
-                Some(Ok(s)) => raw.cells[k].push_str(s.trim()),
+                Some(Ok(s)) => raw.cells[k].push_str(crate::output::csv_uncell(s.trim())),
                 Some(Err(_)) => raw.cells[k].push('\u{fffd}'),
                 None => {}
             }
@@ -283,7 +280,7 @@ fn read_xlsx(path: &Path, each: &mut dyn FnMut(&RawRecord)) -> Result<(), Record
     let text = |c: &Data| -> String {
         match c {
             Data::Empty => String::new(),
-            Data::String(s) => s.trim().to_string(),
+            Data::String(s) => crate::output::csv_uncell(s.trim()).to_string(),
             Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
             Data::Float(f) => format!("{f}"),
             Data::Int(i) => i.to_string(),

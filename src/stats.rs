@@ -113,7 +113,12 @@ pub fn share_ci95(s: &Summary) -> (f64, f64) {
     let p = s.mean.clamp(0.0, 1.0);
     let n = s.n as f64;
     let var_pop = s.std * s.std * (n - 1.0) / n;
-    let n_eff = if var_pop > 0.0 && p > 0.0 && p < 1.0 {
+    let inside = p > 0.0 && p < 1.0;
+    if inside && var_pop == 0.0 {
+        // The same share on every path: the mean over paths is known exactly.
+        return (p, p);
+    }
+    let n_eff = if inside {
         n * p * (1.0 - p) / var_pop
     } else {
         n
@@ -191,6 +196,9 @@ mod tests {
             "{lo} {hi} {}",
             s.ci95()
         );
+        // The same share on every path has no sampling error.
+        let s = Summary::of([0.25; 50]);
+        assert_eq!(share_ci95(&s), (0.25, 0.25));
         // A 0/1 probability is the plain Wilson interval on the paths.
         let s = Summary::of((0..100).map(|i| if i < 7 { 1.0 } else { 0.0 }));
         let (lo, hi) = share_ci95(&s);

@@ -26,15 +26,9 @@ pub fn column<'a>(cols: &'a Columns, metric: &str) -> &'a [f64] {
         .unwrap_or(&[])
 }
 
-/// A CSV cell: made formula-safe ([`crate::output::csv_cell`]) and quoted when
-/// it holds a comma, a quote or a line break.
+/// A CSV cell: formula-safe and quoted when needed ([`crate::output::csv_field`]).
 pub fn csv_cell(s: &str) -> String {
-    let s = crate::output::csv_cell(s);
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+    crate::output::csv_field(s)
 }
 
 /// The name of a scenario's point folder: 16 hex digits of the sha256 of its

@@ -408,7 +408,7 @@ fn a_missing_column_names_it_and_exits_2() {
 }
 
 #[test]
-fn an_existing_overlay_is_not_overwritten_without_force() {
+fn an_existing_overlay_is_replaced_only_with_force_and_only_if_refundsim_wrote_it() {
     let sb = Sandbox::new();
     write_records(&sb, "r.csv", &[], 200);
     fs::write(sb.path("overlay.toml"), "# mine\n").unwrap();
@@ -418,10 +418,24 @@ fn an_existing_overlay_is_not_overwritten_without_force() {
         fs::read_to_string(sb.path("overlay.toml")).unwrap(),
         "# mine\n"
     );
+    // --force replaces only what refundsim wrote: never the user's own file…
     let out = sb.output(&["calibrate", "r.csv", "--out", "overlay.toml", "--force"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        fs::read_to_string(sb.path("overlay.toml")).unwrap(),
+        "# mine\n"
+    );
+    // …but an earlier calibration, yes.
+    let out = sb.output(&["calibrate", "r.csv", "--out", "cal.toml"]);
     assert!(out.status.success());
+    let out = sb.output(&["calibrate", "r.csv", "--out", "cal.toml", "--force"]);
     assert!(
-        fs::read_to_string(sb.path("overlay.toml"))
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        fs::read_to_string(sb.path("cal.toml"))
             .unwrap()
             .contains("[policy]")
     );

@@ -27,6 +27,12 @@ use crate::records::{self, RawRecord, RecordsError};
 use crate::scenario::{Filing, Scenario};
 use fit::{Fit, Obs, Prob};
 
+/// How a calibration overlay begins, so that `--force` can tell it from a
+/// user's own file.
+pub const OVERLAY_MARKER: &str = "# refundsim calibration overlay";
+/// A phrase in the first lines of `calibration.md` and `calibration.html`.
+pub const REPORT_MARKER: &str = "Calibration from refund records";
+
 /// Classes with fewer claims than this borrow the pooled fit.
 pub const MIN_CLASS: f64 = 30.0;
 
@@ -1005,7 +1011,8 @@ fn prob_comment(p: &Prob) -> String {
 /// The overlay TOML: every value with its sample size, interval and fit statistic.
 pub fn overlay_toml(c: &Calibration) -> String {
     let mut o = String::new();
-    o += "# refundsim calibration overlay (docs/model.md §11): merge it after a base scenario,\n";
+    o += OVERLAY_MARKER;
+    o += " (docs/model.md §11): merge it after a base scenario,\n";
     o += "#   refundsim run BASE.toml THIS.toml\n";
     o += &format!(
         "# fitted from {} (sha256 {}), snapshot {}; {} rows, {} bad and left out, {} pending\n",

@@ -638,3 +638,52 @@ fn a_full_stdout_is_one_line_of_error_and_exit_1() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+#[test]
+fn claims_out_with_force_never_replaces_a_users_own_file() {
+    let sb = Sandbox::new().fixture("ok/tiny.toml", "tiny.toml");
+    fs::write(sb.path("thesis.csv"), "my data\n").unwrap();
+    let out = sb.output(&[
+        "run",
+        "tiny.toml",
+        "--out",
+        "r",
+        "-q",
+        "--force",
+        "--claims-out",
+        "thesis.csv",
+    ]);
+    let stderr = rejected(&out);
+    assert!(stderr.contains("not a file refundsim wrote"), "{stderr}");
+    assert_eq!(
+        fs::read_to_string(sb.path("thesis.csv")).unwrap(),
+        "my data\n"
+    );
+    // Records refundsim wrote are replaced with --force.
+    let run = |out: &str| {
+        sb.output(&[
+            "run",
+            "tiny.toml",
+            "--out",
+            out,
+            "-q",
+            "--claims-out",
+            "claims.csv",
+            "--force",
+        ])
+    };
+    succeeded(&run("r1"));
+    succeeded(&run("r2"));
+    // Records inside the run folder would be swept away when the run is saved.
+    let out = sb.output(&[
+        "run",
+        "tiny.toml",
+        "--out",
+        "r3",
+        "-q",
+        "--claims-out",
+        "r3/claims.csv",
+    ]);
+    let stderr = rejected(&out);
+    assert!(stderr.contains("inside the run folder"), "{stderr}");
+}
