@@ -24,10 +24,11 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::compare;
 use crate::lever::{self, Lever, fmt_num};
+use crate::output::csv_field;
 use crate::report::num;
 use crate::scenario::Scenario;
 use crate::size::StudyError;
-use crate::study::{self, Study, csv_cell};
+use crate::study::{self, Study};
 use crate::sweep::SweepError;
 
 /// Metrics reported when no `--metric` is given.
@@ -415,7 +416,7 @@ pub fn tornado_csv(rows: &[TornadoRow]) -> String {
         let _ = writeln!(
             s,
             "{},{},{},{},{},{},{},{},{},{},{},{}",
-            csv_cell(&r.param),
+            csv_field(&r.param),
             fmt_num(r.low),
             fmt_num(r.high),
             r.metric,
@@ -586,7 +587,7 @@ pub fn morris_csv(rows: &[MorrisRow]) -> String {
         let _ = writeln!(
             s,
             "{},{},{},{},{},{},{},{}",
-            csv_cell(&r.param),
+            csv_field(&r.param),
             r.metric,
             num(r.mu_star),
             num((r.mu_star_ci.1 - r.mu_star_ci.0) / 2.0),

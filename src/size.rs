@@ -598,7 +598,7 @@ pub fn first_violation(slacks: &[f64], increasing: bool) -> Option<usize> {
 pub fn size_csv(a: &Answer) -> String {
     let mut s = format!(
         "{},statistic,ci_low,ci_high,meets,paths,evaluation,point\n",
-        study::csv_cell(&a.lever)
+        crate::output::csv_field(&a.lever)
     );
     for p in &a.points {
         let _ = writeln!(

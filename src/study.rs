@@ -26,11 +26,6 @@ pub fn column<'a>(cols: &'a Columns, metric: &str) -> &'a [f64] {
         .unwrap_or(&[])
 }
 
-/// A CSV cell: formula-safe and quoted when needed ([`crate::output::csv_field`]).
-pub fn csv_cell(s: &str) -> String {
-    crate::output::csv_field(s)
-}
-
 /// The name of a scenario's point folder: 16 hex digits of the sha256 of its
 /// resolved form.
 pub fn point_id(s: &Scenario) -> String {

@@ -19,41 +19,14 @@ fn q(metric: &str) -> Q {
 
 /// Provenance rows shared by both kinds.
 fn provenance(m: &Value, extra: &[(&str, &str, &str)]) -> Vec<(L, String)> {
-    let mut out = Vec::new();
-    for (k, zh, en) in [
+    let keys = [
         ("seed", "随机种子", "Seed"),
         ("paths", "每次评估的模拟路径数", "Paths per evaluation"),
         ("evaluations", "评估次数", "Evaluations"),
         ("refundsim_version", "refundsim 版本", "refundsim version"),
         ("generator", "随机数生成器", "Generator"),
-    ]
-    .iter()
-    .chain(extra)
-    {
-        let v = text(m, k);
-        if !v.is_empty() {
-            out.push((L::new(*zh, *en), v));
-        }
-    }
-    for (k, zh, en) in [
-        ("files", "情景文件", "Scenario files"),
-        ("sets", "参数覆盖 --set", "Overrides --set"),
-    ] {
-        if let Some(Value::Array(a)) = m.get(k)
-            && !a.is_empty()
-        {
-            let v: Vec<String> = a
-                .iter()
-                .map(|x| {
-                    x.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| x.to_string())
-                })
-                .collect();
-            out.push((L::new(zh, en), v.join(" + ")));
-        }
-    }
-    out
+    ];
+    run::manifest_rows(m, keys.iter().chain(extra))
 }
 
 fn json(dir: &Path, name: &str, what: &'static str, kind: Kind) -> Result<Value, BriefError> {

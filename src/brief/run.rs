@@ -27,6 +27,40 @@ pub fn text(v: &Value, key: &str) -> String {
     }
 }
 
+/// Provenance rows from a manifest: each `(key, 中文, English)` whose value is
+/// set, then the scenario files and `--set` overrides.
+pub fn manifest_rows<'a>(
+    m: &Value,
+    keys: impl IntoIterator<Item = &'a (&'a str, &'a str, &'a str)>,
+) -> Vec<(L, String)> {
+    let mut out = Vec::new();
+    for (k, zh, en) in keys {
+        let v = text(m, k);
+        if !v.is_empty() {
+            out.push((L::new(*zh, *en), v));
+        }
+    }
+    for (k, zh, en) in [
+        ("files", "情景文件", "Scenario files"),
+        ("sets", "参数覆盖 --set", "Overrides --set"),
+    ] {
+        if let Some(Value::Array(a)) = m.get(k)
+            && !a.is_empty()
+        {
+            let v: Vec<String> = a
+                .iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| x.to_string())
+                })
+                .collect();
+            out.push((L::new(zh, en), v.join(" + ")));
+        }
+    }
+    out
+}
+
 /// A run's title in both languages (the scenario name when untitled).
 pub fn title(m: &Value) -> L {
     let name = text(m, "scenario_name");

@@ -452,35 +452,15 @@ pub fn build(s: &Sweep, lang: Lang) -> Result<Doc, BriefError> {
     if !grid.is_empty() {
         provenance.push((L::new("扫描网格 --grid", "Grid --grid"), grid.join("  ")));
     }
-    for (k, zh, en) in [
-        ("seed", "随机种子", "Seed"),
-        ("paths", "每个组合的模拟路径数", "Paths per point"),
-        ("refundsim_version", "refundsim 版本", "refundsim version"),
-        ("generator", "随机数生成器", "Generator"),
-    ] {
-        let v = text(m, k);
-        if !v.is_empty() {
-            provenance.push((L::new(zh, en), v));
-        }
-    }
-    for (k, zh, en) in [
-        ("files", "情景文件", "Scenario files"),
-        ("sets", "参数覆盖 --set", "Overrides --set"),
-    ] {
-        if let Some(Value::Array(a)) = m.get(k)
-            && !a.is_empty()
-        {
-            let v: Vec<String> = a
-                .iter()
-                .map(|x| {
-                    x.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| x.to_string())
-                })
-                .collect();
-            provenance.push((L::new(zh, en), v.join(" + ")));
-        }
-    }
+    provenance.extend(run::manifest_rows(
+        m,
+        &[
+            ("seed", "随机种子", "Seed"),
+            ("paths", "每个组合的模拟路径数", "Paths per point"),
+            ("refundsim_version", "refundsim 版本", "refundsim version"),
+            ("generator", "随机数生成器", "Generator"),
+        ],
+    ));
     Ok(Doc {
         title,
         meta,

@@ -1004,6 +1004,30 @@ fn fit_comment(f: &Fit) -> String {
     )
 }
 
+/// One overlay array row per class of a probability, each commented; a class
+/// with too few claims takes the pooled value and says so.
+fn prob_rows(per_class: &[ClassFit<Prob>; 4], pooled: &Prob) -> String {
+    let mut o = String::new();
+    for (k, d) in per_class.iter().enumerate() {
+        o += &match &d.own {
+            Some(p) => format!(
+                "  {},  # class {}: {}\n",
+                fit::round4(p.p),
+                ROMAN[k],
+                prob_comment(p)
+            ),
+            None => format!(
+                "  {},  # class {}: only {} claims, borrows the pooled value: {}\n",
+                fit::round4(pooled.p),
+                ROMAN[k],
+                d.n,
+                prob_comment(pooled)
+            ),
+        };
+    }
+    o
+}
+
 fn prob_comment(p: &Prob) -> String {
     format!("{}/{} claims, 95% CI {}", p.k, p.n, ci(p.ci))
 }
@@ -1065,27 +1089,7 @@ pub fn overlay_toml(c: &Calibration) -> String {
     }
     o += "]\n";
     o += "# denial probability by actual class (claims reviewed)\ndenial_prob = [\n";
-    for (k, d) in c.denial.iter().enumerate() {
-        match &d.own {
-            Some(p) => {
-                o += &format!(
-                    "  {},  # class {}: {}\n",
-                    fit::round4(p.p),
-                    ROMAN[k],
-                    prob_comment(p)
-                )
-            }
-            None => {
-                o += &format!(
-                    "  {},  # class {}: only {} claims, borrows the pooled value: {}\n",
-                    fit::round4(c.denial_pooled.p),
-                    ROMAN[k],
-                    d.n,
-                    prob_comment(&c.denial_pooled)
-                )
-            }
-        }
-    }
+    o += &prob_rows(&c.denial, &c.denial_pooled);
     o += "]\n";
     o += &format!(
         "# treasury{}: working days approved → paid\ntreasury = {}  # {}\n",
@@ -1098,27 +1102,7 @@ pub fn overlay_toml(c: &Calibration) -> String {
         fit_comment(&c.treasury)
     );
     o += "\n# verification hold (函调): probability by processing class, hold in calendar days\n[policy.verification]\nprob = [\n";
-    for (k, v) in c.verification.iter().enumerate() {
-        match &v.own {
-            Some(p) => {
-                o += &format!(
-                    "  {},  # class {}: {}\n",
-                    fit::round4(p.p),
-                    ROMAN[k],
-                    prob_comment(p)
-                )
-            }
-            None => {
-                o += &format!(
-                    "  {},  # class {}: only {} claims, borrows the pooled value: {}\n",
-                    fit::round4(c.verification_pooled.p),
-                    ROMAN[k],
-                    v.n,
-                    prob_comment(&c.verification_pooled)
-                )
-            }
-        }
-    }
+    o += &prob_rows(&c.verification, &c.verification_pooled);
     o += "]\n";
     match &c.hold {
         Some(h) => {
