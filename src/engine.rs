@@ -98,8 +98,9 @@ pub struct Model {
 /// user should know, as values for the binary to show (and the manifest to keep):
 /// the drawn population's [`population::warnings`], a window outside the official
 /// calendar ([`crate::calendar::coverage_warning`]), a warm-up shorter than the
-/// pipeline ([`crate::timeline::warmup_warning`]) and a refund budget far below
-/// demand ([`crate::budget::demand_warning`]).
+/// pipeline ([`crate::timeline::warmup_warning`]), a refund budget far below
+/// demand ([`crate::budget::demand_warning`]) and a fixed demand factor
+/// (`economy.demand_factor`: `demand_sigma` is then ignored).
 pub fn warnings(s: &Scenario, exporters: &[Exporter]) -> Vec<String> {
     let mut warnings = population::warnings(s, exporters);
     let extra: Vec<chrono::NaiveDate> = s
@@ -120,7 +121,23 @@ pub fn warnings(s: &Scenario, exporters: &[Exporter]) -> Vec<String> {
     ));
     warnings.extend(crate::timeline::warmup_warning(s));
     warnings.extend(crate::budget::demand_warning(s, exporters));
+    warnings.extend(demand_factor_note(s));
     warnings
+}
+
+/// With `economy.demand_factor` set, every path has that factor and
+/// `economy.demand_sigma` is ignored: said once, in the run's warnings (and so in
+/// manifest.json, which also records the factor in its scenario).
+fn demand_factor_note(s: &Scenario) -> Option<String> {
+    let f = s.economy.demand_factor?;
+    Some(format!(
+        "economy.demand_factor = {f} fixes the demand factor on every path (a stress year: shipment rates × {f}); economy.demand_sigma{} is ignored, so the spread across paths comes from shipments, values and claim stages only",
+        if s.economy.demand_sigma > 0.0 {
+            format!(" = {}", s.economy.demand_sigma)
+        } else {
+            String::new()
+        }
+    ))
 }
 
 impl Model {
@@ -247,6 +264,9 @@ impl Model {
     pub fn series_names(&self) -> Vec<&'static str> {
         let mut v = vec!["tied_up_gross", "tied_up_net"];
         v.extend(finance::series_names(&self.scenario));
+        if self.scenario.policy.quota.is_some() {
+            v.push("budget_backlog");
+        }
         v
     }
 }
@@ -273,7 +293,7 @@ pub struct Scratch {
     order: Vec<u32>,
     counts: Vec<u32>,
     waiting: Vec<Waiting>,
-    paid_on: Vec<i32>,
+    budget: budget::Outcome,
     acc: Acc,
 }
 
@@ -293,10 +313,15 @@ pub struct Acc {
     max_days: usize,
     /// Σ R × days to cash, by group.
     cash_days: Vec<f64>,
+    /// Difference arrays of approved claims waiting for the refund budget
+    /// (`t4 … t5 − 1`), `groups × (h + 1)`; empty without a budget.
+    backlog: Vec<f64>,
+    /// Σ R × days waited for the budget (`t5 − t4`) over claims paid in the window, by group.
+    wait_days: Vec<f64>,
 }
 
 impl Acc {
-    fn reset(&mut self, h: usize, groups: usize, max_days: usize) {
+    fn reset(&mut self, h: usize, groups: usize, max_days: usize, budget: bool) {
         self.h = h;
         self.groups = groups;
         self.max_days = max_days;
@@ -306,6 +331,8 @@ impl Acc {
             (&mut self.flows, groups * N_METRICS),
             (&mut self.hist, groups * max_days),
             (&mut self.cash_days, groups),
+            (&mut self.backlog, if budget { groups * (h + 1) } else { 0 }),
+            (&mut self.wait_days, groups),
         ] {
             v.clear();
             v.resize(n, 0.0);
@@ -370,14 +397,19 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
     let h = model.end as usize;
     let horizon = model.end;
     let max_days = (model.end - model.first + 1) as usize;
-    sc.acc.reset(h, model.groups, max_days);
+    let budget_on = s.policy.quota.is_some();
+    sc.acc.reset(h, model.groups, max_days, budget_on);
     sc.claims.clear();
 
-    // Path-level demand factor: lognormal with mean 1.
-    let sigma = s.economy.demand_sigma;
-    let demand = {
-        let z = Stream::new(s.seed, Purpose::Demand, path as u64, 0, 0).normal();
-        (sigma * z - 0.5 * sigma * sigma).exp()
+    // Path-level demand factor: lognormal with mean 1, or fixed for a stress year
+    // (economy.demand_factor). It has its own stream, so fixing it shifts no other draw.
+    let demand = match s.economy.demand_factor {
+        Some(f) => f,
+        None => {
+            let sigma = s.economy.demand_sigma;
+            let z = Stream::new(s.seed, Purpose::Demand, path as u64, 0, 0).normal();
+            (sigma * z - 0.5 * sigma * sigma).exp()
+        }
     };
     let defaults = finance::default_days(model, path);
     let value_sigma = s.exporters.shipment_value_sigma;
@@ -501,13 +533,18 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
             &model.cal,
             model.first,
             model.end,
-            q.monthly,
+            &q.monthly,
             &sc.waiting,
             levels,
-            &mut sc.paid_on,
+            &mut sc.budget,
         );
-        for (w, &d) in sc.waiting.iter().zip(&sc.paid_on) {
+        for (w, &d) in sc.waiting.iter().zip(&sc.budget.paid_on) {
             sc.claims[w.claim as usize].t5 = d;
+        }
+        // Months in which the budget bound on a window day: a path-level count.
+        let binding = sc.budget.binding.iter().filter(|d| **d >= 0).count() as f64;
+        for g in 0..model.groups {
+            sc.acc.flows[g * N_METRICS + M::BudgetBindingMonths as usize] = binding;
         }
     }
 
@@ -523,6 +560,9 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
         let g = model.groups_of(c.exporter as usize);
         let end = c.end();
         Acc::span(&mut sc.acc.gross, h, g, c.t0, end, c.r);
+        if budget_on && !c.denied {
+            Acc::span(&mut sc.acc.backlog, h, g, c.t4, c.t5, c.r);
+        }
         if c.denied {
             if (0..horizon).contains(&c.t3) {
                 sc.acc.flow(g, M::RefundDenied, c.r);
@@ -530,8 +570,10 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
         } else if (0..horizon).contains(&c.t5) {
             sc.acc.flow(g, M::RefundPaid, c.r);
             let days = (c.t5 - c.t0) as usize;
+            let waited = c.r * (c.t5 - c.t4) as f64;
             for gi in g {
                 sc.acc.hist[gi * max_days + days.min(max_days - 1)] += c.r;
+                sc.acc.wait_days[gi] += waited;
             }
             // Days to cash: the parts financed earlier are added by the finance
             // phase; the rest arrives with the refund.
@@ -587,6 +629,7 @@ fn finish(model: &Model, acc: &Acc, fin: &Finance, claims_simulated: u64) -> Pat
     let per_year = 365.0 / h as f64;
     let mut groups = Vec::with_capacity(acc.groups);
     let mut series = vec![vec![0.0; h]; 2];
+    let mut backlog = vec![0.0; if acc.backlog.is_empty() { 0 } else { h }];
     for g in 0..acc.groups {
         let mut m = vec![f64::NAN; N_METRICS];
         let fl = &acc.flows[g * N_METRICS..(g + 1) * N_METRICS];
@@ -634,11 +677,29 @@ fn finish(model: &Model, acc: &Acc, fin: &Finance, claims_simulated: u64) -> Pat
                 }
             }
             m[M::DaysToCashAvg as usize] = acc.cash_days[g] / paid;
+            m[M::BudgetWaitDaysAvg as usize] = acc.wait_days[g] / paid;
         }
+        m[M::BudgetBacklogAvg as usize] = if acc.backlog.is_empty() {
+            0.0
+        } else {
+            let mut waiting = 0.0;
+            let mut sum = 0.0;
+            for (d, dw) in acc.backlog[g * (h + 1)..g * (h + 1) + h].iter().enumerate() {
+                waiting += dw;
+                sum += waiting;
+                if g == 0 {
+                    backlog[d] = waiting;
+                }
+            }
+            sum / h as f64
+        };
         fin.finish_group(model, g, &mut m, per_year);
         groups.push(m);
     }
     series.extend(fin.series());
+    if !acc.backlog.is_empty() {
+        series.push(backlog);
+    }
     PathResult {
         metrics: groups[0].clone(),
         groups,

@@ -167,7 +167,10 @@ pub fn estimate(s: &Scenario, paths: u32, threads: usize, arms: u32) -> Footprin
             .map(|p| p.exporters as f64 * shipments_drawn(s, p))
             .sum(),
     };
-    let bad_demand = (2.0 * s.economy.demand_sigma).exp();
+    let bad_demand = s
+        .economy
+        .demand_factor
+        .unwrap_or((2.0 * s.economy.demand_sigma).exp());
     let claims = (shipments * days as f64 / 365.0 * bad_demand).min(1e18) as u64;
     let arms = arms.max(1) as u64;
     let paths = paths as u64;

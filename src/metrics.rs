@@ -156,10 +156,16 @@ metrics! {
         "Default losses borne by the banks: drawn credit × lgd × (1 − loss_share).";
     CreditInterest = "credit.interest", "CNY/yr", true, false, Credit,
         "Credit interest: draw × rate × days from draw to the claim's end / 365, dated by the claim's end.";
+    BudgetBindingMonths = "budget.binding_months", "count/yr", false, false, Timeline,
+        "Months in the window in which the refund budget (policy.quota) ran out before all approved claims were paid: on some working day of the month the head of the queue was ready but the month's remaining budget did not cover it (a month counts once, if that happened on a window day). 0 without policy.quota.";
+    BudgetBacklogAvg = "budget.backlog_avg", "CNY", true, false, Timeline,
+        "Approved claims waiting for the refund budget (ready at t4, not yet paid at t5), end of day, averaged over the window; a claim waits on days t4 … t5 − 1. 0 without policy.quota (claims are paid at t4).";
+    BudgetWaitDaysAvg = "budget.wait_days_avg", "days", true, false, Timeline,
+        "Calendar days t5 − t4 that claims waited for the refund budget, averaged over the claims paid in the window, weighted by refund amount. 0 without policy.quota; empty when no refund was paid in the window.";
 }
 
 /// Number of metrics.
-pub const N_METRICS: usize = M::CreditInterest as usize + 1;
+pub const N_METRICS: usize = M::BudgetWaitDaysAvg as usize + 1;
 
 /// Index of a metric by name.
 pub fn index(name: &str) -> Option<usize> {

@@ -1059,6 +1059,7 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
         })
     };
     let demand_sigma = c.num(c.at(ec, "economy", "economy", "demand_sigma"));
+    let demand_factor = demand_factor(c, c.at(ec, "economy", "economy", "demand_factor"));
 
     // Sectors and platforms.
     let sectors = tables(c, root, "sector", |c, t, shown| {
@@ -1261,7 +1262,7 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
         None => Some(None),
         Some(q) => {
             let p = "policy.quota";
-            let monthly = c.amount(c.at(Some(q), p, p, "monthly"));
+            let monthly = monthly_amounts(c, c.at(Some(q), p, p, "monthly"));
             let order = c.choice(
                 c.at(Some(q), p, p, "order"),
                 &[
@@ -1270,13 +1271,6 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
                     ("class", QuotaOrder::Class),
                 ],
             );
-            if monthly == Some(0.0) {
-                c.err(
-                    q.get("monthly").map(|n| n.at).unwrap_or(q.at),
-                    "policy.quota.monthly",
-                    "a budget of 0 never pays a refund; omit [policy.quota] for no limit",
-                );
-            }
             Some(
                 monthly
                     .zip(order)
@@ -1501,6 +1495,7 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
             gov_rate: gov_rate?,
             season: season?,
             demand_sigma: demand_sigma?,
+            demand_factor: demand_factor?,
         },
         sectors: sectors?,
         platforms: platforms?,
@@ -1536,6 +1531,60 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
 }
 
 /// `[pools.turnover]` from its table `t` (shown as `p`).
+/// `economy.demand_factor`: absent, or a number greater than 0 (the key's range
+/// gives the upper bound).
+fn demand_factor(c: &mut Ctx, a: At) -> Option<Option<f64>> {
+    let Some(n) = a.node else {
+        return Some(None);
+    };
+    let v = c.number_of(n, &a.shown, a.def, false)?;
+    if v == 0.0 {
+        c.err(
+            n.at,
+            &a.shown,
+            format!(
+                "a demand factor of 0 ships nothing; allowed: {}",
+                a.def.allowed
+            ),
+        );
+        return None;
+    }
+    Some(Some(v))
+}
+
+/// `policy.quota.monthly`: one amount for every month, or a list of 12 amounts,
+/// January first. Every amount is checked (all problems reported); a budget that is
+/// 0 in every month never pays a refund and is refused.
+fn monthly_amounts(c: &mut Ctx, a: At) -> Option<[f64; 12]> {
+    let n = c.node_or_default(&a)?;
+    let out = if matches!(n.value, Value::Array(_)) {
+        let items = c.array(&n, &a.shown, Some(12), a.def)?.clone();
+        let mut out = [0.0; 12];
+        let mut ok = true;
+        for (i, it) in items.iter().enumerate() {
+            match c.number_of(it, &format!("{}[{i}]", a.shown), a.def, true) {
+                Some(v) => out[i] = v,
+                None => ok = false,
+            }
+        }
+        if !ok {
+            return None;
+        }
+        out
+    } else {
+        [c.number_of(&n, &a.shown, a.def, true)?; 12]
+    };
+    if out.iter().all(|x| *x == 0.0) {
+        c.err(
+            n.at,
+            &a.shown,
+            "a budget of 0 never pays a refund; omit [policy.quota] for no limit, or give at least one month a positive amount",
+        );
+        return None;
+    }
+    Some(out)
+}
+
 fn turnover_spec(c: &mut Ctx, t: &Node, p: &str) -> Option<TurnoverSpec> {
     let t = Some(t);
     let capital = c.amount(c.at(t, p, p, "capital"));

@@ -252,6 +252,16 @@ pub static KEYS: &[KeyDef] = &[
         "Sigma of a path-level lognormal demand factor (mean 1) that scales every shipment rate; 0 switches it off."
     ),
     k!(
+        "economy.demand_factor",
+        Value,
+        "factor",
+        "",
+        0.0,
+        100.0,
+        "a number greater than 0, at most 100; omit to draw the factor (demand_sigma)",
+        "Fixes every path's demand factor (a stress year: 1.25 ships 25% more, 0.8 a slump); economy.demand_sigma is then ignored (a warning in the run says so). Only the factor changes: every other draw is the same, so a stress year pairs with its base on common random numbers."
+    ),
+    k!(
         "sector",
         Tables,
         "",
@@ -648,8 +658,8 @@ pub static KEYS: &[KeyDef] = &[
         "",
         0.0,
         1e13,
-        AMOUNT,
-        "Refunds the treasury can pay each month; unpaid claims carry over."
+        "an amount from 0 to 1e13 yuan (a number, or a string such as \"1亿\", \"9500万\"), or a list of 12 such amounts, January first (e.g. [\"1亿\", \"6000万\", …]), not all 0",
+        "Refunds the treasury can pay each month (one amount for every month, or 12 monthly amounts, January first); each working day the queue is paid from its head while the month's remaining budget covers it, and unpaid claims carry over. A claim larger than a positive month's whole budget is paid when it reaches the head in a month in which nothing has been paid yet, using up that month; a month of 0 pays nothing."
     ),
     k!(
         "policy.quota.order",

@@ -93,10 +93,18 @@ pub enum QuotaOrder {
 /// The monthly refund budget.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Quota {
-    /// CNY a month.
-    pub monthly: f64,
+    /// CNY for each calendar month, January first (one amount written in the
+    /// scenario is repeated twelve times). A month of 0 pays nothing.
+    pub monthly: [f64; 12],
     /// Queue order.
     pub order: QuotaOrder,
+}
+
+impl Quota {
+    /// The average monthly amount (CNY).
+    pub fn mean_monthly(&self) -> f64 {
+        self.monthly.iter().sum::<f64>() / 12.0
+    }
 }
 
 /// The refund-speed policy (MODEL.md §5).
@@ -151,6 +159,10 @@ pub struct Economy {
     pub season: [f64; 12],
     /// Sigma of the path-level lognormal demand factor.
     pub demand_sigma: f64,
+    /// A fixed demand factor for every path (a stress year); `demand_sigma` is
+    /// then ignored. `None`: drawn from the lognormal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub demand_factor: Option<f64>,
 }
 
 /// An export sector.
