@@ -30,7 +30,7 @@ const RUN_FILES: [&str; 6] = [
 ];
 
 /// The metric names of MODEL.md §7 ("names are a contract").
-const METRIC_NAMES: [&str; 40] = [
+const METRIC_NAMES: [&str; 43] = [
     "exports",
     "claims",
     "refund_declared",
@@ -71,6 +71,9 @@ const METRIC_NAMES: [&str; 40] = [
     "credit.loss_fund",
     "credit.loss_bank",
     "credit.interest",
+    "budget.binding_months",
+    "budget.backlog_avg",
+    "budget.wait_days_avg",
 ];
 
 // ---------------------------------------------------------------------------------
