@@ -1165,7 +1165,7 @@ fn strsim_levenshtein(a: &str, b: &str) -> usize {
 }
 
 /// Keys with no default that may be left out, and what leaving them out means.
-const OPTIONAL: [(&str, &str); 4] = [
+const OPTIONAL: [(&str, &str); 5] = [
     (
         "calendar.file",
         "(optional: the shipped official calendar 2015–2026)",
@@ -1179,6 +1179,10 @@ const OPTIONAL: [(&str, &str); 4] = [
         "(optional: no limit per exporter)",
     ),
     ("pools.credit.line_cap", "(optional: no cap)"),
+    (
+        "economy.demand_factor",
+        "(optional: the factor is drawn, lognormal with economy.demand_sigma)",
+    ),
 ];
 
 /// The text `refundsim explain KEY` prints for one key.
