@@ -109,6 +109,18 @@ pub fn metric(name: &str) -> L {
         ),
         "credit.loss_bank" => ("信用贷银行损失（每年）", "Bank losses on credit per year"),
         "credit.interest" => ("信用贷利息（每年）", "Credit interest per year"),
+        "budget.binding_months" => (
+            "退税计划指标不足的月数（每年）",
+            "Months the refund budget ran out, per year",
+        ),
+        "budget.backlog_avg" => (
+            "等待退税计划指标的已审核退税（日均）",
+            "Approved refunds waiting for the budget, daily average",
+        ),
+        "budget.wait_days_avg" => (
+            "等待退税计划指标天数（平均）",
+            "Days waited for the refund budget, average",
+        ),
         other => return L::same(other),
     };
     L::new(zh, en)
@@ -155,6 +167,7 @@ pub fn series(name: &str) -> L {
         "turnover.balance" => L::new("周转池可用余额", "Turnover pool balance"),
         "guarantee.outstanding" => L::new("担保贷款余额", "Guaranteed loans outstanding"),
         "credit.drawn" => L::new("外贸信用贷余额", "Credit outstanding"),
+        "budget_backlog" => L::new("等待退税计划指标的退税", "Refunds waiting for the budget"),
         other => L::same(other),
     }
 }
