@@ -15,7 +15,9 @@ use rayon::prelude::*;
 use crate::budget::{self, Waiting};
 use crate::calendar::{Calendar, NEVER};
 use crate::finance::{self, Finance};
-use crate::metrics::{M, N_METRICS};
+pub use crate::ledger::Claim;
+use crate::ledger::{Groups, Ledger, World};
+use crate::metrics::{Kind, M, METRICS, N_METRICS};
 use crate::population::{self, Exporter};
 use crate::rng::{KeyPrefix, Purpose, Stream};
 use crate::scenario::{QuotaOrder, Scenario};
@@ -23,37 +25,6 @@ use crate::timeline::Timeline;
 
 /// Days after the window the calendar still covers (stage days past it are NEVER).
 const CALENDAR_TAIL: i32 = 800;
-
-/// A refund claim on one path.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Claim {
-    /// Declared (shipment day).
-    pub t0: i32,
-    /// Filed.
-    pub t2: i32,
-    /// Reviewed (approved or denied).
-    pub t3: i32,
-    /// Ready for payment (treasury done); NEVER if denied.
-    pub t4: i32,
-    /// Paid; NEVER if denied or not paid by the end of the window.
-    pub t5: i32,
-    /// Exporter index.
-    pub exporter: u32,
-    /// Denied at `t3`.
-    pub denied: bool,
-    /// Held for supplier verification before `t3` (for refund records, §14).
-    pub verified: bool,
-    /// Refund claimed (CNY).
-    pub r: f64,
-}
-
-impl Claim {
-    /// The day the claim ends: paid (`t5`) or denied (`t3`).
-    #[inline]
-    pub fn end(&self) -> i32 {
-        if self.denied { self.t3 } else { self.t5 }
-    }
-}
 
 /// Everything a path needs that does not change between paths.
 #[derive(Debug, Clone)]
@@ -243,6 +214,18 @@ impl Model {
         [0, p as usize, c as usize]
     }
 
+    /// What the mechanisms see of the model ([`crate::ledger::World`]).
+    pub fn world(&self) -> World<'_> {
+        World {
+            scenario: &self.scenario,
+            cal: &self.cal,
+            exporters: &self.exporters,
+            first: self.first,
+            end: self.end,
+            group_of: &self.group_of,
+        }
+    }
+
     /// Names of the daily series in [`PathResult::series`].
     pub fn series_names(&self) -> Vec<&'static str> {
         let mut v = vec!["tied_up_gross", "tied_up_net"];
@@ -314,7 +297,7 @@ impl Acc {
 
     /// Adds `amount` to a flow metric of the three groups of an exporter.
     #[inline]
-    pub fn flow(&mut self, g: [usize; 3], m: M, amount: f64) {
+    pub fn flow(&mut self, g: Groups, m: M, amount: f64) {
         for gi in g {
             self.flows[gi * N_METRICS + m as usize] += amount;
         }
@@ -335,7 +318,7 @@ impl Acc {
 
     /// Financing cash `amount` held by the exporter from `from` until `to`.
     #[inline]
-    pub fn held(&mut self, g: [usize; 3], from: i32, to: i32, amount: f64) {
+    pub fn held(&mut self, g: Groups, from: i32, to: i32, amount: f64) {
         Self::span(&mut self.held, self.h, g, from, to, amount);
     }
 
@@ -345,6 +328,18 @@ impl Acc {
         for gi in g {
             self.cash_days[gi] += amount_days;
         }
+    }
+}
+
+impl Ledger for Acc {
+    #[inline]
+    fn flow(&mut self, g: Groups, m: M, amount: f64) {
+        Acc::flow(self, g, m, amount);
+    }
+
+    #[inline]
+    fn held(&mut self, g: Groups, from: i32, to: i32, amount: f64) {
+        Acc::held(self, g, from, to, amount);
     }
 }
 
@@ -379,7 +374,7 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
         let z = Stream::new(s.seed, Purpose::Demand, path as u64, 0, 0).normal();
         (sigma * z - 0.5 * sigma * sigma).exp()
     };
-    let defaults = finance::default_days(model, path);
+    let defaults = crate::defaults::default_days(s, &model.exporters, model.end, path);
     let value_sigma = s.exporters.shipment_value_sigma;
     let total_intensity = *model.season_cum.last().expect("non-empty");
 
@@ -515,7 +510,7 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
     let mut fin = std::mem::take(&mut sc.fin);
     fin.reset();
     if finance::active(s) {
-        fin.run(model, &sc.claims, defaults.as_deref(), &mut sc.acc);
+        fin.run(&model.world(), &sc.claims, defaults.as_deref(), &mut sc.acc);
     }
 
     // Phase 5: claim-level metrics.
@@ -591,7 +586,7 @@ fn finish(model: &Model, acc: &Acc, fin: &Finance, claims_simulated: u64) -> Pat
         let mut m = vec![f64::NAN; N_METRICS];
         let fl = &acc.flows[g * N_METRICS..(g + 1) * N_METRICS];
         for (i, v) in m.iter_mut().enumerate() {
-            if crate::metrics::METRICS[i].unit.ends_with("/yr") {
+            if METRICS[i].kind == Kind::Flow {
                 *v = fl[i] * per_year;
             }
         }
@@ -635,10 +630,10 @@ fn finish(model: &Model, acc: &Acc, fin: &Finance, claims_simulated: u64) -> Pat
             }
             m[M::DaysToCashAvg as usize] = acc.cash_days[g] / paid;
         }
-        fin.finish_group(model, g, &mut m, per_year);
+        fin.finish_group(&model.world(), g, &mut m, per_year);
         groups.push(m);
     }
-    series.extend(fin.series());
+    series.extend(fin.series(s));
     PathResult {
         metrics: groups[0].clone(),
         groups,

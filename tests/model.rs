@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use refundsim::calendar::NEVER;
 use refundsim::engine::{self, Model, Scratch};
 use refundsim::metrics::M;
-use refundsim::scenario::Scenario;
+use refundsim::scenario::{Mechanism, Scenario};
 use refundsim::stats::Summary;
 
 /// A small stationary scenario: one sector, one pilot platform of identical
@@ -275,11 +275,11 @@ fn waiting_requests_are_served_in_order_and_never_beyond_max_wait() {
     let model = Model::new(small_pool("fifo"));
     let mut sc = Scratch::default();
     let (_, fin) = engine::simulate_path_detailed(&model, 0, &mut sc);
-    fin.audit(&model, sc.claims()).unwrap();
+    fin.audit(&model.world(), sc.claims()).unwrap();
     // Requests are made on t2 (filed) and cash arrives 2 working days after service.
     let mut served_from_queue = 0;
     for (f, c) in fin.fin.iter().zip(sc.claims()) {
-        if f.backed_by == 1 {
+        if f.backed_by == Some(Mechanism::Turnover) {
             let service = f.cash_day - 2; // every day is a working day here
             assert!(
                 service >= c.t2 && service <= c.t2 + 4,
@@ -294,7 +294,7 @@ fn waiting_requests_are_served_in_order_and_never_beyond_max_wait() {
         .fin
         .iter()
         .zip(sc.claims())
-        .filter(|(f, c)| f.backed_by == 1 && f.cash_day - 2 > c.t2)
+        .filter(|(f, c)| f.backed_by == Some(Mechanism::Turnover) && f.cash_day - 2 > c.t2)
         .map(|(f, c)| (c.t2, f.cash_day - 2))
         .collect();
     waited.sort();
@@ -317,7 +317,7 @@ fn new_requests_never_overtake_waiting_ones() {
             .iter()
             .zip(sc.claims())
             .enumerate()
-            .filter(|(_, (f, _))| f.backed_by == 1)
+            .filter(|(_, (f, _))| f.backed_by == Some(Mechanism::Turnover))
             .map(|(i, (f, c))| (c.t2, i, f.cash_day - 2))
             .collect();
         let mut sorted = served.clone();
@@ -416,7 +416,7 @@ fn the_guarantee_pool_stops_at_its_leverage_limit_and_after_ruin() {
     let model = Model::new(scenario(GUARANTEE, &["scenario.paths=4"]));
     let mut sc = Scratch::default();
     let (r, fin) = engine::simulate_path_detailed(&model, 0, &mut sc);
-    fin.audit(&model, sc.claims()).unwrap();
+    fin.audit(&model.world(), sc.claims()).unwrap();
     assert!(r.metrics[M::GuaranteeBlockedShare as usize] > 0.1);
     assert!(r.metrics[M::GuaranteeOutstandingAvg as usize] <= 1e6 + 1e-6);
     // Ruin: with 20% denials every loss is the pool's; once losses reach G no loan is granted.
@@ -441,7 +441,8 @@ fn the_guarantee_pool_stops_at_its_leverage_limit_and_after_ruin() {
     ends.sort();
     for (day, i) in ends {
         let (f, c) = (&fin.fin[i], &sc.claims()[i]);
-        if f.backed_by == 2 && !f.cancelled && c.denied && day < model.end {
+        if f.backed_by == Some(Mechanism::Guarantee) && !f.cancelled && c.denied && day < model.end
+        {
             losses += f.amount;
             if losses >= 2e5 {
                 ruin_day = day;
@@ -451,7 +452,7 @@ fn the_guarantee_pool_stops_at_its_leverage_limit_and_after_ruin() {
     }
     assert_ne!(ruin_day, NEVER);
     for (f, c) in fin.fin.iter().zip(sc.claims()) {
-        if f.backed_by == 2 {
+        if f.backed_by == Some(Mechanism::Guarantee) {
             assert!(
                 c.t2 < ruin_day,
                 "loan granted on {} after ruin on {ruin_day}",
@@ -477,20 +478,25 @@ fn the_guarantee_pool_never_loses_more_than_its_capital() {
     let g = 2e5;
     for path in 0..4 {
         let (r, fin) = engine::simulate_path_detailed(&model, path, &mut sc);
-        fin.audit(&model, sc.claims()).unwrap();
-        let t = fin.totals;
-        assert!(t.g_ruined);
-        assert!(t.g_losses_pool <= g, "pool lost {} of {g}", t.g_losses_pool);
+        fin.audit(&model.world(), sc.claims()).unwrap();
+        let t = fin.guarantee_totals().expect("guarantee on");
+        assert!(t.ruined);
+        assert!(t.losses_pool <= g, "pool lost {} of {g}", t.losses_pool);
         // Every loss is shared out: pool + bank = principal × loss_given_denial.
         let total: f64 = fin
             .fin
             .iter()
             .zip(sc.claims())
-            .filter(|(f, c)| f.backed_by == 2 && !f.cancelled && c.denied && c.end() < model.end)
+            .filter(|(f, c)| {
+                f.backed_by == Some(Mechanism::Guarantee)
+                    && !f.cancelled
+                    && c.denied
+                    && c.end() < model.end
+            })
             .map(|(f, _)| f.amount)
             .sum();
         assert!(total > g, "the test needs losses beyond G: {total}");
-        let booked = t.g_losses_pool + t.g_losses_bank;
+        let booked = t.losses_pool + t.losses_bank;
         assert!(
             (booked - total).abs() <= 1e-6 * total,
             "{booked} vs {total}"
@@ -498,7 +504,7 @@ fn the_guarantee_pool_never_loses_more_than_its_capital() {
         // The window's flow (horizon 365, so per year = window total) obeys it too.
         let pool = r.metrics[M::GuaranteeLossPool as usize];
         assert!(pool <= g * (1.0 + 1e-12), "loss_pool {pool} above G");
-        assert!(t.g_losses_bank > 0.0, "the bank bears what the pool cannot");
+        assert!(t.losses_bank > 0.0, "the bank bears what the pool cannot");
     }
 }
 
@@ -525,7 +531,7 @@ fn credit_draws_never_exceed_the_line_or_the_fund() {
     let mut sc = Scratch::default();
     for path in 0..4 {
         let (r, fin) = engine::simulate_path_detailed(&model, path, &mut sc);
-        fin.audit(&model, sc.claims()).unwrap();
+        fin.audit(&model.world(), sc.claims()).unwrap();
         assert!(r.metrics[M::CreditDrawnAvg as usize] <= 10.0 * 2e5 + 1e-6);
         // Replay each exporter's outstanding draws day by day against its line.
         let line = (0.01 * 1.2e7f64).min(1e5);
@@ -560,7 +566,9 @@ fn default_days(n: u32, paths: u32, pd: f64, rho: f64, horizon: u32) -> Vec<Vec<
     let model = Model::new(s);
     (0..paths)
         .map(|p| {
-            let d = refundsim::finance::default_days(&model, p).expect("credit_risk set");
+            let d =
+                refundsim::defaults::default_days(&model.scenario, &model.exporters, model.end, p)
+                    .expect("credit_risk set");
             d.into_iter().filter(|x| *x != NEVER).collect()
         })
         .collect()
@@ -777,7 +785,7 @@ rho = 0.2
         let mut sc = Scratch::default();
         for path in 0..2 {
             let (r, fin) = engine::simulate_path_detailed(&model, path, &mut sc);
-            prop_assert!(fin.audit(&model, sc.claims()).is_ok(), "{:?}", fin.audit(&model, sc.claims()));
+            prop_assert!(fin.audit(&model.world(), sc.claims()).is_ok(), "{:?}", fin.audit(&model.world(), sc.claims()));
             // The guarantee pool's liability is limited to its capital (§6.2): the
             // window's loss_pool (horizon 365: per year = window total) never exceeds G.
             let pool = r.metrics[M::GuaranteeLossPool as usize];
@@ -831,7 +839,9 @@ fn defaults_alone_are_counted_in_the_window_by_group() {
     let mut sc = Scratch::default();
     for path in 0..3 {
         let r = engine::simulate_path(&model, path, &mut sc);
-        let days = refundsim::finance::default_days(&model, path).expect("credit risk on");
+        let days =
+            refundsim::defaults::default_days(&model.scenario, &model.exporters, model.end, path)
+                .expect("credit risk on");
         let mut by_group = vec![0.0; model.groups];
         for (ei, &d) in days.iter().enumerate() {
             if (0..model.end).contains(&d) {
