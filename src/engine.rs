@@ -375,17 +375,81 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
         (sigma * z - 0.5 * sigma * sigma).exp()
     };
     let defaults = crate::defaults::default_days(s, &model.exporters, model.end, path);
+    // Phase 1: shipments and claim stages, exporter by exporter.
+    draw_claims(model, path, demand, defaults.as_deref(), sc);
+    let claims_simulated = sc.claims.len() as u64;
+
+    // Phase 2: claim order (t0, exporter, shipment number) by a stable counting sort.
+    let need_order = s.policy.quota.is_some() || finance::active(s);
+    if need_order {
+        counting_sort(
+            &sc.claims,
+            |c| c.t0,
+            model.first,
+            model.end,
+            &mut sc.counts,
+            &mut sc.order,
+        );
+        sc.sorted.clear();
+        sc.sorted
+            .extend(sc.order.iter().map(|&i| sc.claims[i as usize]));
+        std::mem::swap(&mut sc.claims, &mut sc.sorted);
+    }
+
+    // Phase 3: the refund budget.
+    if let Some(q) = &s.policy.quota {
+        pay_from_budget(model, q, sc);
+    }
+
+    // Phase 4: the mechanisms, day by day.
+    let mut fin = std::mem::take(&mut sc.fin);
+    fin.reset();
+    if finance::active(s) {
+        fin.run(&model.world(), &sc.claims, defaults.as_deref(), &mut sc.acc);
+    }
+
+    // Phase 5: claim-level metrics.
+    for (i, c) in sc.claims.iter().enumerate() {
+        let g = model.groups_of(c.exporter as usize);
+        let end = c.end();
+        Acc::span(&mut sc.acc.gross, h, g, c.t0, end, c.r);
+        if c.denied {
+            if (0..horizon).contains(&c.t3) {
+                sc.acc.flow(g, M::RefundDenied, c.r);
+            }
+        } else if (0..horizon).contains(&c.t5) {
+            sc.acc.flow(g, M::RefundPaid, c.r);
+            let days = (c.t5 - c.t0) as usize;
+            for gi in g {
+                sc.acc.hist[gi * max_days + days.min(max_days - 1)] += c.r;
+            }
+            // Days to cash: the parts financed earlier are added by the finance
+            // phase; the rest arrives with the refund.
+            let financed = fin.financed_cash(i, c);
+            sc.acc
+                .cash(g, (c.r - financed.0) * (c.t5 - c.t0) as f64 + financed.1);
+        }
+    }
+    let result = finish(model, &sc.acc, &fin, claims_simulated);
+    (result, fin)
+}
+
+/// Phase 1 of a path: each exporter's shipments (a Poisson process scaled by the
+/// season and the path's `demand`, stopped at its default day) and each claim's
+/// stage days, appended to `sc.claims` exporter by exporter; the exporters'
+/// window totals go to their groups.
+fn draw_claims(model: &Model, path: u32, demand: f64, defaults: Option<&[i32]>, sc: &mut Scratch) {
+    let s = &model.scenario;
     let value_sigma = s.exporters.shipment_value_sigma;
     let total_intensity = *model.season_cum.last().expect("non-empty");
 
-    // Phase 1: shipments and claim stages, exporter by exporter.
     for (ei, e) in model.exporters.iter().enumerate() {
         let g = model.groups_of(ei);
         let rate = model.rate[ei] * demand;
         if rate <= 0.0 {
             continue;
         }
-        let stop = defaults.as_ref().map(|d| d[ei]).unwrap_or(NEVER);
+        let stop = defaults.map_or(NEVER, |d| d[ei]);
         let mut ship = Stream::new(s.seed, Purpose::Shipments, path as u64, ei as u64, 0);
         let claim_key = KeyPrefix::new(s.seed, Purpose::Claim, path as u64, ei as u64);
         let mut sum = 0.0;
@@ -444,99 +508,51 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
         sc.acc.flow(g, M::Claims, claims);
         sc.acc.flow(g, M::RefundDeclared, declared);
     }
-    let claims_simulated = sc.claims.len() as u64;
+}
 
-    // Phase 2: claim order (t0, exporter, shipment number) by a stable counting sort.
-    let need_order = s.policy.quota.is_some() || finance::active(s);
-    if need_order {
-        counting_sort(
-            &sc.claims,
-            |c| c.t0,
-            model.first,
-            model.end,
-            &mut sc.counts,
-            &mut sc.order,
-        );
-        sc.sorted.clear();
-        sc.sorted
-            .extend(sc.order.iter().map(|&i| sc.claims[i as usize]));
-        std::mem::swap(&mut sc.claims, &mut sc.sorted);
-    }
-
-    // Phase 3: the refund budget.
-    if let Some(q) = &s.policy.quota {
-        sc.waiting.clear();
-        // Queue order: by t4, then claim order (stable sort of the ordered claims).
-        counting_sort(
-            &sc.claims,
-            |c| if c.t4 < horizon { c.t4 } else { NEVER },
-            model.first,
-            model.end,
-            &mut sc.counts,
-            &mut sc.order,
-        );
-        for &i in &sc.order {
-            let c = &sc.claims[i as usize];
-            if c.t4 < horizon {
-                sc.waiting.push(Waiting {
-                    claim: i,
-                    t4: c.t4,
-                    amount: c.r,
-                    priority: model.priority[c.exporter as usize],
-                });
-            }
-            sc.claims[i as usize].t5 = NEVER;
+/// Phase 3 of a path: pays approved claims from the monthly refund budget `q`
+/// in queue order (MODEL.md §13), setting each claim's `t5`.
+fn pay_from_budget(model: &Model, q: &crate::scenario::Quota, sc: &mut Scratch) {
+    let horizon = model.end;
+    sc.waiting.clear();
+    // Queue order: by t4, then claim order (stable sort of the ordered claims).
+    counting_sort(
+        &sc.claims,
+        |c| if c.t4 < horizon { c.t4 } else { NEVER },
+        model.first,
+        model.end,
+        &mut sc.counts,
+        &mut sc.order,
+    );
+    for &i in &sc.order {
+        let c = &sc.claims[i as usize];
+        if c.t4 < horizon {
+            sc.waiting.push(Waiting {
+                claim: i,
+                t4: c.t4,
+                amount: c.r,
+                priority: model.priority[c.exporter as usize],
+            });
         }
-        let levels = match q.order {
-            QuotaOrder::Fifo => 1,
-            QuotaOrder::PilotFirst => 2,
-            QuotaOrder::Class => 4,
-        };
-        budget::pay(
-            &model.cal,
-            model.first,
-            model.end,
-            q.monthly,
-            &sc.waiting,
-            levels,
-            &mut sc.paid_on,
-        );
-        for (w, &d) in sc.waiting.iter().zip(&sc.paid_on) {
-            sc.claims[w.claim as usize].t5 = d;
-        }
+        sc.claims[i as usize].t5 = NEVER;
     }
-
-    // Phase 4: the mechanisms, day by day.
-    let mut fin = std::mem::take(&mut sc.fin);
-    fin.reset();
-    if finance::active(s) {
-        fin.run(&model.world(), &sc.claims, defaults.as_deref(), &mut sc.acc);
+    let levels = match q.order {
+        QuotaOrder::Fifo => 1,
+        QuotaOrder::PilotFirst => 2,
+        QuotaOrder::Class => 4,
+    };
+    budget::pay(
+        &model.cal,
+        model.first,
+        model.end,
+        q.monthly,
+        &sc.waiting,
+        levels,
+        &mut sc.paid_on,
+    );
+    for (w, &d) in sc.waiting.iter().zip(&sc.paid_on) {
+        sc.claims[w.claim as usize].t5 = d;
     }
-
-    // Phase 5: claim-level metrics.
-    for (i, c) in sc.claims.iter().enumerate() {
-        let g = model.groups_of(c.exporter as usize);
-        let end = c.end();
-        Acc::span(&mut sc.acc.gross, h, g, c.t0, end, c.r);
-        if c.denied {
-            if (0..horizon).contains(&c.t3) {
-                sc.acc.flow(g, M::RefundDenied, c.r);
-            }
-        } else if (0..horizon).contains(&c.t5) {
-            sc.acc.flow(g, M::RefundPaid, c.r);
-            let days = (c.t5 - c.t0) as usize;
-            for gi in g {
-                sc.acc.hist[gi * max_days + days.min(max_days - 1)] += c.r;
-            }
-            // Days to cash: the parts financed earlier are added by the finance
-            // phase; the rest arrives with the refund.
-            let financed = fin.financed_cash(i, c);
-            sc.acc
-                .cash(g, (c.r - financed.0) * (c.t5 - c.t0) as f64 + financed.1);
-        }
-    }
-    let result = finish(model, &sc.acc, &fin, claims_simulated);
-    (result, fin)
 }
 
 /// Stable counting sort of claim indices by a day key in `first .. end` (keys

@@ -282,9 +282,26 @@ pub fn index(name: &str) -> Option<usize> {
     METRICS.iter().position(|m| m.name == name)
 }
 
+/// The declaration of the metric `name`.
+pub fn def(name: &str) -> Option<&'static MetricDef> {
+    METRICS.iter().find(|m| m.name == name)
+}
+
 /// Whether the metric `name` is a share or probability (Wilson intervals).
 pub fn is_share(name: &str) -> bool {
-    index(name).is_some_and(|i| METRICS[i].share)
+    def(name).is_some_and(|m| m.kind.is_share())
+}
+
+impl M {
+    /// Its declaration.
+    pub fn def(self) -> &'static MetricDef {
+        &METRICS[self as usize]
+    }
+
+    /// Its contract name.
+    pub fn name(self) -> &'static str {
+        self.def().name
+    }
 }
 
 /// The metrics reported by platform and by class, as indices.
@@ -308,9 +325,36 @@ mod tests {
             "tied_up_gross_avg"
         );
         assert_eq!(METRICS[M::CreditInterest as usize].name, "credit.interest");
+        assert_eq!(METRICS[M::ServiceLoss as usize].name, "service.loss");
         let mut names: Vec<_> = METRICS.iter().map(|m| m.name).collect();
         names.sort();
         names.dedup();
         assert_eq!(names.len(), N_METRICS);
+    }
+
+    /// The kind and the unit say the same thing: flows (which the engine scales
+    /// per year) are exactly the `…/yr` units, shares exactly `share` and `0/1`.
+    #[test]
+    fn kinds_agree_with_units() {
+        for m in METRICS {
+            assert_eq!(m.kind == Kind::Flow, m.unit.ends_with("/yr"), "{}", m.name);
+            assert_eq!(m.share, m.unit == "share" || m.unit == "0/1", "{}", m.name);
+            assert_eq!(m.kind.is_share(), m.share, "{}", m.name);
+        }
+    }
+
+    /// Every metric of a mechanism carries its name as prefix, and every metric
+    /// with a mechanism's prefix belongs to it: the owner is declared, not guessed.
+    #[test]
+    fn owners_match_name_prefixes() {
+        for m in METRICS {
+            let prefix = m.name.split_once('.').map(|(p, _)| p);
+            match m.source {
+                Source::Pool(k) => assert_eq!(prefix, Some(k.name()), "{}", m.name),
+                Source::Defaults => assert_eq!(prefix, Some("credit"), "{}", m.name),
+                _ => assert_eq!(prefix, None, "{}", m.name),
+            }
+            assert!(!m.zh.is_empty() && !m.en.is_empty(), "{}", m.name);
+        }
     }
 }

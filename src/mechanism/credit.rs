@@ -47,6 +47,10 @@ impl Pool for Credit {
     const SERIES: (&'static str, &'static str, &'static str) =
         ("credit.drawn", "外贸信用贷余额", "Credit outstanding");
 
+    const DELIVERED: M = M::CreditDraws;
+    const LOSSES: &'static [M] = &[M::CreditLossFund, M::CreditLossBank];
+    const PUBLIC_CAPITAL_KEY: Option<&'static str> = Some("risk_fund");
+
     fn enabled(s: &Scenario) -> bool {
         s.credit.is_some()
     }
@@ -190,5 +194,23 @@ impl Pool for Credit {
             return Err(format!("credit drawn {} above leverage × fund", self.drawn));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_is_a_share_of_exports_under_the_cap() {
+        assert_eq!(credit_line(0.1, None, 1e7), 1e6);
+        assert_eq!(credit_line(0.1, Some(5e5), 1e7), 5e5);
+        assert_eq!(credit_line(0.1, Some(5e6), 1e7), 1e6);
+    }
+
+    #[test]
+    fn the_funds_room_shrinks_with_its_losses() {
+        assert_eq!(credit_room(10.0, 100.0, 0.0, 0.0), 1000.0);
+        assert_eq!(credit_room(10.0, 100.0, 10.0, 500.0), 400.0);
     }
 }

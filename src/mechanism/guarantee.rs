@@ -90,6 +90,10 @@ impl Pool for Guarantee {
         "Guaranteed loans outstanding",
     );
 
+    const DELIVERED: M = M::GuaranteeLoans;
+    const LOSSES: &'static [M] = &[M::GuaranteeLossPool, M::GuaranteeLossBank];
+    const PUBLIC_CAPITAL_KEY: Option<&'static str> = Some("capital");
+
     fn enabled(s: &Scenario) -> bool {
         s.guarantee.is_some()
     }
@@ -226,5 +230,44 @@ impl Pool for Guarantee {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_is_leverage_times_what_is_left_of_the_fund_less_outstanding() {
+        assert_eq!(guarantee_room(5.0, 100.0, 0.0, 0.0), 500.0);
+        assert_eq!(guarantee_room(5.0, 100.0, 20.0, 300.0), 100.0);
+        // Outstanding above the shrunken limit: negative room, so no loan fits.
+        assert!(guarantee_room(5.0, 100.0, 60.0, 300.0) < 0.0);
+    }
+
+    #[test]
+    fn the_pools_share_of_a_loss_never_takes_it_past_its_capital() {
+        assert_eq!(guarantee_pool_share(100.0, 0.8, 1000.0, 0.0), 80.0);
+        assert_eq!(guarantee_pool_share(100.0, 0.8, 1000.0, 950.0), 50.0);
+        assert_eq!(guarantee_pool_share(100.0, 0.8, 1000.0, 1000.0), 0.0);
+        assert_eq!(guarantee_pool_share(100.0, 0.8, 1000.0, 1100.0), 0.0);
+    }
+
+    #[test]
+    fn a_capped_loss_ruins_the_pool_and_sends_the_rest_to_the_bank() {
+        let mut g = Guarantee {
+            spec: GuaranteeSpec {
+                capital: 100.0,
+                loss_share: 0.5,
+                ..GuaranteeSpec::default()
+            },
+            ..Guarantee::default()
+        };
+        assert_eq!(g.book_loss(120.0), 60.0);
+        assert!(!g.totals.ruined);
+        assert_eq!(g.book_loss(120.0), 40.0, "only 40 of G is left");
+        assert!(g.totals.ruined);
+        assert_eq!(g.totals.losses_pool, 100.0);
+        assert_eq!(g.totals.losses_pool + g.totals.losses_bank, 240.0);
     }
 }

@@ -19,6 +19,7 @@ pub mod service;
 pub mod turnover;
 
 use crate::ledger::{Claim, Financing, Groups, Ledger, World};
+use crate::metrics::M;
 pub use crate::scenario::Mechanism;
 use crate::scenario::Scenario;
 
@@ -79,6 +80,13 @@ pub trait Pool: Default {
     const LABEL: (&'static str, &'static str);
     /// Its daily series in timeseries.csv: name, Chinese and English labels.
     const SERIES: (&'static str, &'static str, &'static str);
+    /// The metric of the cash it delivers (CNY/yr).
+    const DELIVERED: M;
+    /// The metrics of its losses (CNY/yr), the public part first.
+    const LOSSES: &'static [M];
+    /// The key of the public money it commits (`capital`, `risk_fund`); `None`
+    /// for private money.
+    const PUBLIC_CAPITAL_KEY: Option<&'static str>;
     /// Whether the scenario enables it.
     fn enabled(s: &Scenario) -> bool;
     /// Public capital it commits (counted in `fiscal_cost`); 0 for private money.
@@ -157,7 +165,7 @@ pub(crate) fn grant<P: Pool, L: Ledger>(
     rec: &mut Financing,
     amount: f64,
     lag: i32,
-    delivered: crate::metrics::M,
+    delivered: M,
     ledger: &mut L,
 ) -> bool {
     let cash_day = w.cal.add_workdays(rq.day, lag);
@@ -270,6 +278,21 @@ impl Mechanism {
     /// Its daily series: name, Chinese and English labels.
     pub fn series(self) -> (&'static str, &'static str, &'static str) {
         by_kind!(self, T => T::SERIES)
+    }
+
+    /// The metric of the cash it delivers.
+    pub fn delivered(self) -> M {
+        by_kind!(self, T => T::DELIVERED)
+    }
+
+    /// The metrics of its losses, the public part first.
+    pub fn losses(self) -> &'static [M] {
+        by_kind!(self, T => T::LOSSES)
+    }
+
+    /// The key (in `pools.NAME`) of the public money it commits; `None` for private money.
+    pub fn public_capital_key(self) -> Option<&'static str> {
+        by_kind!(self, T => T::PUBLIC_CAPITAL_KEY)
     }
 }
 
@@ -388,4 +411,51 @@ pub(crate) fn compare(checks: &[(&str, f64, f64)]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eligibility_needs_platform_class_no_default_and_a_live_claim() {
+        let classes = [true, true, false, false];
+        assert!(eligible(true, 0, &classes, false, 10, 9));
+        assert!(!eligible(false, 0, &classes, false, 10, 9), "platform");
+        assert!(
+            !eligible(true, 2, &classes, false, 10, 9),
+            "class III not served"
+        );
+        assert!(!eligible(true, 1, &classes, true, 10, 9), "defaulted");
+        assert!(
+            !eligible(true, 1, &classes, false, 10, 10),
+            "ends on the request day"
+        );
+        assert!(!eligible(true, 1, &classes, false, 8, 10), "already ended");
+    }
+
+    #[test]
+    fn names_round_trip_and_only_credit_is_not_claim_backed() {
+        for m in Mechanism::ALL {
+            assert_eq!(Mechanism::from_name(m.name()), Some(m));
+            assert_eq!(m.claim_backed(), m != Mechanism::Credit);
+            assert!(m.series().0.starts_with(m.name()));
+            assert!(m.delivered().name().starts_with(m.name()));
+            assert!(m.losses().iter().all(|l| l.name().starts_with(m.name())));
+        }
+        assert_eq!(Mechanism::from_name("bank"), None);
+        // Only the service company is private money.
+        assert_eq!(Mechanism::Service.public_capital_key(), None);
+        assert!(
+            Mechanism::ALL[..3]
+                .iter()
+                .all(|m| m.public_capital_key().is_some())
+        );
+    }
+
+    #[test]
+    fn empty_shares_are_nan() {
+        assert!(ratio(1.0, 0.0).is_nan());
+        assert_eq!(ratio(1.0, 4.0), 0.25);
+    }
 }

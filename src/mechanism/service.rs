@@ -126,6 +126,10 @@ impl Pool for Service {
         "Service company balance",
     );
 
+    const DELIVERED: M = M::ServiceAdvanced;
+    const LOSSES: &'static [M] = &[M::ServiceLoss];
+    const PUBLIC_CAPITAL_KEY: Option<&'static str> = None;
+
     fn enabled(s: &Scenario) -> bool {
         s.service.is_some()
     }
@@ -258,5 +262,40 @@ impl Pool for Service {
             return Err(format!("service company balance went negative: {bal}"));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_are_small_enough_and_drawn_below_the_share() {
+        assert!(is_client(1e7, None, 0.5, 0.49));
+        assert!(!is_client(1e7, None, 0.5, 0.5), "u < share, not ≤");
+        assert!(is_client(1e7, Some(1e7), 0.5, 0.1), "at the limit is in");
+        assert!(!is_client(1.01e7, Some(1e7), 1.0, 0.0), "too large");
+        // client_share = 1 takes every small firm, 0 none (u is in [0, 1)).
+        assert!(is_client(1e7, None, 1.0, 0.999_999));
+        assert!(!is_client(1e7, None, 0.0, 0.0));
+    }
+
+    #[test]
+    fn the_advance_is_the_ratio_of_r_within_the_unfinanced_part() {
+        assert_eq!(service_advance(0.8, 100.0, 100.0), 80.0);
+        assert_eq!(service_advance(0.8, 100.0, 30.0), 30.0);
+        assert_eq!(service_advance(1.0, 100.0, 100.0), 100.0);
+    }
+
+    #[test]
+    fn fees_add_to_the_balance_and_accrue_by_calendar_days() {
+        assert_eq!(balance(1000.0, 300.0, 50.0, 20.0), 670.0);
+        let s = ServiceSpec {
+            fee_flat: 0.04,
+            fee_rate: 0.073,
+            ..ServiceSpec::default()
+        };
+        assert!((fee(&s, 1000.0, 50) - (40.0 + 1000.0 * 0.073 * 50.0 / 365.0)).abs() < 1e-9);
+        assert_eq!(fee(&s, 1000.0, -3), 40.0, "no negative days");
     }
 }

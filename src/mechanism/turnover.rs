@@ -94,6 +94,10 @@ impl Pool for Turnover {
         "Turnover pool balance",
     );
 
+    const DELIVERED: M = M::TurnoverAdvanced;
+    const LOSSES: &'static [M] = &[M::TurnoverLoss];
+    const PUBLIC_CAPITAL_KEY: Option<&'static str> = Some("capital");
+
     fn enabled(s: &Scenario) -> bool {
         s.turnover.is_some()
     }
@@ -301,5 +305,32 @@ impl Pool for Turnover {
             return Err(format!("turnover balance went negative: {bal}"));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_advance_is_the_ratio_trimmed_to_the_exporters_room() {
+        assert_eq!(turnover_advance(0.8, 100.0, None, 1e9), 80.0);
+        assert_eq!(turnover_advance(0.8, 100.0, Some(1000.0), 0.0), 80.0);
+        assert_eq!(turnover_advance(0.8, 100.0, Some(1000.0), 950.0), 50.0);
+        // No room (or over the cap after a trim elsewhere): nothing, never negative.
+        assert_eq!(turnover_advance(0.8, 100.0, Some(1000.0), 1000.0), 0.0);
+        assert_eq!(turnover_advance(0.8, 100.0, Some(1000.0), 1200.0), 0.0);
+    }
+
+    #[test]
+    fn fees_revolve_only_when_asked() {
+        let mut t = TurnoverSpec {
+            capital: 1000.0,
+            fees_to_pool: true,
+            ..TurnoverSpec::default()
+        };
+        assert_eq!(balance(&t, 300.0, 50.0, 20.0), 670.0);
+        t.fees_to_pool = false;
+        assert_eq!(balance(&t, 300.0, 50.0, 20.0), 650.0);
     }
 }
