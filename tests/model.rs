@@ -508,6 +508,123 @@ fn the_guarantee_pool_never_loses_more_than_its_capital() {
     }
 }
 
+/// The service company with unlimited capital (10¹³), every exporter a client,
+/// 80% advanced on declaration with no lag: MODEL.md §13 dates the cash on the
+/// request day (`add_workdays(t0, 0) = t0`, and t0 is the first day a claim is
+/// outstanding), so each claim's held cash spans exactly its gross days and
+/// tied_up_net = 0.2 × tied_up_gross, day by day, to rounding.
+const SERVICE: &str = r#"
+[finance]
+order = ["service"]
+trigger = "declared"
+[pools.service]
+capital = 1e13
+advance_ratio = 0.8
+lag = 0
+client_share = 1
+eligible_classes = [1, 2, 3, 4]
+fee_flat = 0.01
+fee_rate = 0.05
+"#;
+
+#[test]
+fn the_service_company_finances_eighty_percent_of_everything_on_a_non_pilot_platform() {
+    let s = scenario(SERVICE, &["platform.p.pilot=false", "scenario.paths=4"]);
+    assert!(!s.platforms[0].pilot);
+    let base = scenario("", &["platform.p.pilot=false", "scenario.paths=4"]);
+    let (model, out) = run(s, 1);
+    let (_, without) = run(base, 1);
+    let mut sc = Scratch::default();
+    for (path, (p, b)) in out.paths.iter().zip(&without.paths).enumerate() {
+        let m = |k: M| p.metrics[k as usize];
+        let gross = m(M::TiedUpGrossAvg);
+        assert!(gross > 0.0);
+        assert!(
+            (m(M::TiedUpNetAvg) - 0.2 * gross).abs() <= 1e-9 * gross,
+            "net {} vs 0.2 × gross {gross}",
+            m(M::TiedUpNetAvg)
+        );
+        for d in 0..model.end as usize {
+            assert!((p.series[1][d] - 0.2 * p.series[0][d]).abs() <= 1e-6 * (1.0 + p.series[0][d]));
+        }
+        // Every exporter is a client and nobody is turned away.
+        assert_eq!(m(M::ServiceClients), 50.0);
+        assert_eq!(m(M::ServiceBlockedShare), 0.0);
+        assert!(m(M::ServiceAdvanced) > 0.0 && m(M::ServiceFeeIncome) > 0.0);
+        // Private money: the fiscal cost is what it is without the company (0 here);
+        // its fees are the exporters' whole financing cost.
+        assert_eq!(m(M::FiscalCost), b.metrics[M::FiscalCost as usize]);
+        assert!((m(M::FinancingCost) - m(M::ServiceFeeIncome)).abs() <= 1e-9 * m(M::FinancingCost));
+        // The public mechanisms' rows are empty, the company's are not.
+        assert!(m(M::TurnoverRequests).is_nan() && b.metrics[M::ServiceAdvanced as usize].is_nan());
+        let (_, fin) = engine::simulate_path_detailed(&model, path as u32, &mut sc);
+        fin.audit(&model.world(), sc.claims()).unwrap();
+    }
+}
+
+#[test]
+fn the_service_company_changes_neither_the_public_pool_nor_the_fiscal_cost() {
+    let with = |on: bool| {
+        format!(
+            r#"
+[policy]
+denial_prob = [0.05, 0.05, 0.05, 0.05]
+[finance]
+order = ["turnover", "service"]
+trigger = "filed"
+[pools.turnover]
+capital = 2e6
+advance_ratio = 0.8
+lag = 2
+eligible_classes = [1, 2, 3]
+fee_rate = 0.05
+queue = "fifo"
+max_wait_days = 3
+[pools.service]
+enabled = {on}
+capital = 3e6
+advance_ratio = 0.9
+lag = 1
+fee_flat = 0.04
+client_share = 0.5
+eligible_classes = [1, 2, 3, 4]
+"#
+        )
+    };
+    let (_, a) = run(scenario(&with(true), &["scenario.paths=4"]), 2);
+    let (_, b) = run(scenario(&with(false), &["scenario.paths=4"]), 2);
+    for (p, q) in a.paths.iter().zip(&b.paths) {
+        let (m, n) = (|k: M| p.metrics[k as usize], |k: M| q.metrics[k as usize]);
+        assert!(
+            m(M::ServiceAdvanced) > 0.0,
+            "the company must take what the pool leaves"
+        );
+        assert!(m(M::ServiceClients) > 10.0 && m(M::ServiceClients) < 40.0);
+        assert_eq!(m(M::FiscalCost), n(M::FiscalCost));
+        for k in [
+            M::TurnoverAdvanced,
+            M::TurnoverLoss,
+            M::TurnoverFeeIncome,
+            M::TurnoverBlockedShare,
+        ] {
+            assert_eq!(m(k), n(k), "{}", k.name());
+        }
+        let extra = m(M::FinancingCost) - n(M::FinancingCost);
+        assert!((extra - m(M::ServiceFeeIncome)).abs() <= 1e-9 * m(M::FinancingCost));
+        assert!(m(M::TiedUpNetAvg) < n(M::TiedUpNetAvg));
+    }
+    // Offered first with room for everything, it leaves the pool nothing: a claim
+    // it finances is offered to no other claim-backed mechanism.
+    let first = with(true)
+        .replace("[\"turnover\", \"service\"]", "[\"service\", \"turnover\"]")
+        .replace("capital = 3e6", "capital = 1e13")
+        .replace("client_share = 0.5", "client_share = 1");
+    let (_, c) = run(scenario(&first, &["scenario.paths=2"]), 2);
+    for p in &c.paths {
+        assert_eq!(p.metrics[M::TurnoverRequests as usize], 0.0);
+    }
+}
+
 const CREDIT: &str = r#"
 [finance]
 trigger = "filed"
@@ -746,9 +863,10 @@ proptest! {
         c in 0.0f64..5e5, share in 0.0f64..0.2,
         deny in 0.0f64..0.2, trigger in 0usize..3, order in 0usize..3,
         quota in prop::option::of(5e5f64..3e6), seed in 0u64..1000,
+        svc in 0.0f64..2e6, clients in 0.0f64..1.0,
     ) {
         let triggers = ["declared", "filed", "approved"];
-        let orders = ["[\"turnover\", \"guarantee\", \"credit\"]", "[\"guarantee\", \"turnover\", \"credit\"]", "[\"credit\", \"turnover\", \"guarantee\"]"];
+        let orders = ["[\"turnover\", \"guarantee\", \"credit\", \"service\"]", "[\"guarantee\", \"service\", \"turnover\", \"credit\"]", "[\"service\", \"credit\", \"turnover\", \"guarantee\"]"];
         let q = quota.map(|m| format!("quota = {{ monthly = {m} }}\n")).unwrap_or_default();
         let overlay = format!(r#"
 [policy]
@@ -776,6 +894,15 @@ eligible_classes = [1, 2, 3, 4]
 [pools.credit]
 line_share = {share}
 risk_fund = {c}
+[pools.service]
+capital = {svc}
+advance_ratio = {a}
+lag = {lag}
+fee_flat = 0.04
+fee_rate = 0.02
+client_share = {clients}
+client_max_exports = 1.3e7
+eligible_classes = [1, 2, 3, 4]
 [credit_risk]
 pd_by_class = [0.05, 0.1, 0.1, 0.3]
 rho = 0.2
