@@ -116,10 +116,8 @@ impl Service {
 impl Pool for Service {
     const KIND: Mechanism = Mechanism::Service;
     const CLAIM_BACKED: bool = true;
-    const LABEL: (&'static str, &'static str) = (
-        "外贸综合服务企业代垫退税",
-        "Foreign-trade service company advances",
-    );
+    const LABEL: (&'static str, &'static str) =
+        ("外贸综合服务企业代垫退税", "Foreign-trade service company");
     const SERIES: (&'static str, &'static str, &'static str) = (
         "service.balance",
         "外贸综合服务企业可用资金",
