@@ -15,7 +15,9 @@ use rayon::prelude::*;
 use crate::budget::{self, Waiting};
 use crate::calendar::{Calendar, NEVER};
 use crate::finance::{self, Finance};
-use crate::metrics::{M, N_METRICS};
+pub use crate::ledger::Claim;
+use crate::ledger::{Groups, Ledger, World};
+use crate::metrics::{Kind, M, METRICS, N_METRICS};
 use crate::population::{self, Exporter};
 use crate::rng::{KeyPrefix, Purpose, Stream};
 use crate::scenario::{QuotaOrder, Scenario};
@@ -23,37 +25,6 @@ use crate::timeline::Timeline;
 
 /// Days after the window the calendar still covers (stage days past it are NEVER).
 const CALENDAR_TAIL: i32 = 800;
-
-/// A refund claim on one path.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Claim {
-    /// Declared (shipment day).
-    pub t0: i32,
-    /// Filed.
-    pub t2: i32,
-    /// Reviewed (approved or denied).
-    pub t3: i32,
-    /// Ready for payment (treasury done); NEVER if denied.
-    pub t4: i32,
-    /// Paid; NEVER if denied or not paid by the end of the window.
-    pub t5: i32,
-    /// Exporter index.
-    pub exporter: u32,
-    /// Denied at `t3`.
-    pub denied: bool,
-    /// Held for supplier verification before `t3` (for refund records, §14).
-    pub verified: bool,
-    /// Refund claimed (CNY).
-    pub r: f64,
-}
-
-impl Claim {
-    /// The day the claim ends: paid (`t5`) or denied (`t3`).
-    #[inline]
-    pub fn end(&self) -> i32 {
-        if self.denied { self.t3 } else { self.t5 }
-    }
-}
 
 /// Everything a path needs that does not change between paths.
 #[derive(Debug, Clone)]
@@ -260,6 +231,18 @@ impl Model {
         [0, p as usize, c as usize]
     }
 
+    /// What the mechanisms see of the model ([`crate::ledger::World`]).
+    pub fn world(&self) -> World<'_> {
+        World {
+            scenario: &self.scenario,
+            cal: &self.cal,
+            exporters: &self.exporters,
+            first: self.first,
+            end: self.end,
+            group_of: &self.group_of,
+        }
+    }
+
     /// Names of the daily series in [`PathResult::series`].
     pub fn series_names(&self) -> Vec<&'static str> {
         let mut v = vec!["tied_up_gross", "tied_up_net"];
@@ -341,7 +324,7 @@ impl Acc {
 
     /// Adds `amount` to a flow metric of the three groups of an exporter.
     #[inline]
-    pub fn flow(&mut self, g: [usize; 3], m: M, amount: f64) {
+    pub fn flow(&mut self, g: Groups, m: M, amount: f64) {
         for gi in g {
             self.flows[gi * N_METRICS + m as usize] += amount;
         }
@@ -362,7 +345,7 @@ impl Acc {
 
     /// Financing cash `amount` held by the exporter from `from` until `to`.
     #[inline]
-    pub fn held(&mut self, g: [usize; 3], from: i32, to: i32, amount: f64) {
+    pub fn held(&mut self, g: Groups, from: i32, to: i32, amount: f64) {
         Self::span(&mut self.held, self.h, g, from, to, amount);
     }
 
@@ -372,6 +355,18 @@ impl Acc {
         for gi in g {
             self.cash_days[gi] += amount_days;
         }
+    }
+}
+
+impl Ledger for Acc {
+    #[inline]
+    fn flow(&mut self, g: Groups, m: M, amount: f64) {
+        Acc::flow(self, g, m, amount);
+    }
+
+    #[inline]
+    fn held(&mut self, g: Groups, from: i32, to: i32, amount: f64) {
+        Acc::held(self, g, from, to, amount);
     }
 }
 
@@ -411,18 +406,87 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
             (sigma * z - 0.5 * sigma * sigma).exp()
         }
     };
-    let defaults = finance::default_days(model, path);
+    let defaults = crate::defaults::default_days(s, &model.exporters, model.end, path);
+    // Phase 1: shipments and claim stages, exporter by exporter.
+    draw_claims(model, path, demand, defaults.as_deref(), sc);
+    let claims_simulated = sc.claims.len() as u64;
+
+    // Phase 2: claim order (t0, exporter, shipment number) by a stable counting sort.
+    let need_order = s.policy.quota.is_some() || finance::active(s);
+    if need_order {
+        counting_sort(
+            &sc.claims,
+            |c| c.t0,
+            model.first,
+            model.end,
+            &mut sc.counts,
+            &mut sc.order,
+        );
+        sc.sorted.clear();
+        sc.sorted
+            .extend(sc.order.iter().map(|&i| sc.claims[i as usize]));
+        std::mem::swap(&mut sc.claims, &mut sc.sorted);
+    }
+
+    // Phase 3: the refund budget.
+    if let Some(q) = &s.policy.quota {
+        pay_from_budget(model, q, sc);
+    }
+
+    // Phase 4: the mechanisms, day by day.
+    let mut fin = std::mem::take(&mut sc.fin);
+    fin.reset();
+    if finance::active(s) {
+        fin.run(&model.world(), &sc.claims, defaults.as_deref(), &mut sc.acc);
+    }
+
+    // Phase 5: claim-level metrics.
+    for (i, c) in sc.claims.iter().enumerate() {
+        let g = model.groups_of(c.exporter as usize);
+        let end = c.end();
+        Acc::span(&mut sc.acc.gross, h, g, c.t0, end, c.r);
+        if budget_on && !c.denied {
+            Acc::span(&mut sc.acc.backlog, h, g, c.t4, c.t5, c.r);
+        }
+        if c.denied {
+            if (0..horizon).contains(&c.t3) {
+                sc.acc.flow(g, M::RefundDenied, c.r);
+            }
+        } else if (0..horizon).contains(&c.t5) {
+            sc.acc.flow(g, M::RefundPaid, c.r);
+            let days = (c.t5 - c.t0) as usize;
+            let waited = c.r * (c.t5 - c.t4) as f64;
+            for gi in g {
+                sc.acc.hist[gi * max_days + days.min(max_days - 1)] += c.r;
+                sc.acc.wait_days[gi] += waited;
+            }
+            // Days to cash: the parts financed earlier are added by the finance
+            // phase; the rest arrives with the refund.
+            let financed = fin.financed_cash(i, c);
+            sc.acc
+                .cash(g, (c.r - financed.0) * (c.t5 - c.t0) as f64 + financed.1);
+        }
+    }
+    let result = finish(model, &sc.acc, &fin, claims_simulated);
+    (result, fin)
+}
+
+/// Phase 1 of a path: each exporter's shipments (a Poisson process scaled by the
+/// season and the path's `demand`, stopped at its default day) and each claim's
+/// stage days, appended to `sc.claims` exporter by exporter; the exporters'
+/// window totals go to their groups.
+fn draw_claims(model: &Model, path: u32, demand: f64, defaults: Option<&[i32]>, sc: &mut Scratch) {
+    let s = &model.scenario;
     let value_sigma = s.exporters.shipment_value_sigma;
     let total_intensity = *model.season_cum.last().expect("non-empty");
 
-    // Phase 1: shipments and claim stages, exporter by exporter.
     for (ei, e) in model.exporters.iter().enumerate() {
         let g = model.groups_of(ei);
         let rate = model.rate[ei] * demand;
         if rate <= 0.0 {
             continue;
         }
-        let stop = defaults.as_ref().map(|d| d[ei]).unwrap_or(NEVER);
+        let stop = defaults.map_or(NEVER, |d| d[ei]);
         let mut ship = Stream::new(s.seed, Purpose::Shipments, path as u64, ei as u64, 0);
         let claim_key = KeyPrefix::new(s.seed, Purpose::Claim, path as u64, ei as u64);
         let mut sum = 0.0;
@@ -481,109 +545,56 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
         sc.acc.flow(g, M::Claims, claims);
         sc.acc.flow(g, M::RefundDeclared, declared);
     }
-    let claims_simulated = sc.claims.len() as u64;
+}
 
-    // Phase 2: claim order (t0, exporter, shipment number) by a stable counting sort.
-    let need_order = s.policy.quota.is_some() || finance::active(s);
-    if need_order {
-        counting_sort(
-            &sc.claims,
-            |c| c.t0,
-            model.first,
-            model.end,
-            &mut sc.counts,
-            &mut sc.order,
-        );
-        sc.sorted.clear();
-        sc.sorted
-            .extend(sc.order.iter().map(|&i| sc.claims[i as usize]));
-        std::mem::swap(&mut sc.claims, &mut sc.sorted);
+/// Phase 3 of a path: pays approved claims from the monthly refund budget `q`
+/// in queue order (MODEL.md §13), setting each claim's `t5`.
+fn pay_from_budget(model: &Model, q: &crate::scenario::Quota, sc: &mut Scratch) {
+    let horizon = model.end;
+    sc.waiting.clear();
+    // Queue order: by t4, then claim order (stable sort of the ordered claims).
+    counting_sort(
+        &sc.claims,
+        |c| if c.t4 < horizon { c.t4 } else { NEVER },
+        model.first,
+        model.end,
+        &mut sc.counts,
+        &mut sc.order,
+    );
+    for &i in &sc.order {
+        let c = &sc.claims[i as usize];
+        if c.t4 < horizon {
+            sc.waiting.push(Waiting {
+                claim: i,
+                t4: c.t4,
+                amount: c.r,
+                priority: model.priority[c.exporter as usize],
+            });
+        }
+        sc.claims[i as usize].t5 = NEVER;
     }
-
-    // Phase 3: the refund budget.
-    if let Some(q) = &s.policy.quota {
-        sc.waiting.clear();
-        // Queue order: by t4, then claim order (stable sort of the ordered claims).
-        counting_sort(
-            &sc.claims,
-            |c| if c.t4 < horizon { c.t4 } else { NEVER },
-            model.first,
-            model.end,
-            &mut sc.counts,
-            &mut sc.order,
-        );
-        for &i in &sc.order {
-            let c = &sc.claims[i as usize];
-            if c.t4 < horizon {
-                sc.waiting.push(Waiting {
-                    claim: i,
-                    t4: c.t4,
-                    amount: c.r,
-                    priority: model.priority[c.exporter as usize],
-                });
-            }
-            sc.claims[i as usize].t5 = NEVER;
-        }
-        let levels = match q.order {
-            QuotaOrder::Fifo => 1,
-            QuotaOrder::PilotFirst => 2,
-            QuotaOrder::Class => 4,
-        };
-        budget::pay(
-            &model.cal,
-            model.first,
-            model.end,
-            &q.monthly,
-            &sc.waiting,
-            levels,
-            &mut sc.budget,
-        );
-        for (w, &d) in sc.waiting.iter().zip(&sc.budget.paid_on) {
-            sc.claims[w.claim as usize].t5 = d;
-        }
-        // Months in which the budget bound on a window day: a path-level count.
-        let binding = sc.budget.binding.iter().filter(|d| **d >= 0).count() as f64;
-        for g in 0..model.groups {
-            sc.acc.flows[g * N_METRICS + M::BudgetBindingMonths as usize] = binding;
-        }
+    let levels = match q.order {
+        QuotaOrder::Fifo => 1,
+        QuotaOrder::PilotFirst => 2,
+        QuotaOrder::Class => 4,
+    };
+    budget::pay(
+        &model.cal,
+        model.first,
+        model.end,
+        &q.monthly,
+        &sc.waiting,
+        levels,
+        &mut sc.budget,
+    );
+    for (w, &d) in sc.waiting.iter().zip(&sc.budget.paid_on) {
+        sc.claims[w.claim as usize].t5 = d;
     }
-
-    // Phase 4: the mechanisms, day by day.
-    let mut fin = std::mem::take(&mut sc.fin);
-    fin.reset();
-    if finance::active(s) {
-        fin.run(model, &sc.claims, defaults.as_deref(), &mut sc.acc);
+    // Months in which the budget bound on a window day: a path-level count.
+    let binding = sc.budget.binding.iter().filter(|d| **d >= 0).count() as f64;
+    for g in 0..model.groups {
+        sc.acc.flows[g * N_METRICS + M::BudgetBindingMonths as usize] = binding;
     }
-
-    // Phase 5: claim-level metrics.
-    for (i, c) in sc.claims.iter().enumerate() {
-        let g = model.groups_of(c.exporter as usize);
-        let end = c.end();
-        Acc::span(&mut sc.acc.gross, h, g, c.t0, end, c.r);
-        if budget_on && !c.denied {
-            Acc::span(&mut sc.acc.backlog, h, g, c.t4, c.t5, c.r);
-        }
-        if c.denied {
-            if (0..horizon).contains(&c.t3) {
-                sc.acc.flow(g, M::RefundDenied, c.r);
-            }
-        } else if (0..horizon).contains(&c.t5) {
-            sc.acc.flow(g, M::RefundPaid, c.r);
-            let days = (c.t5 - c.t0) as usize;
-            let waited = c.r * (c.t5 - c.t4) as f64;
-            for gi in g {
-                sc.acc.hist[gi * max_days + days.min(max_days - 1)] += c.r;
-                sc.acc.wait_days[gi] += waited;
-            }
-            // Days to cash: the parts financed earlier are added by the finance
-            // phase; the rest arrives with the refund.
-            let financed = fin.financed_cash(i, c);
-            sc.acc
-                .cash(g, (c.r - financed.0) * (c.t5 - c.t0) as f64 + financed.1);
-        }
-    }
-    let result = finish(model, &sc.acc, &fin, claims_simulated);
-    (result, fin)
 }
 
 /// Stable counting sort of claim indices by a day key in `first .. end` (keys
@@ -634,7 +645,7 @@ fn finish(model: &Model, acc: &Acc, fin: &Finance, claims_simulated: u64) -> Pat
         let mut m = vec![f64::NAN; N_METRICS];
         let fl = &acc.flows[g * N_METRICS..(g + 1) * N_METRICS];
         for (i, v) in m.iter_mut().enumerate() {
-            if crate::metrics::METRICS[i].unit.ends_with("/yr") {
+            if METRICS[i].kind == Kind::Flow {
                 *v = fl[i] * per_year;
             }
         }
@@ -693,10 +704,10 @@ fn finish(model: &Model, acc: &Acc, fin: &Finance, claims_simulated: u64) -> Pat
             }
             sum / h as f64
         };
-        fin.finish_group(model, g, &mut m, per_year);
+        fin.finish_group(&model.world(), g, &mut m, per_year);
         groups.push(m);
     }
-    series.extend(fin.series());
+    series.extend(fin.series(s));
     if !acc.backlog.is_empty() {
         series.push(backlog);
     }

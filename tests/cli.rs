@@ -30,7 +30,7 @@ const RUN_FILES: [&str; 6] = [
 ];
 
 /// The metric names of MODEL.md §7 ("names are a contract").
-const METRIC_NAMES: [&str; 43] = [
+const METRIC_NAMES: [&str; 50] = [
     "exports",
     "claims",
     "refund_declared",
@@ -71,6 +71,13 @@ const METRIC_NAMES: [&str; 43] = [
     "credit.loss_fund",
     "credit.loss_bank",
     "credit.interest",
+    "service.clients",
+    "service.requests",
+    "service.advanced",
+    "service.blocked_share",
+    "service.utilization_avg",
+    "service.fee_income",
+    "service.loss",
     "budget.binding_months",
     "budget.backlog_avg",
     "budget.wait_days_avg",

@@ -1288,16 +1288,32 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
             let mut out = Vec::new();
             for (i, it) in items.iter().enumerate() {
                 let m = match &it.value {
-                    Value::Str(s) if s == "turnover" => Mechanism::Turnover,
-                    Value::Str(s) if s == "guarantee" => Mechanism::Guarantee,
-                    Value::Str(s) if s == "credit" => Mechanism::Credit,
+                    Value::Str(s) if Mechanism::from_name(s).is_some() => {
+                        Mechanism::from_name(s).expect("checked")
+                    }
                     _ => {
-                        c.err(it.at, &format!("finance.order[{i}]"), format!("{} is not a mechanism; allowed: \"turnover\", \"guarantee\", \"credit\"", it.show()));
+                        let allowed: Vec<String> = Mechanism::ALL
+                            .iter()
+                            .map(|m| format!("\"{}\"", m.name()))
+                            .collect();
+                        c.err(
+                            it.at,
+                            &format!("finance.order[{i}]"),
+                            format!(
+                                "{} is not a mechanism; allowed: {}",
+                                it.show(),
+                                allowed.join(", ")
+                            ),
+                        );
                         return None;
                     }
                 };
                 if out.contains(&m) {
-                    c.err(it.at, &format!("finance.order[{i}]"), format!("{} is listed twice", it.show()));
+                    c.err(
+                        it.at,
+                        &format!("finance.order[{i}]"),
+                        format!("{} is listed twice", it.show()),
+                    );
                     return None;
                 }
                 out.push(m);
@@ -1343,6 +1359,14 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
         Some((t, p, true)) => credit_spec(c, &t, &p).map(Some),
         Some((t, p, false)) => {
             c.leniently(|c| credit_spec(c, &t, &p));
+            Some(None)
+        }
+    };
+    let service = match pool(c, "service") {
+        None => Some(None),
+        Some((t, p, true)) => service_spec(c, &t, &p).map(Some),
+        Some((t, p, false)) => {
+            c.leniently(|c| service_spec(c, &t, &p));
             Some(None)
         }
     };
@@ -1418,6 +1442,13 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
             "credit",
             credit.as_ref().and_then(|c| c.as_ref()).map(|c| c.eligible),
         ),
+        (
+            "service",
+            service
+                .as_ref()
+                .and_then(|s| s.as_ref())
+                .map(|s| s.eligible),
+        ),
     ] {
         if classes == Some([false; 4]) {
             let at = pools
@@ -1446,6 +1477,11 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
                 Mechanism::Guarantee,
             ),
             ("credit", matches!(credit, Some(Some(_))), Mechanism::Credit),
+            (
+                "service",
+                matches!(service, Some(Some(_))),
+                Mechanism::Service,
+            ),
         ] {
             if on && !order.contains(&m) {
                 let at = pools
@@ -1526,6 +1562,7 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
         guarantee: guarantee?,
         credit: credit?,
         credit_risk: credit_risk?,
+        service: service?,
         inputs: c.inputs.clone(),
     })
 }
@@ -1658,6 +1695,31 @@ fn credit_spec(c: &mut Ctx, t: &Node, p: &str) -> Option<CreditSpec> {
         loss_share: loss_share?,
         lgd: lgd?,
         eligible: eligible?,
+    })
+}
+
+/// `[pools.service]` from its table `t` (shown as `p`).
+fn service_spec(c: &mut Ctx, t: &Node, p: &str) -> Option<ServiceSpec> {
+    let t = Some(t);
+    let capital = c.amount(c.at(t, p, p, "capital"));
+    let advance_ratio = c.num(c.at(t, p, p, "advance_ratio"));
+    let lag = c.int(c.at(t, p, p, "lag"));
+    let fee_rate = c.num(c.at(t, p, p, "fee_rate"));
+    let fee_flat = c.num(c.at(t, p, p, "fee_flat"));
+    let client_max_exports = c.opt_amount(c.at(t, p, p, "client_max_exports"));
+    let client_share = c.num(c.at(t, p, p, "client_share"));
+    let eligible = c.classes(c.at(t, p, p, "eligible_classes"));
+    let loss_given_denial = c.num(c.at(t, p, p, "loss_given_denial"));
+    Some(ServiceSpec {
+        capital: capital?,
+        advance_ratio: advance_ratio?,
+        lag: lag? as i32,
+        fee_rate: fee_rate?,
+        fee_flat: fee_flat?,
+        client_max_exports: client_max_exports?,
+        client_share: client_share?,
+        eligible: eligible?,
+        loss_given_denial: loss_given_denial?,
     })
 }
 

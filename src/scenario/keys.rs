@@ -688,7 +688,7 @@ pub static KEYS: &[KeyDef] = &[
         "[\"turnover\", \"guarantee\", \"credit\"]",
         0.0,
         0.0,
-        "a list of \"turnover\", \"guarantee\", \"credit\", each at most once",
+        "a list of \"turnover\", \"guarantee\", \"credit\", \"service\", each at most once",
         "Order in which a claim is offered to the mechanisms."
     ),
     k!(
@@ -1091,6 +1091,116 @@ pub static KEYS: &[KeyDef] = &[
         "a number from 0 to 1; rho + sector_rho < 1",
         "Extra correlation within a sector."
     ),
+    k!(
+        "pools.service",
+        Section,
+        "",
+        "",
+        0.0,
+        0.0,
+        "a table",
+        "Foreign-trade service company advances (外贸综合服务企业代垫退税): a private company advances part of its clients' refunds from its own capital for a fee; open to every platform, no fiscal cost (see docs/model.md)."
+    ),
+    k!(
+        "pools.service.enabled",
+        Value,
+        "",
+        "true",
+        0.0,
+        0.0,
+        "true or false",
+        "Whether the company advances refunds."
+    ),
+    k!(
+        "pools.service.capital",
+        Value,
+        "CNY",
+        "",
+        0.0,
+        1e13,
+        AMOUNT,
+        "The company's own capital S for advances (private money: not in fiscal_cost)."
+    ),
+    k!(
+        "pools.service.advance_ratio",
+        Value,
+        "share of the refund",
+        "1",
+        0.0,
+        1.0,
+        "a number from 0 to 1",
+        "Advance = ratio × refund."
+    ),
+    k!(
+        "pools.service.lag",
+        Value,
+        "working days",
+        "3",
+        0.0,
+        60.0,
+        "a whole number from 0 to 60",
+        "Working days from request to cash."
+    ),
+    k!(
+        "pools.service.fee_rate",
+        Value,
+        "per year",
+        "0",
+        0.0,
+        1.0,
+        "a number from 0 to 1",
+        "Fee on the advance per year outstanding (calendar days from cash to refund), paid on t5."
+    ),
+    k!(
+        "pools.service.fee_flat",
+        Value,
+        "share of the advance",
+        "0.04",
+        0.0,
+        0.2,
+        "a number from 0 to 0.2",
+        "One-off fee on each advance, paid on t5."
+    ),
+    k!(
+        "pools.service.client_max_exports",
+        Value,
+        "CNY",
+        "",
+        0.0,
+        1e13,
+        AMOUNT,
+        "Only exporters with annual exports at most this are clients; omit for no limit."
+    ),
+    k!(
+        "pools.service.client_share",
+        Value,
+        "share",
+        "1",
+        0.0,
+        1.0,
+        "a number from 0 to 1",
+        "Probability that an exporter small enough is a client, drawn once per exporter (the same on every path)."
+    ),
+    k!(
+        "pools.service.eligible_classes",
+        Value,
+        "classes",
+        "[1, 2, 3]",
+        1.0,
+        4.0,
+        CLASSES,
+        "Processing classes the company serves."
+    ),
+    k!(
+        "pools.service.loss_given_denial",
+        Value,
+        "share",
+        "0.5",
+        0.0,
+        1.0,
+        "a number from 0 to 1",
+        "Share of an advance lost when its claim is denied."
+    ),
 ];
 
 /// Most characters in a title (`scenario.title`, `title_zh`), `policy.name` or a
@@ -1165,7 +1275,7 @@ fn strsim_levenshtein(a: &str, b: &str) -> usize {
 }
 
 /// Keys with no default that may be left out, and what leaving them out means.
-const OPTIONAL: [(&str, &str); 5] = [
+const OPTIONAL: [(&str, &str); 6] = [
     (
         "calendar.file",
         "(optional: the shipped official calendar 2015–2026)",
@@ -1182,6 +1292,10 @@ const OPTIONAL: [(&str, &str); 5] = [
     (
         "economy.demand_factor",
         "(optional: the factor is drawn, lognormal with economy.demand_sigma)",
+    ),
+    (
+        "pools.service.client_max_exports",
+        "(optional: no size limit)",
     ),
 ];
 

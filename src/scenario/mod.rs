@@ -233,6 +233,8 @@ pub enum Mechanism {
     Guarantee,
     /// Credit loans.
     Credit,
+    /// Foreign-trade service company advances.
+    Service,
 }
 
 /// When claims ask for financing.
@@ -257,7 +259,7 @@ pub struct Finance {
 }
 
 /// `[pools.turnover]` (MODEL.md §6.1).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TurnoverSpec {
     /// Capital K.
     pub capital: f64,
@@ -284,7 +286,7 @@ pub struct TurnoverSpec {
 }
 
 /// `[pools.guarantee]` (MODEL.md §6.2).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct GuaranteeSpec {
     /// Fund G.
     pub capital: f64,
@@ -307,7 +309,7 @@ pub struct GuaranteeSpec {
 }
 
 /// `[pools.credit]` (MODEL.md §6.3).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CreditSpec {
     /// Line as a share of annual exports.
     pub line_share: f64,
@@ -325,6 +327,29 @@ pub struct CreditSpec {
     pub lgd: f64,
     /// Processing classes served.
     pub eligible: [bool; 4],
+}
+
+/// `[pools.service]` (MODEL.md §6.4): a private foreign-trade service company.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ServiceSpec {
+    /// The company's own capital S for advances.
+    pub capital: f64,
+    /// Advance share of the refund.
+    pub advance_ratio: f64,
+    /// Working days from request to cash.
+    pub lag: i32,
+    /// Fee per year outstanding (calendar days from cash to refund).
+    pub fee_rate: f64,
+    /// One-off fee share of the advance.
+    pub fee_flat: f64,
+    /// Only exporters with annual exports at most this are clients (`None`: no limit).
+    pub client_max_exports: Option<f64>,
+    /// Probability that such an exporter is a client.
+    pub client_share: f64,
+    /// Processing classes served (index 0 = class I).
+    pub eligible: [bool; 4],
+    /// Loss share on denial.
+    pub loss_given_denial: f64,
 }
 
 /// `[credit_risk]`.
@@ -426,6 +451,8 @@ pub struct Scenario {
     pub credit: Option<CreditSpec>,
     /// Default model, if any.
     pub credit_risk: Option<CreditRisk>,
+    /// Service company advances, if enabled.
+    pub service: Option<ServiceSpec>,
     /// Files read, with their sha256.
     pub inputs: Vec<InputFile>,
 }
