@@ -156,10 +156,12 @@ metrics! {
         "Default losses borne by the banks: drawn credit × lgd × (1 − loss_share).";
     CreditInterest = "credit.interest", "CNY/yr", true, false, Credit,
         "Credit interest: draw × rate × days from draw to the claim's end / 365, dated by the claim's end.";
+    FiscalCostNet = "fiscal_cost_net", "CNY/yr", false, false, Mechanisms,
+        "fiscal_cost − the fees the public pools earn (turnover.fee_income + guarantee.fee_income): the net cost of public money. Negative when the pools earn more than they cost.";
 }
 
 /// Number of metrics.
-pub const N_METRICS: usize = M::CreditInterest as usize + 1;
+pub const N_METRICS: usize = M::FiscalCostNet as usize + 1;
 
 /// Index of a metric by name.
 pub fn index(name: &str) -> Option<usize> {

@@ -109,6 +109,10 @@ pub fn metric(name: &str) -> L {
         ),
         "credit.loss_bank" => ("信用贷银行损失（每年）", "Bank losses on credit per year"),
         "credit.interest" => ("信用贷利息（每年）", "Credit interest per year"),
+        "fiscal_cost_net" => (
+            "财政净成本（扣除资金池收费，每年）",
+            "Net fiscal cost, after the public pools' fees, per year",
+        ),
         other => return L::same(other),
     };
     L::new(zh, en)
