@@ -926,3 +926,64 @@ pub fn console_table(d: &[Delta]) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratio_with_a_fixed_denominator_is_the_numerators_interval_scaled() {
+        let x = [3.0, 5.0, 4.0, 8.0, 6.0];
+        let y = [2.0; 5];
+        let r = ratio_of_means(&x, &y);
+        let s = Summary::of(x);
+        assert!((r.value - s.mean / 2.0).abs() < 1e-12);
+        assert!((r.ci_low - (s.mean - s.ci95()) / 2.0).abs() < 1e-12);
+        assert!((r.ci_high - (s.mean + s.ci95()) / 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ratio_is_empty_without_a_positive_cost_and_unbounded_near_zero() {
+        assert!(ratio_of_means(&[1.0, 2.0], &[0.0, 0.0]).value.is_nan());
+        assert!(ratio_of_means(&[1.0, 2.0], &[-1.0, -3.0]).value.is_nan());
+        assert!(ratio_of_means(&[], &[]).value.is_nan());
+        // Mean cost 0.5 but its interval reaches far below 0: no interval.
+        let r = ratio_of_means(&[1.0, 1.0, 1.0, 1.0], &[-9.0, 10.0, -8.0, 9.0]);
+        assert_eq!(r.value, 2.0);
+        assert!(r.ci_low.is_nan() && r.ci_high.is_nan());
+        // Paths undefined in either arm are left out of both.
+        let r = ratio_of_means(&[2.0, f64::NAN, 4.0], &[1.0, 1.0, f64::NAN]);
+        assert_eq!(r.value, 2.0);
+    }
+
+    #[test]
+    fn a_plus_splits_a_reform_unless_the_whole_name_is_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, ab) = (
+            dir.path().join("a.toml"),
+            dir.path().join("b.toml"),
+            dir.path().join("a+b.toml"),
+        );
+        for f in [&a, &b] {
+            std::fs::write(f, "").unwrap();
+        }
+        let s = |p: &Path| p.display().to_string();
+        let joined = format!("{}+{}", s(&a), s(&b));
+        assert_eq!(parse_reform(&joined).unwrap(), vec![a.clone(), b.clone()]);
+        std::fs::write(&ab, "").unwrap();
+        assert_eq!(parse_reform(&s(&ab)).unwrap(), vec![ab.clone()]);
+        let specs = reform_specs(&[vec![joined], vec![s(&ab)]]).unwrap();
+        // Same stems, different files: named by their paths.
+        assert_eq!(specs[0].label, format!("{}+{}", s(&a), s(&b)));
+        assert_eq!(specs[1].label, s(&ab));
+        let specs = reform_specs(&[vec![s(&a)], vec![s(&b)]]).unwrap();
+        assert_eq!(
+            (specs[0].label.as_str(), specs[1].label.as_str()),
+            ("a", "b")
+        );
+        assert!(matches!(
+            reform_specs(&[vec![s(&a)], vec![s(&a)]]),
+            Err(ReformError::Duplicate { .. })
+        ));
+    }
+}
