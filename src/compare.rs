@@ -323,8 +323,12 @@ impl Comparison {
             .map(|(i, r)| Effectiveness {
                 reform: r.spec.label.clone(),
                 order: i,
-                pilot: effectiveness(&self.base.1, &r.out, self.base.0.pilot_group()),
-                all: effectiveness(&self.base.1, &r.out, 0),
+                pilot: effectiveness(
+                    &self.base.1,
+                    &r.out,
+                    [self.base.0.pilot_group(), r.model.pilot_group()],
+                ),
+                all: effectiveness(&self.base.1, &r.out, [0, 0]),
             })
             .collect();
         rank(&mut e);
@@ -488,9 +492,10 @@ pub fn rank(e: &mut [Effectiveness]) {
     });
 }
 
-/// The measures of [`EFFECT_METRICS`] of `reform` against `base` for metric
-/// group `g` (0 = all exporters; [`Model::pilot_group`] = 1+7), from the
-/// per-path pairs (MODEL.md §7):
+/// The measures of [`EFFECT_METRICS`] of `reform` against `base` for one metric
+/// group, `g` = its index in the base and in the reform (0 for all exporters,
+/// each arm's [`Model::pilot_group`] for 1+7: the indices differ when the reform
+/// changes the platform list), from the per-path pairs (MODEL.md §7):
 ///
 /// * `released_net_avg` = base − reform `tied_up_net_avg`; `released_net_peak`
 ///   the same for `tied_up_net_peak`; `days_to_cash_saved` = base − reform
@@ -501,23 +506,24 @@ pub fn rank(e: &mut [Effectiveness]) {
 ///   `fiscal_cost_net` ([`ratio_of_means`]; empty unless the cost is positive).
 /// * `exporter_net_benefit` = (base − reform `carrying_cost`) − (reform − base
 ///   `financing_cost`): carrying cost saved less financing cost paid, CNY/yr.
-pub fn effectiveness(base: &RunOutput, reform: &RunOutput, g: usize) -> [Measure; 6] {
+pub fn effectiveness(base: &RunOutput, reform: &RunOutput, g: [usize; 2]) -> [Measure; 6] {
+    let [gb, gr] = g;
     assert_eq!(base.paths.len(), reform.paths.len(), "paired arms");
     let pairs = || base.paths.iter().zip(&reform.paths);
     let saved = |m: M| -> Vec<f64> {
         pairs()
-            .map(|(b, r)| b.groups[g][m as usize] - r.groups[g][m as usize])
+            .map(|(b, r)| b.groups[gb][m as usize] - r.groups[gr][m as usize])
             .collect()
     };
     let released = saved(M::TiedUpNetAvg);
     let cost: Vec<f64> = pairs()
         .map(|(b, r)| {
-            r.groups[g][M::FiscalCostNet as usize] - b.groups[g][M::FiscalCostNet as usize]
+            r.groups[gr][M::FiscalCostNet as usize] - b.groups[gb][M::FiscalCostNet as usize]
         })
         .collect();
     let benefit: Vec<f64> = pairs()
         .map(|(b, r)| {
-            let (b, r) = (&b.groups[g], &r.groups[g]);
+            let (b, r) = (&b.groups[gb], &r.groups[gr]);
             (b[M::CarryingCost as usize] - r[M::CarryingCost as usize])
                 - (r[M::FinancingCost as usize] - b[M::FinancingCost as usize])
         })

@@ -500,7 +500,13 @@ fn compare_plan(a: &CompareArgs) -> Result<refundsim::compare::Plan, Failure> {
 fn compare_folder(plan: &refundsim::compare::Plan) -> PathBuf {
     let mut name = plan.base.scenario.name.clone();
     for (spec, _) in &plan.reforms {
-        name = format!("{name}-vs-{}", spec.label);
+        // A label made of paths (two reforms with the same stems) stays one folder.
+        let label: String = spec
+            .label
+            .chars()
+            .map(|c| if std::path::is_separator(c) { '_' } else { c })
+            .collect();
+        name = format!("{name}-vs-{label}");
     }
     PathBuf::from("output").join(name)
 }
