@@ -48,9 +48,10 @@ pub struct Model {
     season_guide: Vec<u32>,
     /// Width of a bucket of cumulative intensity in [`Model::season_guide`].
     season_step: f64,
-    /// Platform and class group of each exporter (small and contiguous, for the
-    /// per-claim loops).
-    group_of: Vec<[u16; 2]>,
+    /// Platform, class and pilot group of each exporter (small and contiguous,
+    /// for the per-claim loops). The pilot group of an exporter on a non-pilot
+    /// platform is the accumulators' sink, [`Model::groups`], never reported.
+    group_of: Vec<[u16; 3]>,
     /// Mean FOB per shipment, by exporter.
     fob_unit: Vec<f64>,
     /// Refund per yuan of FOB, by exporter.
@@ -59,8 +60,11 @@ pub struct Model {
     rate: Vec<f64>,
     /// Queue priority level of each exporter for the budget.
     priority: Vec<u8>,
-    /// Number of metric groups: total, each platform, each class.
+    /// Number of metric groups: total, each platform, each class, then the 1+7
+    /// group (every exporter on a pilot platform, [`Model::pilot_group`]).
     pub groups: usize,
+    /// Exporters on pilot platforms (the 1+7 group's size).
+    pub pilot_exporters: usize,
     /// Things about this model the results depend on that a user should know.
     pub warnings: Vec<String>,
 }
@@ -147,15 +151,20 @@ impl Model {
             season_guide.push(c as u32);
         }
         let exporters = population::exporters(s);
+        // Groups: total, platforms, classes I–IV, 1+7; then a sink for the pilot
+        // slot of non-pilot exporters (accumulated, never reported).
+        let groups = 1 + s.platforms.len() + 4 + 1;
         let group_of = exporters
             .iter()
             .map(|e| {
                 [
                     (1 + e.platform) as u16,
                     (1 + s.platforms.len() + e.class) as u16,
+                    if e.pilot { groups - 1 } else { groups } as u16,
                 ]
             })
             .collect();
+        let pilot_exporters = exporters.iter().filter(|e| e.pilot).count();
         let fob_unit = exporters
             .iter()
             .map(|e| e.annual_exports / e.shipments_per_year.max(1e-12))
@@ -173,7 +182,6 @@ impl Model {
                 _ => 0,
             })
             .collect();
-        let groups = 1 + s.platforms.len() + 4;
         let warnings = warnings(s, &exporters);
         Model {
             timeline: Timeline::new(s),
@@ -191,6 +199,7 @@ impl Model {
             rate,
             priority,
             groups,
+            pilot_exporters,
             warnings,
         }
     }
@@ -224,11 +233,18 @@ impl Model {
         c
     }
 
-    /// The three metric groups of exporter `ei`: total, platform, class.
+    /// Group index of the 1+7 group: every exporter on a pilot platform (MODEL.md §7).
     #[inline]
-    pub fn groups_of(&self, ei: usize) -> [usize; 3] {
-        let [p, c] = self.group_of[ei];
-        [0, p as usize, c as usize]
+    pub fn pilot_group(&self) -> usize {
+        self.groups - 1
+    }
+
+    /// The metric groups of exporter `ei`: total, platform, class, and the 1+7
+    /// group (or, for an exporter on a non-pilot platform, the unreported sink).
+    #[inline]
+    pub fn groups_of(&self, ei: usize) -> Groups {
+        let [p, c, pilot] = self.group_of[ei];
+        [0, p as usize, c as usize, pilot as usize]
     }
 
     /// What the mechanisms see of the model ([`crate::ledger::World`]).
@@ -259,7 +275,8 @@ impl Model {
 pub struct PathResult {
     /// Metrics in [`crate::metrics::METRICS`] order.
     pub metrics: Vec<f64>,
-    /// Metrics by group: `[0]` total (same as `metrics`), then platforms, then classes I–IV.
+    /// Metrics by group: `[0]` total (same as `metrics`), then platforms, then
+    /// classes I–IV, then the 1+7 group ([`Model::pilot_group`]).
     pub groups: Vec<Vec<f64>>,
     /// Daily series (end of day) over the window, named by [`Model::series_names`].
     pub series: Vec<Vec<f64>>,
@@ -322,7 +339,7 @@ impl Acc {
         }
     }
 
-    /// Adds `amount` to a flow metric of the three groups of an exporter.
+    /// Adds `amount` to a flow metric of the groups of an exporter.
     #[inline]
     pub fn flow(&mut self, g: Groups, m: M, amount: f64) {
         for gi in g {
@@ -332,7 +349,7 @@ impl Acc {
 
     /// Marks `amount` outstanding over window days `[from, to)` in a difference array.
     #[inline]
-    fn span(v: &mut [f64], h: usize, g: [usize; 3], from: i32, to: i32, amount: f64) {
+    fn span(v: &mut [f64], h: usize, g: Groups, from: i32, to: i32, amount: f64) {
         let a = from.max(0) as usize;
         let b = (to.max(0) as usize).min(h);
         if a < b {
@@ -349,9 +366,9 @@ impl Acc {
         Self::span(&mut self.held, self.h, g, from, to, amount);
     }
 
-    /// Adds to the Σ R × days-to-cash of the three groups.
+    /// Adds to the Σ R × days-to-cash of the groups of an exporter.
     #[inline]
-    pub fn cash(&mut self, g: [usize; 3], amount_days: f64) {
+    pub fn cash(&mut self, g: Groups, amount_days: f64) {
         for gi in g {
             self.cash_days[gi] += amount_days;
         }
@@ -393,7 +410,8 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
     let horizon = model.end;
     let max_days = (model.end - model.first + 1) as usize;
     let budget_on = s.policy.quota.is_some();
-    sc.acc.reset(h, model.groups, max_days, budget_on);
+    // One group more than reported: the sink of non-pilot exporters' pilot slot.
+    sc.acc.reset(h, model.groups + 1, max_days, budget_on);
     sc.claims.clear();
 
     // Path-level demand factor: lognormal with mean 1, or fixed for a stress year
@@ -540,7 +558,7 @@ fn draw_claims(model: &Model, path: u32, demand: f64, defaults: Option<&[i32]>, 
                 declared += r;
             }
         }
-        // The exporter's window totals, added to its three groups once.
+        // The exporter's window totals, added to its groups once.
         sc.acc.flow(g, M::Exports, exports);
         sc.acc.flow(g, M::Claims, claims);
         sc.acc.flow(g, M::RefundDeclared, declared);
@@ -638,10 +656,10 @@ fn finish(model: &Model, acc: &Acc, fin: &Finance, claims_simulated: u64) -> Pat
     let s = &model.scenario;
     let h = acc.h;
     let per_year = 365.0 / h as f64;
-    let mut groups = Vec::with_capacity(acc.groups);
+    let mut groups = Vec::with_capacity(model.groups);
     let mut series = vec![vec![0.0; h]; 2];
     let mut backlog = vec![0.0; if acc.backlog.is_empty() { 0 } else { h }];
-    for g in 0..acc.groups {
+    for g in 0..model.groups {
         let mut m = vec![f64::NAN; N_METRICS];
         let fl = &acc.flows[g * N_METRICS..(g + 1) * N_METRICS];
         for (i, v) in m.iter_mut().enumerate() {
@@ -705,8 +723,10 @@ fn finish(model: &Model, acc: &Acc, fin: &Finance, claims_simulated: u64) -> Pat
             sum / h as f64
         };
         fin.finish_group(&model.world(), g, &mut m, per_year);
+        m[M::FiscalCostNet as usize] = fiscal_cost_net(&m);
         groups.push(m);
     }
+    pilot_pool_metrics(model, &mut groups);
     series.extend(fin.series(s));
     if !acc.backlog.is_empty() {
         series.push(backlog);
@@ -716,6 +736,49 @@ fn finish(model: &Model, acc: &Acc, fin: &Finance, claims_simulated: u64) -> Pat
         groups,
         series,
         claims_simulated,
+    }
+}
+
+/// `fiscal_cost_net` (MODEL.md §7): `fiscal_cost` − the fees the public pools
+/// earn (`turnover.fee_income` + `guarantee.fee_income`; a disabled pool earns
+/// nothing). Undefined where `fiscal_cost` is (platform and class groups).
+fn fiscal_cost_net(m: &[f64]) -> f64 {
+    let fees = [M::TurnoverFeeIncome, M::GuaranteeFeeIncome]
+        .iter()
+        .map(|k| m[*k as usize])
+        .filter(|v| !v.is_nan())
+        .sum::<f64>();
+    m[M::FiscalCost as usize] - fees
+}
+
+/// The 1+7 group's pool-level metrics (those not reported by platform), from the
+/// group's own numerators and denominators on this path. The public mechanisms
+/// (turnover, guarantee, credit) serve only exporters on pilot platforms (MODEL.md
+/// §6), so every request, advance, loan, draw, loss and fee — and so every
+/// pool-level share, average and the fiscal cost — belongs to the 1+7 group in
+/// full: its value is the total's. The exception is `credit.default_rate`,
+/// whose numerator and denominator are the group's own defaults and exporters.
+fn pilot_pool_metrics(model: &Model, groups: &mut [Vec<f64>]) {
+    use crate::metrics::{METRICS, Source};
+    let pilot = model.pilot_group();
+    for (i, def) in METRICS.iter().enumerate() {
+        // The public pools serve pilot exporters only, so their pool-wide numbers
+        // are the group's; the service company (open to all) is not copied.
+        let public = matches!(def.source, Source::Pool(k) if k.public_capital_key().is_some())
+            || i == M::FiscalCost as usize
+            || i == M::FiscalCostNet as usize;
+        if public && !def.grouped {
+            groups[pilot][i] = groups[0][i];
+        }
+    }
+    // credit.defaults is already per year.
+    let g = &mut groups[pilot];
+    if !g[M::CreditDefaultRate as usize].is_nan() {
+        g[M::CreditDefaultRate as usize] = if model.pilot_exporters > 0 {
+            g[M::CreditDefaults as usize] / model.pilot_exporters as f64
+        } else {
+            f64::NAN
+        };
     }
 }
 

@@ -143,7 +143,8 @@ pub fn estimate(s: &Scenario, paths: u32, threads: usize, arms: u32) -> Footprin
     let exporters = s.n_exporters() as u64;
     let h = s.horizon_days.max(1) as u64;
     let days = (s.warmup_days.max(0) as u64) + h;
-    let groups = 1 + s.platforms.len() as u64 + 4;
+    // Total, platforms, classes I–IV, 1+7 (and the accumulators' sink).
+    let groups = 1 + s.platforms.len() as u64 + 4 + 2;
     let series = 2 + crate::finance::series_names(s).len() as u64;
     let shipments: f64 = match &s.population {
         Some(rows) => rows

@@ -42,14 +42,15 @@ impl Claim {
     }
 }
 
-/// The three metric groups of an exporter: total, platform, class.
-pub type Groups = [usize; 3];
+/// The four metric groups of an exporter: total, platform, class, and `1+7`
+/// (a sink group, not reported, for exporters off the pilot platforms).
+pub type Groups = [usize; 4];
 
 /// Where mechanisms book what happens: flows by metric and the financing cash
 /// exporters hold against pending claims. Implemented by the engine's
 /// accumulators; generic (static dispatch) in the hot loop.
 pub trait Ledger {
-    /// Adds `amount` to a flow metric of the three groups of an exporter.
+    /// Adds `amount` to a flow metric of the groups of an exporter.
     fn flow(&mut self, g: Groups, m: M, amount: f64);
     /// Financing cash `amount` held by the exporter from day `from` until `to`.
     fn held(&mut self, g: Groups, from: i32, to: i32, amount: f64);
@@ -68,16 +69,16 @@ pub struct World<'a> {
     pub first: i32,
     /// End of the window: days `0 .. end` are measured.
     pub end: i32,
-    /// Platform and class group of each exporter.
-    pub group_of: &'a [[u16; 2]],
+    /// Platform, class and `1+7` group of each exporter.
+    pub group_of: &'a [[u16; 3]],
 }
 
 impl World<'_> {
-    /// The three metric groups of exporter `ei`: total, platform, class.
+    /// The metric groups of exporter `ei`: total, platform, class, `1+7`.
     #[inline]
     pub fn groups_of(&self, ei: usize) -> Groups {
-        let [p, c] = self.group_of[ei];
-        [0, p as usize, c as usize]
+        let [p, c, pilot] = self.group_of[ei];
+        [0, p as usize, c as usize, pilot as usize]
     }
 }
 

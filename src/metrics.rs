@@ -281,10 +281,13 @@ metrics! {
     BudgetWaitDaysAvg = "budget.wait_days_avg", "days", true, Ratio, TIMELINE,
         "等待退税计划指标天数（平均）", "Days waited for the refund budget, average",
         "Calendar days t5 − t4 that claims waited for the refund budget, averaged over the claims paid in the window, weighted by refund amount. 0 without policy.quota; empty when no refund was paid in the window.";
+    FiscalCostNet = "fiscal_cost_net", "CNY/yr", false, Flow, MECHANISMS,
+        "财政净成本（扣除资金池收费，每年）", "Net fiscal cost, after the public pools' fees, per year",
+        "fiscal_cost − the fees the public pools earn (turnover.fee_income + guarantee.fee_income): the net cost of public money. Negative when the pools earn more than they cost.";
 }
 
 /// Number of metrics.
-pub const N_METRICS: usize = M::BudgetWaitDaysAvg as usize + 1;
+pub const N_METRICS: usize = M::FiscalCostNet as usize + 1;
 
 /// Index of a metric by name.
 pub fn index(name: &str) -> Option<usize> {

@@ -277,19 +277,26 @@ fn run_appends_the_budget_rows_and_backlog_columns() {
         "r",
     ]));
     let summary = std::fs::read_to_string(sb.path("r/summary.csv")).unwrap();
-    let last: Vec<&str> = summary
+    // The `all` rows, in file order (the `1+7` rows follow them).
+    let names: Vec<&str> = summary
         .lines()
-        .rev()
-        .take(3)
+        .skip(1)
+        .filter(|l| l.ends_with(",all"))
         .map(|l| l.split(',').next().unwrap())
         .collect();
+    let at = names
+        .iter()
+        .position(|n| *n == "budget.binding_months")
+        .expect("budget rows in summary.csv");
     assert_eq!(
-        last,
+        names[at - 1..at + 3],
         [
-            "budget.wait_days_avg",
+            "service.loss",
+            "budget.binding_months",
             "budget.backlog_avg",
-            "budget.binding_months"
-        ]
+            "budget.wait_days_avg"
+        ],
+        "the budget rows follow the service rows, appended after the older metrics"
     );
     let ts = std::fs::read_to_string(sb.path("r/timeseries.csv")).unwrap();
     assert!(

@@ -475,12 +475,16 @@ fn required(
 fn summary(csv: &Csv) -> Result<Summary, BriefError> {
     let m = csv.col("metric")?;
     let u = csv.col("unit")?;
+    // The rows of all exporters (a `group` column, when present, also holds the
+    // 1+7 group's rows).
+    let group = csv.header.iter().position(|h| h == "group");
     let stats = csv.stats()?;
     Ok(Summary {
         rows: csv
             .rows
             .iter()
             .zip(stats)
+            .filter(|((_, r), _)| group.is_none_or(|g| csv.text(r, g) == "all"))
             .map(|((_, r), s)| (csv.text(r, m), csv.text(r, u), s))
             .collect(),
     })
@@ -531,6 +535,10 @@ fn groups(csv: &Csv, key: &str, platforms: bool) -> Result<Vec<Group>, BriefErro
     let stats = csv.stats()?;
     let mut out: Vec<Group> = Vec::new();
     for ((line, r), s) in csv.rows.iter().zip(stats) {
+        // The group rows (`1+7`, `all`) have an empty pilot cell: not platforms.
+        if pilot.is_some_and(|i| csv.text(r, i).is_empty()) {
+            continue;
+        }
         let name = csv.text(r, k);
         if out.last().is_none_or(|g| g.name != name) {
             let pilot = match pilot.map(|i| csv.text(r, i)) {
