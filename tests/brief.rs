@@ -609,9 +609,9 @@ fn comparison_brief_leads_with_the_ranking_from_effectiveness_csv() {
     // The first section is the ranking, reforms ordered by working capital
     // released (the file lists them fast-review, pool, big-pool).
     let first = md
-        .find("## 1. Cost-effectiveness ranking")
+        .find("## 1\\. Cost-effectiveness ranking")
         .expect("ranking section");
-    assert!(first < md.find("## 2. Baseline vs reform").unwrap());
+    assert!(first < md.find("## 2\\. Baseline vs reform").unwrap());
     let rows = md_table(&md, "Cost-effectiveness of the reforms");
     let order: Vec<&str> = rows[2..]
         .iter()
@@ -682,7 +682,7 @@ fn a_two_arm_comparison_without_effectiveness_csv_derives_the_ranking_from_delta
     // Δ fiscal_cost − Δ fee income = 3.0 − 1.5 = CNY 1.5 mn; ratio 100 mn / 1.5 mn.
     assert!(rows[2].contains("CNY 100 mn (90 ~ 110)"), "{}", rows[2]);
     assert!(rows[2].contains("CNY +1.50 mn"), "{}", rows[2]);
-    assert!(rows[2].contains("| 66.7 |"), "{}", rows[2]);
+    assert!(rows[2].contains("| **66.7** |"), "{}", rows[2]);
     assert!(md.contains("Derived from delta.csv"));
     // Saves CNY 7 mn of carrying cost for CNY 1.5 mn: no warning.
     assert!(!md.contains("costs more than it saves"), "{md}");
@@ -781,7 +781,7 @@ fn sweep_reports_percentiles_and_threshold_shares_matching_the_points_paths() {
         md.contains("Share of simulated years meeting each threshold"),
         "{md}"
     );
-    assert!(md.contains("5th ~ 95th percentile"));
+    assert!(md.contains("5th \\~ 95th percentile"), "{md}");
 }
 
 #[test]
@@ -817,10 +817,13 @@ fn a_bad_exceed_expression_exits_2_naming_the_fix() {
 
 #[test]
 fn sweep_charts_leave_out_zero_when_it_would_flatten_the_curve() {
-    // 2.1 to 2.8: a spread of a quarter of the maximum — zero left out.
-    let (lo, hi) = refundsim::brief::y_range(&[2.1e8, 2.5e8, 2.8e8], 1e8);
-    assert!(lo > 1.9 && lo < 2.1 && hi > 2.8 && hi < 3.0, "{lo} {hi}");
-    // 0.5 to 2.8: zero kept.
-    let (lo, _) = refundsim::brief::y_range(&[0.5e8, 2.8e8], 1e8);
+    use refundsim::brief::y_range;
+    // Means from 2.5 to 3.3 (a spread under a third of the largest): zero left
+    // out, even though the intervals reach down to 2.2.
+    let means = [3.3e8, 3.0e8, 2.9e8, 2.5e8];
+    let (lo, hi) = y_range(&means, &[2.2e8, 3.8e8], 1e8);
+    assert!(lo > 2.0 && lo < 2.2 && hi > 3.8 && hi < 4.0, "{lo} {hi}");
+    // Means from 0.5 to 2.8: zero kept.
+    let (lo, _) = y_range(&[0.5e8, 2.8e8], &[], 1e8);
     assert_eq!(lo, 0.0);
 }

@@ -153,28 +153,36 @@ fn cny_axis(max: f64, lang: Lang) -> (f64, String) {
     }
 }
 
-/// The y range of a sweep chart (in axis units, values divided by `div`). Zero
-/// is included only when the data spread is more than a third of their largest
-/// magnitude (or they change sign): otherwise a curve from 2.1 to 2.8 亿元 would
-/// be drawn flat near the top of an axis from 0. The range is padded by 10% of
-/// the spread (at least 1% of the magnitude, so equal values do not collapse it).
-pub fn y_range(values: &[f64], div: f64) -> (f64, f64) {
+/// The finite (min, max) of `values`, or `None`.
+fn extent(values: &[f64]) -> Option<(f64, f64)> {
     let fin = values.iter().copied().filter(|v| v.is_finite());
     let (min, max) = fin.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
         (a.min(v), b.max(v))
     });
-    if !min.is_finite() {
+    min.is_finite().then_some((min, max))
+}
+
+/// The y range of a sweep chart (in axis units, values divided by `div`) that
+/// shows every value of `all` (means and interval ends). Zero is included only
+/// when the spread of the `curve` (the means drawn as lines) is more than a
+/// third of its largest magnitude: otherwise a curve from 2.5 to 3.3 亿元 would
+/// be drawn flat near the top of an axis from 0. The range is padded by 10% of
+/// the spread (at least 1% of the magnitude, so equal values do not collapse it).
+pub fn y_range(curve: &[f64], all: &[f64], div: f64) -> (f64, f64) {
+    let Some((cmin, cmax)) = extent(curve) else {
         return (0.0, 1.0);
-    }
-    let (min, max) = (min / div, max / div);
-    let mag = min.abs().max(max.abs());
-    let (min, max) = if min >= 0.0 && max - min > mag / 3.0 {
+    };
+    let (amin, amax) = extent(all).unwrap_or((cmin, cmax));
+    let (min, max) = (amin.min(cmin) / div, amax.max(cmax) / div);
+    let flat = cmax - cmin <= cmin.abs().max(cmax.abs()) / 3.0;
+    let (min, max) = if !flat && min >= 0.0 {
         (0.0, max)
-    } else if max <= 0.0 && max - min > mag / 3.0 {
+    } else if !flat && max <= 0.0 {
         (min, 0.0)
     } else {
         (min, max)
     };
+    let mag = min.abs().max(max.abs());
     let pad = ((max - min) * 0.1).max(mag * 0.01).max(1e-12);
     let lo = if min == 0.0 { 0.0 } else { min - pad };
     let hi = if max == 0.0 { 0.0 } else { max + pad };
@@ -405,7 +413,11 @@ pub fn curves(
     } else {
         unit
     };
-    let (lo, hi) = y_range(&all, div);
+    let means: Vec<f64> = lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.1))
+        .collect();
+    let (lo, hi) = y_range(&means, &all, div);
     let (x0, x1) = x_ticks
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), t| {
@@ -816,9 +828,42 @@ fn text_width(s: &str) -> f64 {
         .sum()
 }
 
+/// A text as lines that fit `width` pixels at font size `size`: in both
+/// languages the Chinese and the English on lines of their own; long lines are
+/// broken at the last space (English) or between characters (Chinese).
+fn lines_of(l: &L, lang: Lang, width: f64, size: f64) -> Vec<String> {
+    let parts: Vec<String> = match lang {
+        Lang::Both if l.zh != l.en && !l.en.is_empty() && !l.zh.is_empty() => {
+            vec![l.zh.clone(), l.en.clone()]
+        }
+        _ => vec![l.get(lang)],
+    };
+    let fits = |s: &str| text_width(s) * size / 14.0 <= width;
+    let mut out = Vec::new();
+    for p in parts {
+        let mut cur = String::new();
+        for ch in p.chars() {
+            cur.push(ch);
+            if !fits(&cur) {
+                let cut = cur
+                    .rfind(' ')
+                    .filter(|&i| i > 0)
+                    .unwrap_or(cur.len() - ch.len_utf8());
+                let rest = cur[cut..].trim_start().to_string();
+                out.push(cur[..cut].trim_end().to_string());
+                cur = rest;
+            }
+        }
+        if !cur.is_empty() {
+            out.push(cur);
+        }
+    }
+    out
+}
+
 /// A chart as a standalone SVG file (`brief-figN.svg` beside brief.md): its
-/// title above, the plot, and the legend and note below as SVG text, so the file
-/// reads on its own in a Markdown viewer or a slide.
+/// title above, the plot, and the legend and note below as SVG text (wrapped to
+/// the chart's width), so the file reads on its own in a Markdown viewer or a slide.
 pub fn standalone(c: &Chart, lang: Lang) -> String {
     let (w, h) = c
         .svg
@@ -833,56 +878,61 @@ pub fn standalone(c: &Chart, lang: Lang) -> String {
             (n.len() == 4).then(|| (n[2], n[3]))
         })
         .unwrap_or((f64::from(W), f64::from(H)));
-    let title = c.title.get(lang);
+    let mut out = String::new();
+    let mut y = 0.0;
+    for l in lines_of(&c.title, lang, w - 24.0, 16.0) {
+        y += 22.0;
+        out += &format!(
+            "<text x=\"12\" y=\"{y}\" font-size=\"16\" font-weight=\"600\">{}</text>\n",
+            xml(&l)
+        );
+    }
+    y += 12.0;
+    out += &c.svg.replacen(
+        "<svg ",
+        &format!("<svg x=\"0\" y=\"{y}\" width=\"{w}\" height=\"{h}\" "),
+        1,
+    );
+    out.push('\n');
+    y += h + 10.0;
     // Legend entries flow left to right, wrapping at the chart's width.
-    let (mut x, mut row) = (72.0, 0usize);
-    let mut legend = String::new();
+    let mut x = 72.0;
+    if !c.legend.is_empty() {
+        y += 22.0;
+    }
     for (color, band, l) in &c.legend {
         let label = l.get(lang);
         let item = 34.0 + text_width(&label) + 22.0;
         if x + item > w && x > 72.0 {
             x = 72.0;
-            row += 1;
+            y += 22.0;
         }
-        let y = h + 44.0 + 22.0 * row as f64;
         let fill = if *band {
             format!("fill=\"{color}\" fill-opacity=\"0.19\" stroke=\"{color}\" stroke-width=\"2\"")
         } else {
             format!("fill=\"{color}\"")
         };
-        let _ = std::fmt::Write::write_fmt(
-            &mut legend,
-            format_args!(
-                "<rect x=\"{x}\" y=\"{}\" width=\"26\" height=\"12\" {fill}/><text x=\"{}\" y=\"{}\">{}</text>",
-                y - 11.0,
-                x + 32.0,
-                y,
-                xml(&label)
-            ),
+        out += &format!(
+            "<rect x=\"{x}\" y=\"{}\" width=\"26\" height=\"12\" {fill}/><text x=\"{}\" y=\"{y}\">{}</text>\n",
+            y - 11.0,
+            x + 32.0,
+            xml(&label)
         );
         x += item;
     }
-    let rows = if c.legend.is_empty() { 0 } else { row + 1 };
-    let note_y = h + 44.0 + 22.0 * rows as f64 + 4.0;
-    let note = c
-        .note
-        .as_ref()
-        .map(|n| {
-            format!(
-                "<text x=\"12\" y=\"{note_y}\" fill=\"#5d6b79\" font-size=\"12\">{}</text>",
-                xml(&n.get(lang))
-            )
-        })
-        .unwrap_or_default();
-    let total = note_y + if c.note.is_some() { 14.0 } else { 0.0 };
-    let plot = c.svg.replacen(
-        "<svg ",
-        &format!("<svg x=\"0\" y=\"34\" width=\"{w}\" height=\"{h}\" "),
-        1,
-    );
+    if let Some(n) = &c.note {
+        y += 6.0;
+        for l in lines_of(n, lang, w - 24.0, 12.0) {
+            y += 16.0;
+            out += &format!(
+                "<text x=\"12\" y=\"{y}\" fill=\"#5d6b79\" font-size=\"12\">{}</text>\n",
+                xml(&l)
+            );
+        }
+    }
+    let total = y + 10.0;
     format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{total}\" viewBox=\"0 0 {w} {total}\" font-family=\"Noto Sans CJK SC, Source Han Sans SC, PingFang SC, Microsoft YaHei, sans-serif\" font-size=\"14\">\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n<text x=\"12\" y=\"22\" font-size=\"16\" font-weight=\"600\">{}</text>\n{plot}\n{legend}\n{note}\n</svg>\n",
-        xml(&title)
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{total}\" viewBox=\"0 0 {w} {total}\" font-family=\"Noto Sans CJK SC, Source Han Sans SC, PingFang SC, Microsoft YaHei, sans-serif\" font-size=\"14\">\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n{out}</svg>\n"
     )
 }
 

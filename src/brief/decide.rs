@@ -106,9 +106,79 @@ pub fn size(dir: &Path, m: &Value, lang: Lang) -> Result<Doc, BriefError> {
         .collect();
     let key = labels::key(&lever);
     let mname = labels::metric(&metric);
-    let value = a["value"].as_f64();
     let level = share.unwrap_or(threshold);
-    // The one-sentence answer.
+    let headline = size_headline(&a, &lever, &target, &metric, threshold, qq);
+    let mut headlines = vec![headline];
+    if let Some(Value::Array(w)) = a.get("warnings") {
+        for x in w.iter().filter_map(Value::as_str) {
+            headlines.push(L::new(
+                format!("注意（英文原文）：{x}"),
+                format!("Note: {x}"),
+            ));
+        }
+    }
+    let stat_label = if share.is_some() {
+        L::new("达标年份占比", "share of years meeting the target")
+    } else {
+        L::new(format!("{}均值", mname.zh), format!("mean {}", mname.en))
+    };
+    let chart = size_chart(&a, &lever, &points, &stat_label, level, qq, lang);
+    let mut s1 = Vec::new();
+    s1.extend(run::chart_block(Some(chart), dir)?);
+    let mut t = Table::new(
+        L::new("评估点", "Points"),
+        L::new("每次评估", "Every evaluation"),
+        vec![
+            key.clone(),
+            stat_label.clone(),
+            L::new("95%置信区间", "95% interval"),
+            L::new("达标", "Meets the target"),
+        ],
+    );
+    for p in &points {
+        t.rows.push(vec![
+            Cell::Text(lever_value(&lever, p.0)),
+            Cell::Num(Num::new(p.1, qq)),
+            Cell::Text(L::new(
+                format!(
+                    "{} – {}",
+                    fmt::one(&Num::new(p.2, qq), true),
+                    fmt::one(&Num::new(p.3, qq), true)
+                ),
+                format!("{} – {}", stat_num(p.2, qq), stat_num(p.3, qq)),
+            )),
+            Cell::Text(labels::yes_no(p.4)),
+        ]);
+    }
+    t.note = Some(L::new(
+        "所有评估使用同一组随机数（相同种子与路径）。",
+        "Every evaluation runs on the same random numbers (same seed and paths).",
+    ));
+    s1.push(Block::Table(t));
+    let mut prov = provenance(m, &[]);
+    prov.insert(0, (L::new("目标", "Target"), target.clone()));
+    prov.insert(0, (L::new("杠杆", "Lever"), lever.clone()));
+    Ok(Doc {
+        title: run::title(m),
+        meta: vec![L::new(
+            format!("规模测算：{}", key.zh),
+            format!("Sizing: {}", key.en),
+        )],
+        headlines,
+        sections: vec![Section {
+            title: L::new("规模测算", "How big must it be"),
+            blocks: s1,
+        }],
+        provenance: prov,
+        inputs: run::inputs(m, &L::new("输入文件", "Input")),
+    })
+}
+
+/// The one-sentence answer of a size study.
+fn size_headline(a: &Value, lever: &str, target: &str, metric: &str, threshold: f64, qq: Q) -> L {
+    let key = labels::key(lever);
+    let mname = labels::metric(metric);
+    let (value, share) = (a["value"].as_f64(), a["confidence"].as_f64());
     let op_zh = if target.contains('<') {
         "不超过"
     } else {
@@ -179,16 +249,21 @@ pub fn size(dir: &Path, m: &Value, lang: Lang) -> Result<Doc, BriefError> {
             ),
         ),
     };
-    let mut headlines = vec![headline];
-    if let Some(Value::Array(w)) = a.get("warnings") {
-        for x in w.iter().filter_map(Value::as_str) {
-            headlines.push(L::new(
-                format!("注意（英文原文）：{x}"),
-                format!("Note: {x}"),
-            ));
-        }
-    }
-    // Chart: statistic against the lever, target line, chosen value.
+    headline
+}
+
+/// The chart of a size study: the statistic against the lever with its
+/// intervals, the target line and the chosen value.
+fn size_chart(
+    a: &Value,
+    lever: &str,
+    points: &[(f64, f64, f64, f64, bool)],
+    stat_label: &L,
+    level: f64,
+    qq: Q,
+    lang: Lang,
+) -> Result<super::Chart, String> {
+    let key = labels::key(lever);
     let (x0, x1) = points
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
@@ -213,11 +288,6 @@ pub fn size(dir: &Path, m: &Value, lang: Lang) -> Result<Doc, BriefError> {
             })
             .collect()
     };
-    let stat_label = if share.is_some() {
-        L::new("达标年份占比", "share of years meeting the target")
-    } else {
-        L::new(format!("{}均值", mname.zh), format!("mean {}", mname.en))
-    };
     let mut lines = vec![
         Line {
             label: stat_label.clone(),
@@ -231,7 +301,7 @@ pub fn size(dir: &Path, m: &Value, lang: Lang) -> Result<Doc, BriefError> {
             ],
         },
     ];
-    if let (Some(v), Some(s)) = (value, a["statistic"].as_f64()) {
+    if let (Some(v), Some(s)) = (a["value"].as_f64(), a["statistic"].as_f64()) {
         lines.push(Line {
             label: L::new("所选取值", "chosen value"),
             points: vec![(v / div, s, f64::NAN, f64::NAN)],
@@ -246,56 +316,7 @@ pub fn size(dir: &Path, m: &Value, lang: Lang) -> Result<Doc, BriefError> {
             unit.en
         ),
     );
-    let chart = chart::curves(title, ticks, &lines, qq, stat_label.clone(), lang);
-    let mut s1 = Vec::new();
-    s1.extend(run::chart_block(Some(chart), dir)?);
-    let mut t = Table::new(
-        L::new("评估点", "Points"),
-        L::new("每次评估", "Every evaluation"),
-        vec![
-            key.clone(),
-            stat_label.clone(),
-            L::new("95%置信区间", "95% interval"),
-            L::new("达标", "Meets the target"),
-        ],
-    );
-    for p in &points {
-        t.rows.push(vec![
-            Cell::Text(lever_value(&lever, p.0)),
-            Cell::Num(Num::new(p.1, qq)),
-            Cell::Text(L::new(
-                format!(
-                    "{} – {}",
-                    fmt::one(&Num::new(p.2, qq), true),
-                    fmt::one(&Num::new(p.3, qq), true)
-                ),
-                format!("{} – {}", stat_num(p.2, qq), stat_num(p.3, qq)),
-            )),
-            Cell::Text(labels::yes_no(p.4)),
-        ]);
-    }
-    t.note = Some(L::new(
-        "所有评估使用同一组随机数（相同种子与路径）。",
-        "Every evaluation runs on the same random numbers (same seed and paths).",
-    ));
-    s1.push(Block::Table(t));
-    let mut prov = provenance(m, &[]);
-    prov.insert(0, (L::new("目标", "Target"), target.clone()));
-    prov.insert(0, (L::new("杠杆", "Lever"), lever.clone()));
-    Ok(Doc {
-        title: run::title(m),
-        meta: vec![L::new(
-            format!("规模测算：{}", key.zh),
-            format!("Sizing: {}", key.en),
-        )],
-        headlines,
-        sections: vec![Section {
-            title: L::new("规模测算", "How big must it be"),
-            blocks: s1,
-        }],
-        provenance: prov,
-        inputs: run::inputs(m, &L::new("输入文件", "Input")),
-    })
+    chart::curves(title, ticks, &lines, qq, stat_label.clone(), lang)
 }
 
 /// Rows of a CSV file as maps from column to text.
