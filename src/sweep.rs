@@ -604,7 +604,7 @@ fn sweep_header(plan: &Plan) -> Vec<String> {
 /// quote or a line break stays one cell.
 pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
     let mut csv = crate::output::CsvText::new();
-    csv.row(&sweep_header(plan));
+    csv.row(sweep_header(plan));
     for (i, ((assign, _), cols)) in plan.points.iter().zip(rows).enumerate() {
         let mut row = vec![i.to_string()];
         row.extend(

@@ -705,7 +705,10 @@ fn meta(c: &Compare) -> Vec<L> {
 }
 
 /// Provenance rows and input files of a comparison and its arms.
-fn sources(c: &Compare) -> (Vec<(L, String)>, Vec<(L, String, String)>) {
+/// Provenance rows (label, value) and input files (role, path, sha256) of a brief.
+type Sources = (Vec<(L, String)>, Vec<(L, String, String)>);
+
+fn sources(c: &Compare) -> Sources {
     let (bm, rm) = (&c.base.manifest, &c.reform.manifest);
     let mut provenance = run::provenance(&c.manifest, None);
     for (key, label) in [

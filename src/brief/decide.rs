@@ -189,7 +189,7 @@ fn size_headline(a: &Value, lever: &str, target: &str, metric: &str, threshold: 
     } else {
         "at least"
     };
-    let headline = match (value, share) {
+    match (value, share) {
         (Some(v), Some(p)) => {
             let (s, lo, hi) = (
                 a["statistic"].as_f64().unwrap_or(f64::NAN),
@@ -200,22 +200,22 @@ fn size_headline(a: &Value, lever: &str, target: &str, metric: &str, threshold: 
                 format!(
                     "{}为 {} 时，在 {:.0}%（{:.0}–{:.0}%）的年份中{}{} {}（目标：至少 {:.0}% 的年份）。",
                     key.zh,
-                    lever_value(&lever, v).zh,
+                    lever_value(lever, v).zh,
                     100.0 * s,
                     100.0 * lo,
                     100.0 * hi,
                     mname.zh,
                     op_zh,
-                    fmt::one(&Num::new(threshold, q(&metric)), true),
+                    fmt::one(&Num::new(threshold, q(metric)), true),
                     100.0 * p
                 ),
                 format!(
                     "{} of {} keeps {} {} {} in {:.0}% ({:.0}–{:.0}%) of years (target: {:.0}% of years).",
                     key.en,
-                    lever_value(&lever, v).en,
+                    lever_value(lever, v).en,
                     mname.en.to_lowercase(),
                     op_en,
-                    fmt::one(&Num::new(threshold, q(&metric)), false),
+                    fmt::one(&Num::new(threshold, q(metric)), false),
                     100.0 * s,
                     100.0 * lo,
                     100.0 * hi,
@@ -227,7 +227,7 @@ fn size_headline(a: &Value, lever: &str, target: &str, metric: &str, threshold: 
             format!(
                 "{}为 {} 时，{}的均值{} {}。",
                 key.zh,
-                lever_value(&lever, v).zh,
+                lever_value(lever, v).zh,
                 mname.zh,
                 op_zh,
                 fmt::one(&Num::new(threshold, qq), true)
@@ -235,7 +235,7 @@ fn size_headline(a: &Value, lever: &str, target: &str, metric: &str, threshold: 
             format!(
                 "{} of {} keeps the mean of {} {} {}.",
                 key.en,
-                lever_value(&lever, v).en,
+                lever_value(lever, v).en,
                 mname.en.to_lowercase(),
                 op_en,
                 fmt::one(&Num::new(threshold, qq), false)
@@ -248,8 +248,7 @@ fn size_headline(a: &Value, lever: &str, target: &str, metric: &str, threshold: 
                 key.en.to_lowercase()
             ),
         ),
-    };
-    headline
+    }
 }
 
 /// The chart of a size study: the statistic against the lever with its
@@ -269,7 +268,7 @@ fn size_chart(
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
             (a.min(p.0), b.max(p.0))
         });
-    let div = if fmt::is_amount_key(&lever) && x1 >= 1e4 {
+    let div = if fmt::is_amount_key(lever) && x1 >= 1e4 {
         if x1 >= 1e8 { 1e8 } else { 1e4 }
     } else {
         1.0
