@@ -673,7 +673,12 @@ fn sweep(a: SweepArgs) -> Result<(), Failure> {
     }
     let threads = threads_of(a.control.threads);
     let bar = progress(
-        plan.total_paths(),
+        plan.points
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| shard.is_none_or(|s| s.owns(*i as u64)))
+            .map(|(_, (_, s))| s.paths as u64)
+            .sum(),
         a.control.quiet,
         &format!("sweeping {} points", plan.points.len()),
     );

@@ -216,3 +216,27 @@ fn shard_auto_takes_the_slurm_array_task() {
     assert_eq!(m["shard"]["count"], 2);
     assert_eq!(m["shard_paths"], 2, "paths 1 and 3 of 0..5");
 }
+
+#[test]
+fn merge_reads_one_column_at_a_time_not_every_paths_series() {
+    use refundsim::report::{self, Columns};
+    use refundsim::shard::ShardSet;
+    let sb = Sandbox::new().shipped();
+    shards(&sb, "3", "c");
+    let set = ShardSet::open(&[sb.path("c1"), sb.path("c2"), sb.path("c3")]).unwrap();
+    assert_eq!(set.paths(), 12);
+    let files = report::summary_files(set.meta(), &set);
+    let paths = report::paths_csv(&set);
+    assert!(set.take_error().is_none());
+    assert_eq!(files.len(), 4);
+    assert_eq!(paths.lines().count(), 13);
+    // The largest read is one column (12 values) or one block of rows (12 paths ×
+    // (1 + metrics)), never the 365 days of a series over every path.
+    let days = set.meta().dates.len();
+    let row_words = 1 + refundsim::metrics::N_METRICS;
+    assert!(
+        set.largest_read() <= 12 * row_words && set.largest_read() < 12 * days,
+        "largest read {} values",
+        set.largest_read()
+    );
+}
