@@ -432,9 +432,12 @@ pub fn run_shard(
     Ok(csv_path)
 }
 
+/// A point's `paths.csv` as (header, column) pairs.
+type PointColumns = Vec<(String, Vec<f64>)>;
+
 /// The key columns of points `0 .. total` under `points_dir`, always from the
 /// files on disk.
-fn read_rows(points_dir: &Path, total: usize) -> Result<Vec<Vec<(String, Vec<f64>)>>, SweepError> {
+fn read_rows(points_dir: &Path, total: usize) -> Result<Vec<PointColumns>, SweepError> {
     let mut rows = Vec::new();
     for i in 0..total {
         let p = points_dir.join(i.to_string()).join("paths.csv");
