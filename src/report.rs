@@ -109,6 +109,8 @@ pub struct RunMeta {
     pub dates: Vec<String>,
     /// The platforms, in group order (groups `1 ..= platforms.len()`).
     pub platforms: Vec<PlatformLabel>,
+    /// Metric groups per path ([`Model::groups`]).
+    pub groups: usize,
 }
 
 impl RunMeta {
@@ -133,6 +135,7 @@ impl RunMeta {
                     pilot: p.pilot,
                 })
                 .collect(),
+            groups: model.groups,
         }
     }
 }

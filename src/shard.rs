@@ -225,9 +225,9 @@ pub fn fingerprint(scenario: &serde_json::Value) -> String {
 
 /// The layout of `out`'s per-path results (of a run of `meta`'s model).
 pub fn layout_of(out: &RunOutput, meta: &RunMeta) -> Layout {
-    let groups = out.paths.first().map_or(0, |p| p.groups.len());
+    debug_assert!(out.paths.iter().all(|p| p.groups.len() == meta.groups));
     Layout {
-        groups,
+        groups: meta.groups,
         metrics: crate::metrics::N_METRICS,
         series: meta.series_names.len(),
         days: meta.dates.len(),

@@ -240,3 +240,34 @@ fn merge_reads_one_column_at_a_time_not_every_paths_series() {
         set.largest_read()
     );
 }
+
+#[test]
+fn more_shards_than_paths_leaves_empty_shards_that_still_merge() {
+    let sb = Sandbox::new().shipped();
+    succeeded(&sb.output(&[
+        "run", SCENARIO, "--paths", "2", "--seed", "5", "--quiet", "--out", "full",
+    ]));
+    for i in 1..=3 {
+        succeeded(&sb.output(&[
+            "run",
+            SCENARIO,
+            "--paths",
+            "2",
+            "--seed",
+            "5",
+            "--quiet",
+            "--shard",
+            &format!("{i}/3"),
+            "--out",
+            &format!("e{i}"),
+        ]));
+    }
+    succeeded(&sb.output(&["merge", "e1", "e2", "e3", "--out", "merged"]));
+    for f in RUN_FILES {
+        assert_eq!(
+            fs::read(sb.path("full").join(f)).unwrap(),
+            fs::read(sb.path("merged").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
