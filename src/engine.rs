@@ -820,6 +820,35 @@ fn thread_pool(threads: usize) -> rayon::ThreadPool {
         .expect("a thread pool")
 }
 
+/// Runs the paths `p` of `0 .. n` with `p mod count = index` (shard `index + 1`
+/// of `count`, see [`crate::shard`]) like [`run`]: each path's randomness is keyed
+/// by `p`, so these results equal the same paths of the unsharded run.
+pub fn run_strided(
+    model: &Model,
+    n: u32,
+    index: u32,
+    count: u32,
+    threads: usize,
+    on_path: &(dyn Fn() + Sync),
+    cancel: &AtomicBool,
+) -> Result<RunOutput, Cancelled> {
+    let pool = thread_pool(threads);
+    let paths = simulate_paths(
+        &pool,
+        (index.min(n)..n)
+            .into_par_iter()
+            .step_by(count.max(1) as usize),
+        model,
+        on_path,
+        cancel,
+    )?;
+    let claims_simulated = paths.iter().map(|p| p.claims_simulated).sum();
+    Ok(RunOutput {
+        paths,
+        claims_simulated,
+    })
+}
+
 /// Simulates paths `range` on `pool`, results in path order.
 fn simulate_range(
     pool: &rayon::ThreadPool,
@@ -828,9 +857,19 @@ fn simulate_range(
     on_path: &(dyn Fn() + Sync),
     cancel: &AtomicBool,
 ) -> Result<Vec<PathResult>, Cancelled> {
+    simulate_paths(pool, range.into_par_iter(), model, on_path, cancel)
+}
+
+/// Simulates the paths `paths` yields on `pool`, results in their order.
+fn simulate_paths(
+    pool: &rayon::ThreadPool,
+    paths: impl IndexedParallelIterator<Item = u32>,
+    model: &Model,
+    on_path: &(dyn Fn() + Sync),
+    cancel: &AtomicBool,
+) -> Result<Vec<PathResult>, Cancelled> {
     let results: Vec<Option<PathResult>> = pool.install(|| {
-        range
-            .into_par_iter()
+        paths
             .map_init(Scratch::default, |sc, p| {
                 if cancel.load(Ordering::Relaxed) {
                     return None;

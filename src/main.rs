@@ -68,6 +68,47 @@ enum Command {
         /// `turnover.blocked_share` or `guarantee`; all keys and metrics if omitted.
         key: Option<String>,
     },
+    /// Merge the shard folders of a run or sweep computed with `--shard I/N` into
+    /// the files of the unsharded run, byte for byte (timing fields aside).
+    Merge(MergeArgs),
+}
+
+#[derive(Args, Clone)]
+struct MergeArgs {
+    /// Shard folders written by `run --shard I/N` or `sweep --shard I/N`, every I once.
+    #[arg(required = true, value_name = "SHARD_DIR")]
+    dirs: Vec<PathBuf>,
+    /// Output directory of the merged run or sweep.
+    #[arg(long, value_name = "DIR", required = true)]
+    out: PathBuf,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    threads: Option<u32>,
+    /// Replace an earlier refundsim output directory.
+    #[arg(long)]
+    force: bool,
+}
+
+/// `--shard I/N` or `--shard auto`.
+fn shard_arg(s: &str) -> Result<String, String> {
+    if s != "auto" {
+        refundsim::shard::Shard::parse(s)?;
+    }
+    Ok(s.to_string())
+}
+
+/// The shard a `--shard` argument names (`auto`: from the scheduler's environment).
+fn resolve_shard(arg: &Option<String>) -> Result<Option<refundsim::shard::Shard>, Failure> {
+    use refundsim::shard::Shard;
+    match arg.as_deref() {
+        None => Ok(None),
+        Some("auto") => Shard::auto(&|k| std::env::var(k).ok())
+            .map(Some)
+            .map_err(|e| usage(anyhow::anyhow!(e))),
+        Some(s) => Shard::parse(s)
+            .map(Some)
+            .map_err(|e| usage(anyhow::anyhow!(e))),
+    }
 }
 
 #[derive(Args, Clone)]
@@ -94,6 +135,10 @@ struct RunArgs {
     /// With --claims-out: write the claims of the first N paths only (default: all).
     #[arg(long, value_name = "N", requires = "claims_out", value_parser = clap::value_parser!(u32).range(1..))]
     claims_paths: Option<u32>,
+    /// Compute only shard I of N (paths p with p mod N = I − 1) into a shard folder
+    /// for `refundsim merge`; `auto` reads a Slurm array task or Kubernetes index.
+    #[arg(long, value_name = "I/N|auto", value_parser = shard_arg, conflicts_with = "claims_out")]
+    shard: Option<String>,
     #[command(flatten)]
     control: RunControl,
 }
@@ -156,6 +201,10 @@ struct SweepArgs {
     /// Repeatable; adds columns TARGET_share, TARGET_ci_low, TARGET_ci_high to sweep.csv.
     #[arg(long = "exceed", value_name = "METRIC<=X")]
     exceed: Vec<String>,
+    /// Compute only the grid points i with i mod N = I − 1 (numbered from 0) into a
+    /// shard folder for `refundsim merge`; `auto` reads a Slurm array task or Kubernetes index.
+    #[arg(long, value_name = "I/N|auto", value_parser = shard_arg)]
+    shard: Option<String>,
     #[command(flatten)]
     control: RunControl,
 }
@@ -388,6 +437,7 @@ fn main() -> ExitCode {
         Command::Explain { key } => refundsim::explain::explain(key.as_deref())
             .map_err(|e| usage(anyhow::anyhow!(e)))
             .and_then(|t| write_out(&t)),
+        Command::Merge(a) => merge(a),
     };
     // A Ctrl-C that came while the last output was being committed: the output
     // is complete, but the user asked to stop.
@@ -615,30 +665,38 @@ fn sweep(a: SweepArgs) -> Result<(), Failure> {
         &plan.points[0].1,
         &refundsim::population::exporters(&plan.points[0].1),
     ));
+    let shard = resolve_shard(&a.shard)?;
     let name = &plan.points[0].1.name;
-    let dest = a
-        .control
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("output").join(format!("{name}-sweep")));
-    let resuming = sweep::check_dir(&dest, &plan, a.control.force).map_err(usage)?;
+    let dest = a.control.out.clone().unwrap_or_else(|| {
+        PathBuf::from("output").join(match shard {
+            None => format!("{name}-sweep"),
+            Some(s) => format!("{name}-sweep-shard-{}-of-{}", s.index, s.count),
+        })
+    });
+    let resuming = sweep::check_dir_shard(&dest, &plan, a.control.force, shard).map_err(usage)?;
     if resuming {
         warn(&sweep::damaged_points(&plan, &dest));
     }
     let threads = threads_of(a.control.threads);
     let bar = progress(
-        plan.total_paths(),
+        plan.points
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| shard.is_none_or(|s| s.owns(*i as u64)))
+            .map(|(_, (_, s))| s.paths as u64)
+            .sum(),
         a.control.quiet,
         &format!("sweeping {} points", plan.points.len()),
     );
     let cancel = cancel_flag();
-    let result = sweep::run(
+    let result = sweep::run_shard(
         &plan,
         &dest,
         a.control.force,
         threads,
         &|n| bar.inc(n),
         cancel,
+        shard,
     );
     bar.finish_and_clear();
     let csv = result.map_err(|e| match e {
@@ -651,6 +709,10 @@ fn sweep(a: SweepArgs) -> Result<(), Failure> {
     })?;
     if resuming {
         say!("resumed an interrupted sweep in {}", dest.display());
+    }
+    if let Some(s) = shard {
+        say!("sweep shard {s} → {}", csv.display());
+        return Ok(());
     }
     write_out(
         &std::fs::read_to_string(&csv)
@@ -1045,6 +1107,9 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         s.seed = seed;
     }
     let threads = threads_of(a.control.threads);
+    if let Some(shard) = resolve_shard(&a.shard)? {
+        return run_shard(a, s, shard, threads);
+    }
     check_memory(&s, s.paths, threads, 1)?;
     let dest = a
         .control
@@ -1255,5 +1320,120 @@ fn calibrate(a: CalibrateArgs) -> Result<(), Failure> {
     for t in &targets {
         say!("→ {}", t.display());
     }
+    Ok(())
+}
+
+/// `run --shard I/N`: the shard's paths into a shard folder.
+fn run_shard(
+    a: RunArgs,
+    s: Scenario,
+    shard: refundsim::shard::Shard,
+    threads: usize,
+) -> Result<(), Failure> {
+    let local = shard.len_of(s.paths as u64) as u32;
+    check_memory(&s, local.max(1), threads, 1)?;
+    let dest = a.control.out.clone().unwrap_or_else(|| {
+        PathBuf::from("output").join(format!(
+            "{}-shard-{}-of-{}",
+            s.name, shard.index, shard.count
+        ))
+    });
+    report::check_destination(&dest, a.control.force).map_err(usage)?;
+    let model = Model::new(s);
+    warn(&model.warnings);
+    let bar = progress(local as u64, a.control.quiet, "simulating");
+    let started = Instant::now();
+    let out = engine::run_strided(
+        &model,
+        model.scenario.paths,
+        shard.index - 1,
+        shard.count,
+        threads,
+        &|| bar.inc(1),
+        cancel_flag(),
+    )
+    .map_err(interrupted)?;
+    let elapsed = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let info = RunInfo {
+        threads,
+        elapsed_seconds: elapsed,
+        command: std::env::args().collect(),
+    };
+    let files = refundsim::shard::shard_files(
+        shard,
+        report::manifest(&model, &out, &info),
+        report::RunMeta::of(&model),
+        &out,
+        model.scenario.paths as u64,
+    );
+    let staging = Staging::new(&dest).map_err(write_failed)?;
+    for (name, bytes) in &files {
+        staging.write(name, bytes).map_err(write_failed)?;
+    }
+    let written = staging.commit(a.control.force).map_err(|e| match e {
+        report::OutputError::Interrupted => write_failed(e),
+        e => failed(anyhow::Error::new(e).context("the shard finished but could not be saved")),
+    })?;
+    say!(
+        "shard {shard}: {local} of {} paths, {} claims in {elapsed:.1} s → {}",
+        model.scenario.paths,
+        out.claims_simulated,
+        written.display()
+    );
+    Ok(())
+}
+
+/// `merge SHARD_DIR… --out DIR`.
+fn merge(a: MergeArgs) -> Result<(), Failure> {
+    use refundsim::shard::ShardSet;
+    report::check_destination(&a.out, a.force).map_err(usage)?;
+    let threads = threads_of(a.threads);
+    let kind = a
+        .dirs
+        .first()
+        .map(|d| refundsim::sweep::shard_kind(d))
+        .unwrap_or_default();
+    if kind == "sweep" {
+        let csv =
+            refundsim::sweep::merge_shards(&a.dirs, &a.out, a.force).map_err(|e| match e {
+                refundsim::sweep::SweepError::Shards(_) => usage(e),
+                e => failed(e),
+            })?;
+        say!("merged {} sweep shards → {}", a.dirs.len(), csv.display());
+        return Ok(());
+    }
+    let set = ShardSet::open(&a.dirs).map_err(usage)?;
+    let command: Vec<String> = std::env::args().collect();
+    let staging = Staging::new(&a.out).map_err(write_failed)?;
+    let files = report::on_threads(threads, || report::summary_files(set.meta(), &set));
+    for (name, text) in &files {
+        staging.write(name, text.as_bytes()).map_err(write_failed)?;
+    }
+    // paths.csv streamed piece by piece into the staging folder.
+    let paths_file = staging.path().join("paths.csv");
+    let io_err = |e: std::io::Error| failed(anyhow::anyhow!("{}: {e}", paths_file.display()));
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&paths_file).map_err(io_err)?);
+    report::on_threads(threads, || {
+        report::paths_csv_to(&set, &mut |piece: &str| w.write_all(piece.as_bytes()))
+    })
+    .map_err(io_err)?;
+    w.into_inner()
+        .map_err(|e| io_err(e.into_error()))?
+        .sync_all()
+        .map_err(io_err)?;
+    if let Some(e) = set.take_error() {
+        return Err(failed(anyhow::anyhow!("reading the shards failed: {e}")));
+    }
+    staging
+        .write("manifest.json", set.manifest(&command).to_json().as_bytes())
+        .map_err(write_failed)?;
+    let written = staging.commit(a.force).map_err(write_failed)?;
+    say!(
+        "merged {} shards ({} paths) → {}",
+        a.dirs.len(),
+        refundsim::report::Columns::paths(&set),
+        written.display()
+    );
     Ok(())
 }

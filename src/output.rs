@@ -543,6 +543,13 @@ const SENSITIVITY: Layout = Layout {
     numbered: None,
 };
 
+/// A shard folder of `run --shard I/N` ([`crate::shard`]).
+const SHARD: Layout = Layout {
+    files: &["manifest.json", "results.bin"],
+    dirs: &[],
+    numbered: None,
+};
+
 /// The layout of an output folder whose manifest says `kind`.
 fn layout(kind: &str) -> Option<&'static Layout> {
     match kind {
@@ -551,6 +558,8 @@ fn layout(kind: &str) -> Option<&'static Layout> {
         "sweep" => Some(&SWEEP),
         "size" => Some(&SIZE),
         "sensitivity" => Some(&SENSITIVITY),
+        "shard" => Some(&SHARD),
+        "sweep-shard" => Some(&SWEEP),
         _ => None,
     }
 }

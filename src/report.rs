@@ -14,6 +14,7 @@ pub use crate::output::{OutputError, Staging, check_destination, is_refundsim_ou
 use rayon::prelude::*;
 
 use crate::engine::{Model, RunOutput};
+use crate::manifest::RunManifest;
 use crate::metrics::{METRICS, N_METRICS};
 use crate::output::CsvText;
 use crate::stats::Summary;
@@ -45,13 +46,76 @@ fn summary_header() -> impl Iterator<Item = &'static str> {
     SUMMARY_COLS.split(',')
 }
 
-/// Summaries of every metric of group `g` over paths (metrics in parallel on the
-/// current rayon pool; each summary runs over paths in path order).
-pub fn summarise(out: &RunOutput, g: usize) -> Vec<Summary> {
-    (0..N_METRICS)
-        .into_par_iter()
-        .map(|m| Summary::of(out.paths.iter().map(|p| p.groups[g][m])))
-        .collect()
+/// Where the per-path results a run's files are built from come from: the
+/// paths of a finished run in memory ([`RunOutput`]) or the shard files of a
+/// sharded run being merged ([`crate::shard::ShardSet`]). Every file is built
+/// from one column at a time (one metric of one group, or one series on one day,
+/// over every path in path order), so a merge holds one column per worker in
+/// memory, never every path's whole result; the statistics are the same code
+/// for both, which is what makes a merged run byte-identical to an unsharded one.
+pub trait Columns: Sync {
+    /// Number of paths.
+    fn paths(&self) -> usize;
+    /// Metric `m` of group `g` on every path, in path order.
+    fn metric(&self, g: usize, m: usize) -> Vec<f64>;
+    /// Daily series `k` on window day `d` on every path, in path order.
+    fn series(&self, k: usize, d: usize) -> Vec<f64>;
+    /// Paths `range`: each path's claims simulated and its `paths.csv` values:
+    /// the metrics of all exporters (group 0), then those of the `1+7` group
+    /// (the last group).
+    fn rows(&self, range: std::ops::Range<usize>) -> Vec<(u64, Vec<f64>)>;
+    /// Claims simulated over every path, warm-up included.
+    fn claims_simulated(&self) -> u64;
+}
+
+impl Columns for RunOutput {
+    fn paths(&self) -> usize {
+        self.paths.len()
+    }
+    fn metric(&self, g: usize, m: usize) -> Vec<f64> {
+        self.paths.iter().map(|p| p.groups[g][m]).collect()
+    }
+    fn series(&self, k: usize, d: usize) -> Vec<f64> {
+        self.paths.iter().map(|p| p.series[k][d]).collect()
+    }
+    fn rows(&self, range: std::ops::Range<usize>) -> Vec<(u64, Vec<f64>)> {
+        self.paths[range]
+            .iter()
+            .map(|p| {
+                let pilot = p.groups.last().expect("at least the total group");
+                (p.claims_simulated, [&p.metrics[..], pilot].concat())
+            })
+            .collect()
+    }
+    fn claims_simulated(&self) -> u64 {
+        self.claims_simulated
+    }
+}
+
+/// A platform as the output files label it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PlatformLabel {
+    /// Short name.
+    pub name: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// Whether it is a 1+7 pilot platform.
+    pub pilot: bool,
+}
+
+/// What the output files need from the model besides the per-path results:
+/// labels of the groups and series, and the window's dates. A shard keeps it,
+/// so `merge` builds the files without rebuilding the model.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RunMeta {
+    /// Names of the daily series ([`Model::series_names`]).
+    pub series_names: Vec<String>,
+    /// Date of each day of the window, `YYYY-MM-DD`.
+    pub dates: Vec<String>,
+    /// The platforms, in group order (groups `1 ..= platforms.len()`).
+    pub platforms: Vec<PlatformLabel>,
+    /// Metric groups per path ([`Model::groups`]).
+    pub groups: usize,
 }
 
 /// The name of the 1+7 group in output files: every exporter on a pilot platform.
@@ -60,10 +124,51 @@ pub const PILOT_GROUP: &str = "1+7";
 /// The name of the group of every exporter in output files.
 pub const ALL_GROUP: &str = "all";
 
+impl RunMeta {
+    /// The labels of `model`'s outputs.
+    pub fn of(model: &Model) -> Self {
+        RunMeta {
+            series_names: model
+                .series_names()
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            dates: (0..model.end)
+                .map(|d| model.cal.date(d).to_string())
+                .collect(),
+            platforms: model
+                .scenario
+                .platforms
+                .iter()
+                .map(|p| PlatformLabel {
+                    name: p.name.clone(),
+                    name_zh: p.name_zh.clone(),
+                    pilot: p.pilot,
+                })
+                .collect(),
+            groups: model.groups,
+        }
+    }
+
+    /// The `1+7` group's index: the last group ([`Model::pilot_group`]).
+    pub fn pilot_group(&self) -> usize {
+        self.groups - 1
+    }
+}
+
+/// Summaries of every metric of group `g` over paths (metrics in parallel on the
+/// current rayon pool; each summary runs over paths in path order).
+pub fn summarise<C: Columns + ?Sized>(out: &C, g: usize) -> Vec<Summary> {
+    (0..N_METRICS)
+        .into_par_iter()
+        .map(|m| Summary::of(out.metric(g, m)))
+        .collect()
+}
+
 /// `summary.csv`: every metric over paths for `all` exporters, then the same for
 /// the `1+7` group (the last column, `group`, says which). Each group's
 /// statistics are of its own per-path values, so its interval is its own.
-pub fn summary_csv(model: &Model, out: &RunOutput) -> String {
+pub fn summary_csv<C: Columns + ?Sized>(meta: &RunMeta, out: &C) -> String {
     let mut csv = CsvText::new();
     csv.row(
         ["metric", "unit"]
@@ -71,7 +176,7 @@ pub fn summary_csv(model: &Model, out: &RunOutput) -> String {
             .chain(summary_header())
             .chain(["group"]),
     );
-    for (g, name) in [(0, ALL_GROUP), (model.pilot_group(), PILOT_GROUP)] {
+    for (g, name) in [(0, ALL_GROUP), (meta.pilot_group(), PILOT_GROUP)] {
         for (def, sm) in METRICS.iter().zip(summarise(out, g)) {
             csv.row(
                 [def.name.to_string(), def.unit.to_string()]
@@ -88,14 +193,14 @@ pub fn summary_csv(model: &Model, out: &RunOutput) -> String {
 /// group and for `all` exporters, each summarised from its own per-path values.
 /// A group row's `pilot` cell is empty (it is not a platform), which tells it
 /// from a platform of the same name.
-pub fn by_platform_csv(model: &Model, out: &RunOutput) -> String {
+pub fn by_platform_csv<C: Columns + ?Sized>(meta: &RunMeta, out: &C) -> String {
     let mut csv = CsvText::new();
     csv.row(
         ["platform", "platform_zh", "pilot", "metric", "unit"]
             .into_iter()
             .chain(summary_header()),
     );
-    for (pi, p) in model.scenario.platforms.iter().enumerate() {
+    for (pi, p) in meta.platforms.iter().enumerate() {
         let sums = summarise(out, 1 + pi);
         for m in crate::metrics::grouped() {
             csv.row(
@@ -112,7 +217,7 @@ pub fn by_platform_csv(model: &Model, out: &RunOutput) -> String {
         }
     }
     for (g, name, zh, pilot) in [
-        (model.pilot_group(), PILOT_GROUP, "1+7平台合计", ""),
+        (meta.pilot_group(), PILOT_GROUP, "1+7平台合计", ""),
         (0, ALL_GROUP, "全部", ""),
     ] {
         let sums = summarise(out, g);
@@ -134,7 +239,7 @@ pub fn by_platform_csv(model: &Model, out: &RunOutput) -> String {
 }
 
 /// `by_class.csv`: grouped metrics for each actual class I–IV.
-pub fn by_class_csv(model: &Model, out: &RunOutput) -> String {
+pub fn by_class_csv<C: Columns + ?Sized>(meta: &RunMeta, out: &C) -> String {
     let mut csv = CsvText::new();
     csv.row(
         ["class", "metric", "unit"]
@@ -142,7 +247,7 @@ pub fn by_class_csv(model: &Model, out: &RunOutput) -> String {
             .chain(summary_header()),
     );
     for c in 0..4 {
-        let sums = summarise(out, 1 + model.scenario.platforms.len() + c);
+        let sums = summarise(out, 1 + meta.platforms.len() + c);
         for m in crate::metrics::grouped() {
             csv.row(
                 [
@@ -158,10 +263,17 @@ pub fn by_class_csv(model: &Model, out: &RunOutput) -> String {
     csv.finish()
 }
 
-/// `paths.csv`: one row per path: every metric for all exporters, then every
-/// metric for the 1+7 group (columns `1+7:METRIC`), for re-analysis.
-pub fn paths_csv(model: &Model, out: &RunOutput) -> String {
-    let pilot = model.pilot_group();
+/// Paths per piece of `paths.csv` built at once.
+const PATHS_CHUNK: usize = 4096;
+
+/// `paths.csv`, one row per path (every metric for all exporters, then every
+/// metric for the 1+7 group, columns `1+7:METRIC`, for re-analysis), handed to `sink` in pieces (the header first,
+/// then rows in path order, a few thousand at a time, each piece formatted in
+/// parallel), so a merge never holds the whole file. Stops at `sink`'s first error.
+pub fn paths_csv_to<C: Columns + ?Sized, E>(
+    out: &C,
+    sink: &mut dyn FnMut(&str) -> Result<(), E>,
+) -> Result<(), E> {
     let mut csv = CsvText::new();
     csv.row(
         ["path".to_string(), "claims_simulated".to_string()]
@@ -169,43 +281,60 @@ pub fn paths_csv(model: &Model, out: &RunOutput) -> String {
             .chain(METRICS.iter().map(|m| m.name.to_string()))
             .chain(METRICS.iter().map(|m| format!("{PILOT_GROUP}:{}", m.name))),
     );
-    // Rows formatted in parallel, written in path order.
-    let rows: Vec<Vec<String>> = out
-        .paths
-        .par_iter()
-        .enumerate()
-        .map(|(i, p)| {
-            [i.to_string(), p.claims_simulated.to_string()]
-                .into_iter()
-                .chain(p.metrics.iter().map(|v| num(*v)))
-                .chain(p.groups[pilot].iter().map(|v| num(*v)))
-                .collect()
-        })
-        .collect();
-    for r in &rows {
-        csv.row(r);
+    sink(&csv.finish())?;
+    let n = out.paths();
+    let mut from = 0;
+    while from < n {
+        let to = (from + PATHS_CHUNK).min(n);
+        let rows: Vec<Vec<String>> = out
+            .rows(from..to)
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, (claims, metrics))| {
+                [(from + i).to_string(), claims.to_string()]
+                    .into_iter()
+                    .chain(metrics.iter().map(|v| num(*v)))
+                    .collect()
+            })
+            .collect();
+        let mut csv = CsvText::new();
+        for r in &rows {
+            csv.row(r);
+        }
+        sink(&csv.finish())?;
+        from = to;
     }
-    csv.finish()
+    Ok(())
+}
+
+/// `paths.csv`: one row per path.
+pub fn paths_csv<C: Columns + ?Sized>(out: &C) -> String {
+    let mut text = String::new();
+    let _ = paths_csv_to(out, &mut |piece: &str| {
+        text.push_str(piece);
+        Ok::<(), std::convert::Infallible>(())
+    });
+    text
 }
 
 /// `timeseries.csv`: per day, mean/p5/p50/p95 over paths of each series.
-pub fn timeseries_csv(model: &Model, out: &RunOutput) -> String {
-    let names = model.series_names();
+pub fn timeseries_csv<C: Columns + ?Sized>(meta: &RunMeta, out: &C) -> String {
+    let names = &meta.series_names;
     let mut csv = CsvText::new();
     let mut head = vec!["date".to_string(), "day".to_string()];
-    for n in &names {
+    for n in names {
         for stat in ["mean", "p5", "p50", "p95"] {
             head.push(format!("{n}_{stat}"));
         }
     }
     csv.row(&head);
     // Days in parallel (each row over paths in path order), written in day order.
-    let rows: Vec<Vec<String>> = (0..model.end as usize)
+    let rows: Vec<Vec<String>> = (0..meta.dates.len())
         .into_par_iter()
         .map(|d| {
-            let mut row = vec![model.cal.date(d as i32).to_string(), d.to_string()];
+            let mut row = vec![meta.dates[d].clone(), d.to_string()];
             for k in 0..names.len() {
-                let sm = Summary::of(out.paths.iter().map(|p| p.series[k][d]));
+                let sm = Summary::of(out.series(k, d));
                 row.extend([num(sm.mean), num(sm.p5), num(sm.p50), num(sm.p95)]);
             }
             row
@@ -227,60 +356,61 @@ pub struct RunInfo {
     pub command: Vec<String>,
 }
 
+/// The typed `manifest.json` of a run.
+pub fn manifest(model: &Model, out: &RunOutput, info: &RunInfo) -> RunManifest {
+    RunManifest::new(
+        &model.scenario,
+        &model.warnings,
+        out.paths.len() as u64,
+        out.claims_simulated,
+        info.threads,
+        info.elapsed_seconds,
+        &info.command,
+    )
+}
+
 /// `manifest.json`.
 pub fn manifest_json(model: &Model, out: &RunOutput, info: &RunInfo) -> String {
-    let s = &model.scenario;
-    let v = serde_json::json!({
-        "kind": "run",
-        "refundsim_version": env!("CARGO_PKG_VERSION"),
-        "scenario_name": s.name,
-        "title": s.title,
-        "title_zh": s.title_zh,
-        "population": crate::naming::population(s).0,
-        "population_zh": crate::naming::population(s).1,
-        "inputs": s.inputs,
-        "seed": s.seed,
-        "paths": out.paths.len(),
-        "threads": info.threads,
-        "generator": crate::rng::GENERATOR,
-        "claims_simulated": out.claims_simulated,
-        "warnings": model.warnings,
-        "elapsed_seconds": (info.elapsed_seconds * 1000.0).round() / 1000.0,
-        "command": info.command,
-        "scenario": s,
-    });
-    serde_json::to_string_pretty(&v).expect("serialisable") + "\n"
+    manifest(model, out, info).to_json()
+}
+
+/// The result files of a run besides `manifest.json` and `paths.csv` (which a
+/// merge streams), built in parallel on the current rayon pool.
+pub fn summary_files<C: Columns + ?Sized>(meta: &RunMeta, out: &C) -> Vec<(&'static str, String)> {
+    let ((summary, timeseries), (platform, class)) = rayon::join(
+        || rayon::join(|| summary_csv(meta, out), || timeseries_csv(meta, out)),
+        || rayon::join(|| by_platform_csv(meta, out), || by_class_csv(meta, out)),
+    );
+    vec![
+        ("summary.csv", summary),
+        ("timeseries.csv", timeseries),
+        ("by_platform.csv", platform),
+        ("by_class.csv", class),
+    ]
+}
+
+/// Runs `f` on a rayon pool of `threads` threads (the current pool if one cannot
+/// be built).
+pub fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+    {
+        Ok(pool) => pool.install(f),
+        Err(_) => f(),
+    }
 }
 
 /// All files of a run, as `(file name, contents)`, built in parallel on
 /// `info.threads` threads (the same bytes for any number).
 pub fn run_files(model: &Model, out: &RunOutput, info: &RunInfo) -> Vec<(&'static str, String)> {
-    let build = || {
-        let ((summary, timeseries), ((platform, class), paths)) = rayon::join(
-            || rayon::join(|| summary_csv(model, out), || timeseries_csv(model, out)),
-            || {
-                rayon::join(
-                    || rayon::join(|| by_platform_csv(model, out), || by_class_csv(model, out)),
-                    || paths_csv(model, out),
-                )
-            },
-        );
-        vec![
-            ("summary.csv", summary),
-            ("timeseries.csv", timeseries),
-            ("by_platform.csv", platform),
-            ("by_class.csv", class),
-            ("paths.csv", paths),
-            ("manifest.json", manifest_json(model, out, info)),
-        ]
-    };
-    match rayon::ThreadPoolBuilder::new()
-        .num_threads(info.threads.max(1))
-        .build()
-    {
-        Ok(pool) => pool.install(build),
-        Err(_) => build(),
-    }
+    let meta = RunMeta::of(model);
+    on_threads(info.threads, || {
+        let (mut files, paths) = rayon::join(|| summary_files(&meta, out), || paths_csv(out));
+        files.push(("paths.csv", paths));
+        files.push(("manifest.json", manifest_json(model, out, info)));
+        files
+    })
 }
 
 /// Amount in CNY for people: `2.31亿` / `350.0万` style (Chinese units).

@@ -15,6 +15,7 @@ use crate::engine::{self, Model};
 use crate::metrics;
 use crate::report::{self, RunInfo, Staging, num};
 use crate::scenario::Scenario;
+use crate::shard::Shard;
 use crate::stats::Summary;
 
 /// Metrics reported in `sweep.csv`, each as mean and 95% interval.
@@ -37,7 +38,7 @@ pub const KEY_METRICS: [&str; 10] = [
 pub const MAX_GRID_POINTS: usize = 10_000;
 
 /// One axis of the grid: a key and its values (TOML text).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Axis {
     /// Dotted scenario key.
     pub key: String,
@@ -265,14 +266,39 @@ pub enum SweepError {
     /// Writing failed.
     #[error(transparent)]
     Output(#[from] report::OutputError),
+    /// Sweep shards that cannot be merged (bad usage: exit 2).
+    #[error("{0}")]
+    Shards(String),
     /// A point's files could not be read back.
     #[error("cannot read {0}: {1}; delete that point's folder and rerun")]
     Corrupt(PathBuf, String),
 }
 
-fn manifest(plan: &Plan, complete: bool) -> String {
+/// The fingerprint a sweep folder is resumed by: the plan's, and for shard
+/// `I/N` that plus the shard, so shards never resume each other's folders.
+fn study_fingerprint(plan: &Plan, shard: Option<Shard>) -> String {
+    match shard {
+        None => plan.fingerprint.clone(),
+        Some(s) => format!("{}/shard-{}-of-{}", plan.fingerprint, s.index, s.count),
+    }
+}
+
+/// The manifest of a sweep; for a shard, of kind `sweep-shard`, with the shard
+/// and the sweep's own fingerprint appended (which `merge` removes again).
+fn manifest(plan: &Plan, complete: bool, shard: Option<Shard>) -> String {
+    let mut v = manifest_value(plan, complete);
+    if let Some(s) = shard {
+        v["kind"] = "sweep-shard".into();
+        v["fingerprint"] = study_fingerprint(plan, shard).into();
+        v["shard"] = serde_json::to_value(s).expect("serialisable");
+        v["sweep_fingerprint"] = plan.fingerprint.clone().into();
+    }
+    serde_json::to_string_pretty(&v).expect("serialisable") + "\n"
+}
+
+fn manifest_value(plan: &Plan, complete: bool) -> serde_json::Value {
     let first = &plan.points[0].1;
-    let v = serde_json::json!({
+    serde_json::json!({
         "kind": "sweep",
         "refundsim_version": env!("CARGO_PKG_VERSION"),
         "scenario_name": first.name,
@@ -291,8 +317,7 @@ fn manifest(plan: &Plan, complete: bool) -> String {
         "fingerprint": plan.fingerprint,
         "exceed": plan.exceed.iter().map(|t| t.text()).collect::<Vec<_>>(),
         "complete": complete,
-    });
-    serde_json::to_string_pretty(&v).expect("serialisable") + "\n"
+    })
 }
 
 /// Writes `text` to `path` atomically (see [`crate::output::write_file`]).
@@ -302,7 +327,22 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), report::OutputError> 
 
 /// Whether `dir` may hold this sweep (see [`check_study_dir`]).
 pub fn check_dir(dir: &Path, plan: &Plan, force: bool) -> Result<bool, SweepError> {
-    check_study_dir(dir, "sweep", &plan.fingerprint, force)
+    check_dir_shard(dir, plan, force, None)
+}
+
+/// [`check_dir`] for shard `shard` of the sweep (`None`: the whole sweep).
+pub fn check_dir_shard(
+    dir: &Path,
+    plan: &Plan,
+    force: bool,
+    shard: Option<Shard>,
+) -> Result<bool, SweepError> {
+    let kind = if shard.is_some() {
+        "sweep-shard"
+    } else {
+        "sweep"
+    };
+    check_study_dir(dir, kind, &study_fingerprint(plan, shard), force)
 }
 
 /// Whether `dir` may hold a resumable study of this `kind` (`sweep`, `size`,
@@ -353,17 +393,56 @@ pub fn run(
     progress: &(dyn Fn(u64) + Sync),
     cancel: &AtomicBool,
 ) -> Result<PathBuf, SweepError> {
-    let points_dir = open_study_dir(dir, "sweep", &plan.fingerprint, force)?;
-    write_atomic(&dir.join("manifest.json"), &manifest(plan, false))?;
+    run_shard(plan, dir, force, threads, progress, cancel, None)
+}
+
+/// [`run`] for shard `shard` of the sweep: only the points `i` with
+/// `i mod N = I − 1`, into a `sweep-shard` folder without `sweep.csv` (which
+/// [`merge_shards`] builds); returns the folder. `None`: the whole sweep.
+pub fn run_shard(
+    plan: &Plan,
+    dir: &Path,
+    force: bool,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
+    shard: Option<Shard>,
+) -> Result<PathBuf, SweepError> {
+    let kind = if shard.is_some() {
+        "sweep-shard"
+    } else {
+        "sweep"
+    };
+    let points_dir = open_study_dir(dir, kind, &study_fingerprint(plan, shard), force)?;
+    write_atomic(&dir.join("manifest.json"), &manifest(plan, false, shard))?;
     let total = plan.points.len();
     for (done, (_, s)) in plan.points.iter().enumerate() {
+        if shard.is_some_and(|sh| !sh.owns(done as u64)) {
+            continue;
+        }
         let pdir = points_dir.join(done.to_string());
         run_point(s, &pdir, threads, progress, cancel).map_err(|e| match e {
             SweepError::Cancelled => SweepError::Interrupted { done, total },
             e => e,
         })?;
     }
-    // The table, always from the files on disk.
+    if shard.is_some() {
+        write_atomic(&dir.join("manifest.json"), &manifest(plan, true, shard))?;
+        return Ok(dir.to_path_buf());
+    }
+    let rows = read_rows(&points_dir, total)?;
+    let csv_path = dir.join("sweep.csv");
+    write_atomic(&csv_path, &sweep_csv(plan, &rows))?;
+    write_atomic(&dir.join("manifest.json"), &manifest(plan, true, None))?;
+    Ok(csv_path)
+}
+
+/// A point's `paths.csv` as (header, column) pairs.
+type PointColumns = Vec<(String, Vec<f64>)>;
+
+/// The key columns of points `0 .. total` under `points_dir`, always from the
+/// files on disk.
+fn read_rows(points_dir: &Path, total: usize) -> Result<Vec<PointColumns>, SweepError> {
     let mut rows = Vec::new();
     for i in 0..total {
         let p = points_dir.join(i.to_string()).join("paths.csv");
@@ -371,10 +450,168 @@ pub fn run(
             .map_err(|e| SweepError::Corrupt(p.clone(), e.to_string()))?;
         rows.push(parse_paths_csv(&text).map_err(|e| SweepError::Corrupt(p.clone(), e))?);
     }
-    let csv_path = dir.join("sweep.csv");
-    write_atomic(&csv_path, &sweep_csv(plan, &rows))?;
-    write_atomic(&dir.join("manifest.json"), &manifest(plan, true))?;
-    Ok(csv_path)
+    Ok(rows)
+}
+
+/// The `kind` in `dir/manifest.json` (empty when there is none).
+pub fn shard_kind(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("manifest.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["kind"].as_str().map(str::to_string))
+        .map(|k| {
+            if k == "sweep-shard" {
+                "sweep".into()
+            } else {
+                k
+            }
+        })
+        .unwrap_or_default()
+}
+
+/// Merges the folders of `sweep --shard I/N` into the folder of the unsharded
+/// sweep at `out`: every point's run copied from its shard, `sweep.csv` built from
+/// them, and the sweep's manifest. Errors with [`SweepError::Shards`] when the
+/// shards do not belong together or one is missing or given twice.
+pub fn merge_shards(dirs: &[PathBuf], out: &Path, force: bool) -> Result<PathBuf, SweepError> {
+    let bad = |m: String| SweepError::Shards(m);
+    let mut parts: Vec<(PathBuf, serde_json::Map<String, serde_json::Value>, Shard)> = Vec::new();
+    for d in dirs {
+        let v: serde_json::Value = std::fs::read_to_string(d.join("manifest.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .ok_or_else(|| {
+                bad(format!(
+                    "{} is not a shard folder (no readable manifest.json)",
+                    d.display()
+                ))
+            })?;
+        let (Some(serde_json::Value::Object(m)), true) =
+            (Some(v.clone()), v["kind"] == "sweep-shard")
+        else {
+            return Err(bad(format!(
+                "{} is not a sweep shard folder (its manifest.json is of kind {}); give the folders of one `sweep --shard I/N`",
+                d.display(),
+                v["kind"]
+            )));
+        };
+        if m.get("complete") != Some(&serde_json::Value::Bool(true)) {
+            return Err(bad(format!(
+                "{} is an unfinished shard; rerun its `sweep --shard` command to finish it",
+                d.display()
+            )));
+        }
+        let shard: Shard = m
+            .get("shard")
+            .cloned()
+            .and_then(|s| serde_json::from_value(s).ok())
+            .ok_or_else(|| bad(format!("{}: manifest.json has no shard", d.display())))?;
+        parts.push((d.clone(), m, shard));
+    }
+    let Some((d0, m0, s0)) = parts.first().cloned() else {
+        return Err(bad("no shard folder given".into()));
+    };
+    for (d, m, s) in &parts[1..] {
+        for key in ["sweep_fingerprint", "seed", "paths", "points"] {
+            if m.get(key) != m0.get(key) {
+                return Err(bad(format!(
+                    "the shards do not belong together: {} has {key} {} but {} has {key} {}",
+                    d0.display(),
+                    m0.get(key).cloned().unwrap_or_default(),
+                    d.display(),
+                    m.get(key).cloned().unwrap_or_default()
+                )));
+            }
+        }
+        if s.count != s0.count {
+            return Err(bad(format!(
+                "the shards do not belong together: {} is of {} shards but {} of {}",
+                d0.display(),
+                s0.count,
+                d.display(),
+                s.count
+            )));
+        }
+    }
+    parts.sort_by_key(|p| p.2.index);
+    for w in parts.windows(2) {
+        if w[0].2.index == w[1].2.index {
+            return Err(bad(format!(
+                "shard {} is given twice: {} and {}; give each shard folder once",
+                w[0].2,
+                w[0].0.display(),
+                w[1].0.display()
+            )));
+        }
+    }
+    let missing: Vec<String> = (1..=s0.count)
+        .filter(|i| !parts.iter().any(|p| p.2.index == *i))
+        .map(|i| i.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(bad(format!(
+            "shard {} of {} missing; merge needs every shard of the sweep",
+            missing.join(", "),
+            s0.count
+        )));
+    }
+    let axes: Vec<Axis> = m0
+        .get("grid")
+        .cloned()
+        .and_then(|g| serde_json::from_value(g).ok())
+        .ok_or_else(|| bad(format!("{}: manifest.json has no grid", d0.display())))?;
+    let total = m0.get("points").and_then(|p| p.as_u64()).unwrap_or(0) as usize;
+    let assigns = points(&axes);
+    if assigns.len() != total {
+        return Err(bad(format!(
+            "{}: its grid has {} points, not {total}",
+            d0.display(),
+            assigns.len()
+        )));
+    }
+    crate::output::check_destination(out, force)?;
+    let staging = Staging::new(out)?;
+    for i in 0..total {
+        let (d, _, _) = &parts[i % s0.count as usize];
+        let from = d.join("points").join(i.to_string());
+        for name in crate::output::run_files() {
+            let f = from.join(name);
+            if f.is_file() {
+                let bytes =
+                    std::fs::read(&f).map_err(|e| SweepError::Corrupt(f.clone(), e.to_string()))?;
+                staging.write(&format!("points/{i}/{name}"), &bytes)?;
+            }
+        }
+    }
+    let exceed = m0
+        .get("exceed")
+        .and_then(|e| e.as_array())
+        .map(|e| {
+            e.iter()
+                .map(|t| {
+                    let t = t.as_str().unwrap_or_default();
+                    crate::size::Target::parse_flag(t, "--exceed")
+                        .map_err(|e| bad(format!("{}: manifest.json exceed {t:?}: {e}", d0.display())))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+    let rows = read_rows(&staging.path().join("points"), total)?;
+    staging.write(
+        "sweep.csv",
+        sweep_table(&axes, &assigns, &exceed, &rows).as_bytes(),
+    )?;
+    let mut m = m0;
+    m.insert("kind".into(), "sweep".into());
+    let fp = m.get("sweep_fingerprint").cloned().unwrap_or_default();
+    m.insert("fingerprint".into(), fp);
+    m.shift_remove("shard");
+    m.shift_remove("sweep_fingerprint");
+    let text = serde_json::to_string_pretty(&m).expect("serialisable") + "\n";
+    staging.write("manifest.json", text.as_bytes())?;
+    let dir = staging.commit(force)?;
+    Ok(dir.join("sweep.csv"))
 }
 
 /// Prepares a study directory for a run or a resumption (see [`check_study_dir`]):
@@ -572,9 +809,9 @@ pub fn exceed_share(target: &crate::size::Target, col: &[f64]) -> (f64, f64, f64
 /// 95% interval; then (appended later, so older readers keep working) each key
 /// metric's `_p5`, `_p50`, `_p95` over paths, and for each `--exceed` target
 /// `TARGET_share`, `TARGET_ci_low`, `TARGET_ci_high`.
-fn sweep_header(plan: &Plan) -> Vec<String> {
+fn sweep_header(axes: &[Axis], exceed: &[crate::size::Target]) -> Vec<String> {
     let mut head = vec!["point".to_string()];
-    head.extend(plan.axes.iter().map(|a| a.key.clone()));
+    head.extend(axes.iter().map(|a| a.key.clone()));
     for m in KEY_METRICS {
         head.extend([
             format!("{m}_mean"),
@@ -585,7 +822,7 @@ fn sweep_header(plan: &Plan) -> Vec<String> {
     for m in KEY_METRICS {
         head.extend([format!("{m}_p5"), format!("{m}_p50"), format!("{m}_p95")]);
     }
-    for t in &plan.exceed {
+    for t in exceed {
         let t = t.text();
         head.extend([
             format!("{t}_share"),
@@ -603,9 +840,21 @@ fn sweep_header(plan: &Plan) -> Vec<String> {
 /// Every row goes through the csv writer, so a key or value holding a comma, a
 /// quote or a line break stays one cell.
 pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
+    let assigns: Vec<Vec<String>> = plan.points.iter().map(|(a, _)| a.clone()).collect();
+    sweep_table(&plan.axes, &assigns, &plan.exceed, rows)
+}
+
+/// [`sweep_csv`] from the grid's axes, each point's `key=value` assignments and
+/// the `--exceed` targets (a merge of sweep shards has no [`Plan`]).
+fn sweep_table(
+    axes: &[Axis],
+    assigns: &[Vec<String>],
+    exceed: &[crate::size::Target],
+    rows: &[Vec<(String, Vec<f64>)>],
+) -> String {
     let mut csv = crate::output::CsvText::new();
-    csv.row(sweep_header(plan));
-    for (i, ((assign, _), cols)) in plan.points.iter().zip(rows).enumerate() {
+    csv.row(sweep_header(axes, exceed));
+    for (i, (assign, cols)) in assigns.iter().zip(rows).enumerate() {
         let mut row = vec![i.to_string()];
         row.extend(
             assign
@@ -631,7 +880,7 @@ pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
         for sm in &summaries {
             row.extend([num(sm.p5), num(sm.p50), num(sm.p95)]);
         }
-        for t in &plan.exceed {
+        for t in exceed {
             let (p, lo, hi) = exceed_share(t, col(&t.metric));
             row.extend([num(p), num(lo), num(hi)]);
         }
