@@ -13,7 +13,7 @@
 
 use std::fmt::Write as _;
 
-use crate::scenario::build::parse_amount;
+use crate::input::parse_amount;
 use crate::scenario::keys::{self, KeyDef, Shape};
 use crate::scenario::tree::{Node, Value};
 

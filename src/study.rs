@@ -30,12 +30,12 @@ pub fn column<'a>(cols: &'a Columns, metric: &str) -> &'a [f64] {
 /// resolved form.
 pub fn point_id(s: &Scenario) -> String {
     let json = serde_json::to_string(s).expect("serialisable");
-    crate::scenario::build::sha256_hex(json.as_bytes())[..16].to_string()
+    crate::input::sha256_hex(json.as_bytes())[..16].to_string()
 }
 
 /// sha256 of a study's defining JSON (its kind, arguments and point scenarios).
 pub fn fingerprint(v: &serde_json::Value) -> String {
-    crate::scenario::build::sha256_hex(v.to_string().as_bytes())
+    crate::input::sha256_hex(v.to_string().as_bytes())
 }
 
 /// A study directory being filled.

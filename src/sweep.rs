@@ -87,8 +87,8 @@ pub fn parse_axis(arg: &str) -> Result<Axis, String> {
         let parts: Vec<&str> = v.split(':').collect();
         if parts.len() == 3
             && let (Ok(a), Ok(b)) = (
-                crate::scenario::build::amount(parts[0]),
-                crate::scenario::build::amount(parts[1]),
+                crate::input::amount(parts[0]),
+                crate::input::amount(parts[1]),
             )
         {
             let n = match parts[2].trim().parse::<usize>() {
@@ -221,7 +221,7 @@ impl Plan {
         if !problems.is_empty() {
             return Err(crate::scenario::ScenarioError { problems });
         }
-        let fingerprint = crate::scenario::build::sha256_hex(fp.as_bytes());
+        let fingerprint = crate::input::sha256_hex(fp.as_bytes());
         Ok(Plan {
             files: files.to_vec(),
             sets: sets.to_vec(),
@@ -542,7 +542,7 @@ fn cell_value(v: &str) -> String {
         })
         .unwrap_or(t);
     if unquoted.contains(['亿', '万'])
-        && let Some(x) = crate::scenario::build::parse_amount(unquoted)
+        && let Some(x) = crate::input::parse_amount(unquoted)
     {
         return format!("{x}");
     }

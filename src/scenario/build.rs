@@ -3,66 +3,12 @@
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use sha2::{Digest, Sha256};
 
 use super::keys::{self, KeyDef, Shape};
 use super::tree::{self, Node, Origin, Source, Sources, Value};
 use super::*;
 use crate::calendar;
-
-/// Parses an amount: a number, or `"3亿"`, `"300万"`, `"3e8"`, optionally ending in 元.
-/// None for anything [`amount`] rejects.
-pub fn parse_amount(s: &str) -> Option<f64> {
-    amount(s).ok()
-}
-
-/// Parses an amount like [`parse_amount`], saying what is wrong when it cannot.
-///
-/// Commas are thousands separators only (`"1,500万"`, groups of three digits);
-/// `"1,5亿"` is an error rather than 15亿. Spaces and `_` are ignored.
-pub fn amount(s: &str) -> Result<f64, String> {
-    let shown = clip(s);
-    let t = s.trim().trim_end_matches('元').replace(['_', ' '], "");
-    let (num, mult) = if let Some(x) = t.strip_suffix('亿') {
-        (x, 1e8)
-    } else if let Some(x) = t.strip_suffix('万') {
-        (x, 1e4)
-    } else {
-        (t.as_str(), 1.0)
-    };
-    let num = if num.contains(',') {
-        let int = num
-            .trim_start_matches(['-', '+'])
-            .split(['.', 'e', 'E'])
-            .next()
-            .unwrap_or("");
-        let groups: Vec<&str> = int.split(',').collect();
-        let grouped = !num.split(['.', 'e', 'E']).skip(1).any(|x| x.contains(','))
-            && (1..=3).contains(&groups[0].len())
-            && groups[1..].iter().all(|g| g.len() == 3)
-            && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()));
-        if !grouped {
-            return Err(format!(
-                "`{shown}`: a comma may only separate thousands (groups of 3 digits, as in \"1,500万\"); write a decimal point for a fraction, e.g. \"{}\"",
-                shown.trim().replace(',', ".")
-            ));
-        }
-        num.replace(',', "")
-    } else {
-        num.to_string()
-    };
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("`{shown}` is not an amount"))?;
-    let v = v * mult;
-    if v.is_nan() {
-        return Err(format!("`{shown}` is not an amount"));
-    }
-    if v.is_infinite() {
-        return Err(format!("`{shown}` is too large for a number"));
-    }
-    Ok(v)
-}
+use crate::input::{amount, clip, printable, sha256_hex};
 
 struct Ctx {
     src: Sources,
@@ -738,34 +684,6 @@ fn relocate(n: &mut Node, at: Origin) {
     }
 }
 
-/// `s` with control characters (newlines, tabs) escaped, for a one-line message.
-pub fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_debug().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-/// A user's text for a message: one line, at most 60 characters.
-pub fn clip(s: &str) -> String {
-    let head: String = s.chars().take(60).collect();
-    let more = if s.chars().count() > 60 { "…" } else { "" };
-    format!("{}{more}", printable(&head))
-}
-
-/// Hex sha256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// The merged tree of scenario sources: files merged left to right, then `--set`
 /// overrides applied (unvalidated; [`build`] validates it).
 pub fn merged_tree(
@@ -1383,7 +1301,9 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
         None => (Some(None), None),
         Some(n) => match (c.file(n, "population.file"), &platforms, &sectors) {
             (Some((name, path, text)), Some(pl), Some(se)) => {
-                match crate::population::parse_csv(&text, pl, se) {
+                let pl: Vec<&str> = pl.iter().map(|p| p.name.as_str()).collect();
+                let se: Vec<&str> = se.iter().map(|s| s.name.as_str()).collect();
+                match crate::input::population_csv::parse_csv(&text, &pl, &se) {
                     Ok(rows) => (Some(Some(rows)), Some(name)),
                     Err(errs) => {
                         for e in errs {
@@ -1666,40 +1586,4 @@ fn tables<T>(
         }
     }
     ok.then_some(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn amounts_in_chinese_units() {
-        assert_eq!(parse_amount("3亿"), Some(3e8));
-        assert_eq!(parse_amount("300万"), Some(3e6));
-        assert_eq!(parse_amount("1.5亿元"), Some(1.5e8));
-        assert_eq!(parse_amount("3e8"), Some(3e8));
-        assert_eq!(parse_amount("lots"), None);
-        assert_eq!(parse_amount("1,500万"), Some(1.5e7));
-        assert_eq!(parse_amount("12,345,678"), Some(12_345_678.0));
-        assert_eq!(parse_amount("1,234.5"), Some(1234.5));
-    }
-
-    #[test]
-    fn commas_are_thousands_separators_only() {
-        for bad in [
-            "1,5亿", "1,50万", "1234,567", ",500", "1,,500", "1.5,00", "1e1,000",
-        ] {
-            let e = amount(bad).unwrap_err();
-            assert!(e.contains("thousands"), "{bad}: {e}");
-        }
-        assert!(amount("1,5亿").unwrap_err().contains("\"1.5亿\""));
-    }
-
-    #[test]
-    fn overflowing_amounts_are_too_large_not_unreadable() {
-        assert!(amount("1e400").unwrap_err().contains("too large"));
-        assert!(amount("1e305亿").unwrap_err().contains("too large"));
-        assert!(amount("lots").unwrap_err().contains("not an amount"));
-        assert!(amount("NaN").unwrap_err().contains("not an amount"));
-    }
 }
