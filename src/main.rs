@@ -17,7 +17,8 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use refundsim::engine::{self, Model};
-use refundsim::report::{self, RunInfo, Staging};
+use refundsim::output::{OutputError, Staging, check_destination};
+use refundsim::report::{self, RunInfo};
 use refundsim::scenario::{Scenario, ScenarioError};
 
 /// Monte Carlo simulator of export VAT-refund liquidity for Guizhou's 1+7 platforms.
@@ -293,9 +294,9 @@ fn failed(e: impl Into<anyhow::Error>) -> Failure {
 const INTERRUPTED: u8 = 130;
 
 /// A failure while writing outputs: exit 130 when it was Ctrl-C, else 1.
-fn write_failed(e: report::OutputError) -> Failure {
+fn write_failed(e: OutputError) -> Failure {
     Failure {
-        code: if matches!(e, report::OutputError::Interrupted) {
+        code: if matches!(e, OutputError::Interrupted) {
             INTERRUPTED
         } else {
             1
@@ -485,7 +486,7 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(&name));
-    report::check_destination(&dest, a.control.force).map_err(usage)?;
+    check_destination(&dest, a.control.force).map_err(usage)?;
     let threads = threads_of(a.control.threads);
     let paths = base.paths;
     let bar = progress(2 * paths as u64, a.control.quiet, "comparing");
@@ -637,7 +638,7 @@ fn sweep(a: SweepArgs) -> Result<(), Failure> {
     bar.finish_and_clear();
     let csv = result.map_err(|e| match e {
         sweep::SweepError::Interrupted { .. }
-        | sweep::SweepError::Output(report::OutputError::Interrupted) => Failure {
+        | sweep::SweepError::Output(OutputError::Interrupted) => Failure {
             code: INTERRUPTED,
             error: e.into(),
         },
@@ -665,7 +666,7 @@ fn study_failure(e: refundsim::size::StudyError) -> Failure {
         }
         StudyError::Run(
             e @ (refundsim::sweep::SweepError::Cancelled
-            | refundsim::sweep::SweepError::Output(report::OutputError::Interrupted)),
+            | refundsim::sweep::SweepError::Output(OutputError::Interrupted)),
         ) => Failure {
             code: INTERRUPTED,
             error: e.into(),
@@ -1045,7 +1046,7 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(&s.name));
-    report::check_destination(&dest, a.control.force).map_err(usage)?;
+    check_destination(&dest, a.control.force).map_err(usage)?;
     let model = Model::new(s);
     warn(&model.warnings);
     let bar = progress(model.scenario.paths as u64, a.control.quiet, "simulating");
@@ -1110,7 +1111,7 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         staging.write(name, text.as_bytes()).map_err(write_failed)?;
     }
     let written = staging.commit(a.control.force).map_err(|e| match e {
-        report::OutputError::Interrupted => write_failed(e),
+        OutputError::Interrupted => write_failed(e),
         e => failed(anyhow::Error::new(e).context("the run finished but could not be saved")),
     })?;
     let claims_written = match claims_file {
@@ -1136,7 +1137,7 @@ fn run(a: RunArgs) -> Result<(), Failure> {
 /// reported at the end, so the run itself is never cut short by it.
 struct ClaimsFile {
     file: refundsim::output::StreamFile,
-    error: Option<report::OutputError>,
+    error: Option<OutputError>,
 }
 
 impl ClaimsFile {

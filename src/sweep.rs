@@ -13,7 +13,8 @@ use std::sync::atomic::AtomicBool;
 
 use crate::engine::{self, Model};
 use crate::metrics;
-use crate::report::{self, RunInfo, Staging, num};
+use crate::output::{self, OutputError, Staging};
+use crate::report::{self, RunInfo, num};
 use crate::scenario::Scenario;
 use crate::stats::Summary;
 
@@ -260,7 +261,7 @@ pub enum SweepError {
     Cancelled,
     /// Writing failed.
     #[error(transparent)]
-    Output(#[from] report::OutputError),
+    Output(#[from] OutputError),
     /// A point's files could not be read back.
     #[error("cannot read {0}: {1}; delete that point's folder and rerun")]
     Corrupt(PathBuf, String),
@@ -290,11 +291,6 @@ fn manifest(plan: &Plan, complete: bool) -> String {
     serde_json::to_string_pretty(&v).expect("serialisable") + "\n"
 }
 
-/// Writes `text` to `path` atomically (see [`crate::output::write_file`]).
-pub fn write_atomic(path: &Path, text: &str) -> Result<(), report::OutputError> {
-    crate::output::write_file(path, text.as_bytes())
-}
-
 /// Whether `dir` may hold this sweep (see [`check_study_dir`]).
 pub fn check_dir(dir: &Path, plan: &Plan, force: bool) -> Result<bool, SweepError> {
     check_study_dir(dir, "sweep", &plan.fingerprint, force)
@@ -313,7 +309,7 @@ pub fn check_study_dir(
 ) -> Result<bool, SweepError> {
     crate::output::check_destination(dir, true).or_else(|e| match e {
         // Checked below: a study being resumed, or replaced with --force.
-        report::OutputError::NotOurs(_) | report::OutputError::Foreign { .. } => Ok(()),
+        OutputError::NotOurs(_) | OutputError::Foreign { .. } => Ok(()),
         e => Err(e),
     })?;
     if std::fs::symlink_metadata(dir).is_err() {
@@ -333,7 +329,7 @@ pub fn check_study_dir(
     }
     match crate::output::check_replaceable(dir) {
         Ok(()) => Ok(false),
-        Err(report::OutputError::NotOurs(_)) => Err(SweepError::Foreign(dir.to_path_buf())),
+        Err(OutputError::NotOurs(_)) => Err(SweepError::Foreign(dir.to_path_buf())),
         Err(e) => Err(e.into()),
     }
 }
@@ -349,7 +345,7 @@ pub fn run(
     cancel: &AtomicBool,
 ) -> Result<PathBuf, SweepError> {
     let points_dir = open_study_dir(dir, "sweep", &plan.fingerprint, force)?;
-    write_atomic(&dir.join("manifest.json"), &manifest(plan, false))?;
+    output::write_file(&dir.join("manifest.json"), manifest(plan, false).as_bytes())?;
     let total = plan.points.len();
     for (done, (_, s)) in plan.points.iter().enumerate() {
         let pdir = points_dir.join(done.to_string());
@@ -367,8 +363,8 @@ pub fn run(
         rows.push(parse_paths_csv(&text).map_err(|e| SweepError::Corrupt(p.clone(), e))?);
     }
     let csv_path = dir.join("sweep.csv");
-    write_atomic(&csv_path, &sweep_csv(plan, &rows))?;
-    write_atomic(&dir.join("manifest.json"), &manifest(plan, true))?;
+    output::write_file(&csv_path, sweep_csv(plan, &rows).as_bytes())?;
+    output::write_file(&dir.join("manifest.json"), manifest(plan, true).as_bytes())?;
     Ok(csv_path)
 }
 
@@ -387,7 +383,7 @@ pub fn open_study_dir(
         crate::output::remove_output_dir(dir)?;
     }
     let points_dir = dir.join("points");
-    std::fs::create_dir_all(&points_dir).map_err(|source| report::OutputError::Io {
+    std::fs::create_dir_all(&points_dir).map_err(|source| OutputError::Io {
         path: points_dir.clone(),
         source,
     })?;
@@ -421,8 +417,8 @@ pub fn run_point(
         elapsed_seconds: started.elapsed().as_secs_f64(),
         command: Vec::new(),
     };
-    let cancelled = |e: report::OutputError| match e {
-        report::OutputError::Interrupted => SweepError::Cancelled,
+    let cancelled = |e: OutputError| match e {
+        OutputError::Interrupted => SweepError::Cancelled,
         e => e.into(),
     };
     let staging = Staging::new(pdir).map_err(cancelled)?;
@@ -465,11 +461,11 @@ fn point_problem(pdir: &Path, s: &Scenario) -> Option<String> {
 /// Deletes the files a point's run writes from a damaged point folder (its
 /// manifest may be damaged too, so it cannot vouch for the folder), and the
 /// folder if that empties it. Anything else is left for the commit to refuse.
-fn clear_point(pdir: &Path) -> Result<(), report::OutputError> {
+fn clear_point(pdir: &Path) -> Result<(), OutputError> {
     for name in crate::output::run_files() {
         let f = pdir.join(name);
         if f.is_file() {
-            std::fs::remove_file(&f).map_err(|source| report::OutputError::Io {
+            std::fs::remove_file(&f).map_err(|source| OutputError::Io {
                 path: f.clone(),
                 source,
             })?;
