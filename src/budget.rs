@@ -8,6 +8,8 @@
 
 use std::collections::VecDeque;
 
+use chrono::Datelike;
+
 use crate::calendar::{Calendar, NEVER};
 use crate::population::Exporter;
 use crate::scenario::Scenario;
@@ -25,27 +27,52 @@ pub struct Waiting {
     pub priority: u8,
 }
 
-/// Pays claims from the budget. `arrivals` must be in queue order: by `t4`, then
-/// claim order. Returns each claim's payment day (indexed like `arrivals`),
-/// [`NEVER`] if unpaid by day `end − 1`.
+/// What the budget did on one path: each claim's payment day and the months in
+/// which it bound.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// Payment day of each claim (indexed like the arrivals), [`NEVER`] if unpaid
+    /// by day `end − 1`.
+    pub paid_on: Vec<i32>,
+    /// For each month in which the budget bound — on some working day the head of
+    /// the queue was ready but the month's remaining budget did not cover it — the
+    /// last such day, in day order. A month binds within the measurement window
+    /// when its day is ≥ 0 (`budget.binding_months`).
+    pub binding: Vec<i32>,
+}
+
+/// Pays claims from the budget: `monthly[m]` is calendar month `m`'s amount
+/// (January = 0). `arrivals` must be in queue order: by `t4`, then claim order.
+///
+/// MODEL.md §13: only working days pay; the queue is served strictly from its
+/// head; a claim larger than a month's whole (positive) budget is paid when it
+/// reaches the head in a month in which nothing has been paid yet, using up that
+/// month. A month whose amount is 0 pays nothing (the big claim waits for a month
+/// with a budget).
 pub fn pay(
     cal: &Calendar,
     first: i32,
     end: i32,
-    monthly: f64,
+    monthly: &[f64; 12],
     arrivals: &[Waiting],
     levels: usize,
-    paid_on: &mut Vec<i32>,
+    out: &mut Outcome,
 ) {
+    let paid_on = &mut out.paid_on;
     paid_on.clear();
     paid_on.resize(arrivals.len(), NEVER);
+    out.binding.clear();
     let mut queues: Vec<VecDeque<usize>> = vec![VecDeque::new(); levels.max(1)];
     let mut next = 0;
-    let mut remaining = monthly;
+    let mut budget = 0.0;
+    let mut remaining = 0.0;
     let mut paid_this_month = false;
+    let mut blocked_on: Option<i32> = None;
     for d in first..end {
         if d == first || cal.is_month_start(d) {
-            remaining = monthly;
+            out.binding.extend(blocked_on.take());
+            budget = monthly[cal.date(d).month0() as usize];
+            remaining = budget;
             paid_this_month = false;
         }
         while next < arrivals.len() && arrivals[next].t4 <= d {
@@ -60,9 +87,10 @@ pub fn pay(
                 let a = arrivals[i].amount;
                 if a <= remaining {
                     remaining -= a;
-                } else if !paid_this_month && a > monthly {
+                } else if !paid_this_month && a > budget && budget > 0.0 {
                     remaining = 0.0;
                 } else {
+                    blocked_on = Some(d);
                     break 'serve;
                 }
                 paid_this_month = true;
@@ -71,24 +99,33 @@ pub fn pay(
             }
         }
     }
+    out.binding.extend(blocked_on);
 }
 
 /// A warning when the monthly budget is far below demand: under half the average
 /// monthly refunds the population claims (Σ annual exports × refund rate × cash
-/// share / 12, at season and demand factor 1). The queue then grows without
-/// bound and the window measures how long the backlog is, not the policy.
+/// share / 12, at season factor 1 and the fixed `economy.demand_factor`, else 1)
+/// against the average of the twelve monthly amounts. The queue then grows
+/// without bound and the window measures how long the backlog is, not the policy.
 pub fn demand_warning(s: &Scenario, exporters: &[Exporter]) -> Option<String> {
-    let monthly = s.policy.quota.as_ref()?.monthly;
+    let quota = s.policy.quota.as_ref()?;
+    let monthly = quota.mean_monthly();
     let demand: f64 = exporters
         .iter()
         .map(|e| e.annual_exports * e.refund_per_fob(s))
         .sum::<f64>()
+        * s.economy.demand_factor.unwrap_or(1.0)
         / 12.0;
     (demand > 0.0 && monthly < 0.5 * demand).then(|| {
         let share = 100.0 * monthly / demand;
         format!(
-            "the monthly refund budget (policy.quota.monthly = {:.0} yuan) is {} of the CNY {} of refunds the exporters claim in an average month; the queue grows all year and the results measure the backlog — raise policy.quota.monthly (e.g. to {:.0}, 1.1 × demand) or remove policy.quota",
+            "the monthly refund budget (policy.quota.monthly = {:.0} yuan{}) is {} of the CNY {} of refunds the exporters claim in an average month; the queue grows all year and the results measure the backlog — raise policy.quota.monthly (e.g. to {:.0}, 1.1 × demand) or remove policy.quota",
             monthly,
+            if quota.monthly.iter().any(|m| *m != monthly) {
+                " on average over the 12 months"
+            } else {
+                ""
+            },
             if share < 1.0 {
                 "under 1%".to_string()
             } else {
@@ -105,6 +142,7 @@ mod tests {
     use super::*;
     use crate::calendar::{OFFICIAL_CSV, WorkingDays, parse_official};
     use chrono::NaiveDate;
+    use std::collections::BTreeMap;
 
     fn cal() -> Calendar {
         let start = NaiveDate::from_ymd_opt(2017, 3, 1).unwrap();
@@ -117,6 +155,13 @@ mod tests {
             &[],
             &[],
         )
+    }
+
+    /// Payment days with the same amount every month.
+    fn paid(c: &Calendar, monthly: f64, arrivals: &[Waiting], levels: usize) -> Vec<i32> {
+        let mut out = Outcome::default();
+        pay(c, 0, 200, &[monthly; 12], arrivals, levels, &mut out);
+        out.paid_on
     }
 
     fn w(claim: u32, t4: i32, amount: f64, priority: u8) -> Waiting {
@@ -133,8 +178,7 @@ mod tests {
         let c = cal();
         // 40 claims of 30 on day 0 with a budget of 100 a month: 3 a month.
         let arrivals: Vec<Waiting> = (0..40).map(|i| w(i, 0, 30.0, 0)).collect();
-        let mut paid = Vec::new();
-        pay(&c, 0, 200, 100.0, &arrivals, 1, &mut paid);
+        let paid = paid(&c, 100.0, &arrivals, 1);
         let mut by_month = std::collections::BTreeMap::<i32, f64>::new();
         for (i, d) in paid.iter().enumerate() {
             if *d != NEVER {
@@ -156,22 +200,20 @@ mod tests {
         // Both ready on day 0, the non-pilot claim first in claim order:
         // pilot_first pays the pilot claim first.
         let arrivals = vec![w(0, 0, 60.0, 1), w(1, 0, 60.0, 0)];
-        let mut paid = Vec::new();
-        pay(&c, 0, 200, 100.0, &arrivals, 2, &mut paid);
-        assert!(paid[1] < paid[0], "{paid:?}");
+        let p = paid(&c, 100.0, &arrivals, 2);
+        assert!(p[1] < p[0], "{p:?}");
         // The head that does not fit blocks smaller claims behind it (no skipping).
         let arrivals = vec![w(0, 0, 60.0, 0), w(1, 0, 60.0, 0), w(2, 0, 10.0, 0)];
-        pay(&c, 0, 200, 100.0, &arrivals, 1, &mut paid);
-        assert_eq!(paid[0], 0);
-        assert!(paid[2] >= paid[1] && paid[1] > 0);
+        let p = paid(&c, 100.0, &arrivals, 1);
+        assert_eq!(p[0], 0);
+        assert!(p[2] >= p[1] && p[1] > 0);
     }
 
     #[test]
     fn a_claim_bigger_than_the_budget_uses_up_a_fresh_month() {
         let c = cal();
         let arrivals = vec![w(0, 0, 50.0, 0), w(1, 0, 250.0, 0), w(2, 0, 10.0, 0)];
-        let mut paid = Vec::new();
-        pay(&c, 0, 200, 100.0, &arrivals, 1, &mut paid);
+        let paid = paid(&c, 100.0, &arrivals, 1);
         assert_eq!(paid[0], 0, "1 March 2017 is a Wednesday");
         assert_eq!(
             c.date(paid[1]).to_string(),
@@ -183,5 +225,81 @@ mod tests {
             c.month_of(paid[1]) + 1,
             "the big claim used up April"
         );
+    }
+
+    /// Sum paid per calendar month (by `Calendar::month_of`) and payment count.
+    fn by_month(c: &Calendar, arrivals: &[Waiting], paid: &[i32]) -> BTreeMap<i32, (f64, usize)> {
+        let mut m = BTreeMap::<i32, (f64, usize)>::new();
+        for (a, d) in arrivals.iter().zip(paid) {
+            if *d != NEVER {
+                let e = m.entry(c.month_of(*d)).or_default();
+                e.0 += a.amount;
+                e.1 += 1;
+            }
+        }
+        m
+    }
+
+    #[test]
+    fn twelve_monthly_amounts_are_each_months_own_and_a_zero_month_pays_nothing() {
+        let c = cal();
+        let arrivals: Vec<Waiting> = (0..40).map(|i| w(i, 0, 30.0, 0)).collect();
+        // January first: March 100, April 0, May 50, June 1 (smaller than any claim).
+        let mut monthly = [100.0; 12];
+        monthly[3] = 0.0;
+        monthly[4] = 50.0;
+        monthly[5] = 1.0;
+        let mut out = Outcome::default();
+        pay(&c, 0, 200, &monthly, &arrivals, 1, &mut out);
+        let m = by_month(&c, &arrivals, &out.paid_on);
+        let march = c.month_of(0);
+        assert_eq!(m[&march], (90.0, 3));
+        assert!(!m.contains_key(&(march + 1)), "April's budget is 0: {m:?}");
+        assert_eq!(
+            m[&(march + 2)],
+            (30.0, 1),
+            "May: 30 of 50, the next 30 waits"
+        );
+        assert_eq!(
+            m[&(march + 3)],
+            (30.0, 1),
+            "June's 1 yuan: the one-claim-larger-than-a-month rule pays one claim and uses up June"
+        );
+        assert_eq!(m[&(march + 4)], (90.0, 3));
+        // Every month from March to September bound (claims were always waiting).
+        let months: Vec<i32> = out.binding.iter().map(|d| c.month_of(*d)).collect();
+        assert_eq!(months, (march..march + 7).collect::<Vec<_>>());
+        assert!(out.binding.iter().all(|d| c.is_working(*d)));
+    }
+
+    #[test]
+    fn a_budget_that_covers_every_claim_never_binds() {
+        let c = cal();
+        let arrivals: Vec<Waiting> = (0..40).map(|i| w(i, 5 * i as i32, 30.0, 0)).collect();
+        let mut out = Outcome::default();
+        pay(&c, 0, 200, &[1000.0; 12], &arrivals, 1, &mut out);
+        assert!(out.binding.is_empty(), "{:?}", out.binding);
+        // Each claim is paid on its first working day at or after t4.
+        for (a, d) in arrivals.iter().zip(&out.paid_on) {
+            assert!(*d >= a.t4 && c.is_working(*d));
+            assert!((a.t4..*d).all(|x| !c.is_working(x)));
+        }
+    }
+
+    #[test]
+    fn a_month_binds_once_however_many_days_it_blocks() {
+        let c = cal();
+        // 4 claims of 60 with 100 a month: one a month, each month blocks on many days.
+        let arrivals: Vec<Waiting> = (0..4).map(|i| w(i, 0, 60.0, 0)).collect();
+        let mut out = Outcome::default();
+        pay(&c, 0, 200, &[100.0; 12], &arrivals, 1, &mut out);
+        let m = by_month(&c, &arrivals, &out.paid_on);
+        assert!(m.values().all(|(_, n)| *n == 1), "{m:?}");
+        // March, April and May block (a claim waits); June pays the last and stops.
+        let months: Vec<i32> = out.binding.iter().map(|d| c.month_of(*d)).collect();
+        let march = c.month_of(0);
+        assert_eq!(months, vec![march, march + 1, march + 2]);
+        // The last blocked day of March is its last working day.
+        assert_eq!(c.date(out.binding[0]).to_string(), "2017-03-31");
     }
 }

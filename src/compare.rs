@@ -1,17 +1,678 @@
-//! Policy comparisons on common random numbers (MODEL.md §10–11).
+//! Policy comparisons on common random numbers (MODEL.md §7, §10–11).
 //!
-//! Both arms run with the same seed, so every draw whose key exists in both is
-//! shared, and the per-path differences `reform − base` cancel most of the Monte
-//! Carlo noise: the paired confidence interval is much tighter than the one of two
-//! independent runs of the same size.
+//! Every arm — the base and each reform — runs with the same seed and paths, so
+//! every draw whose key exists in two arms is shared, and the per-path
+//! differences `reform − base` cancel most of the Monte Carlo noise: the paired
+//! confidence interval is much tighter than the one of two independent runs of
+//! the same size. Several reforms run against one base ([`Plan`]); each reform's
+//! deltas are exactly those of a two-arm comparison of that reform alone.
+//!
+//! **Reforms.** A reform is a stack of overlays merged after the base files: one
+//! `--reform` per reform, several overlays in one reform written `A.toml+B.toml`
+//! ([`parse_reform`]). Each is named by its overlays' file stems joined by `+`
+//! ([`ReformSpec`]), the name in `delta.csv` and `effectiveness.csv`.
+//!
+//! **Cost-effectiveness** ([`effectiveness`], MODEL.md §7): per reform and for
+//! the 1+7 group and all exporters, `released_net_avg`, `released_net_peak`,
+//! `days_to_cash_saved`, `fiscal_cost_net` (the reform's change in it),
+//! `released_per_fiscal_yuan` and `exporter_net_benefit`, each with a paired 95%
+//! interval over paths. The ratio's interval is by the **delta method** on the
+//! paired per-path values ([`ratio_of_means`]): `R = x̄ / ȳ`, `Var R ≈ (s²ₓ −
+//! 2R·sₓᵧ + R²·s²ᵧ) / (n·ȳ²)`. It is chosen over a bootstrap because it is a closed
+//! form of the same per-path pairs every other interval uses — no resampling, no
+//! second seed, the same bytes for any thread count — and because the
+//! denominator, mostly committed capital × `gov_rate`, varies little across
+//! paths, where the delta method and the bootstrap agree. Where it would not (the
+//! denominator's own 95% interval reaches 0, so the ratio is unbounded, Fieller
+//! 1954) the interval is left empty rather than reported falsely narrow.
 
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
-use crate::engine::RunOutput;
-use crate::metrics::{METRICS, N_METRICS};
-use crate::report::num;
+use crate::engine::{self, Cancelled, Model, RunOutput};
+use crate::metrics::{M, METRICS, N_METRICS};
+use crate::report::{ALL_GROUP, PILOT_GROUP, RunInfo, num};
 use crate::scenario::Scenario;
-use crate::stats::Summary;
+use crate::stats::{Summary, Z95};
+
+/// A `--reform` argument that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReformError {
+    /// An overlay of `A.toml+B.toml` does not exist.
+    #[error(
+        "--reform {arg:?}: {part} does not exist (a reform made of several overlays is written A.toml+B.toml, each part an existing scenario file; a file whose name holds `+` is taken whole when it exists)"
+    )]
+    Missing {
+        /// The argument as given.
+        arg: String,
+        /// The part that is not a file.
+        part: String,
+    },
+    /// `A.toml+` or `+B.toml`.
+    #[error(
+        "--reform {arg:?}: an empty overlay name around `+`; write the overlays of one reform as A.toml+B.toml"
+    )]
+    Empty {
+        /// The argument as given.
+        arg: String,
+    },
+    /// Two `--reform`s name the same overlays.
+    #[error(
+        "--reform {second:?} repeats --reform {first:?} (the same overlay files): each reform is run once; drop the repeat"
+    )]
+    Duplicate {
+        /// The first occurrence, as given.
+        first: String,
+        /// The repeat, as given.
+        second: String,
+    },
+    /// A `--reform-set` without `=`.
+    #[error(
+        "--reform-set {0:?}: needs KEY=VALUE, e.g. --reform-set pools.turnover.capital=5e8 (it changes the reform arms only; --set changes every arm)"
+    )]
+    ReformSet(String),
+}
+
+/// Checks that every `--reform-set` is `KEY=VALUE`.
+pub fn check_reform_sets(sets: &[String]) -> Result<(), ReformError> {
+    match sets.iter().find(|s| !s.contains('=')) {
+        Some(s) => Err(ReformError::ReformSet(s.clone())),
+        None => Ok(()),
+    }
+}
+
+/// The overlay files of one `--reform` argument: the argument itself when it is
+/// an existing file (so a file name holding `+` works), else its parts around
+/// `+` (`A.toml+B.toml`), each of which must exist. A single name that does not
+/// exist is returned as it is, for loading to report like any missing file.
+pub fn parse_reform(arg: &str) -> Result<Vec<PathBuf>, ReformError> {
+    if Path::new(arg).is_file() || !arg.contains('+') {
+        return Ok(vec![PathBuf::from(arg)]);
+    }
+    let parts: Vec<&str> = arg.split('+').collect();
+    if parts.iter().any(|p| p.trim().is_empty()) {
+        return Err(ReformError::Empty { arg: arg.into() });
+    }
+    if let Some(part) = parts.iter().find(|p| !Path::new(p).is_file()) {
+        return Err(ReformError::Missing {
+            arg: arg.into(),
+            part: part.to_string(),
+        });
+    }
+    Ok(parts.into_iter().map(PathBuf::from).collect())
+}
+
+/// One reform: its name and the overlay files stacked on the base.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReformSpec {
+    /// The name in `delta.csv` and `effectiveness.csv`: the overlays' file stems
+    /// joined by `+` (their paths as given, when two reforms' stems coincide).
+    pub label: String,
+    /// The overlays, merged left to right after the base files.
+    pub files: Vec<PathBuf>,
+}
+
+/// Names the reforms given as `--reform` occurrences (each the values of one
+/// `--reform`, stacked: `--reform A.toml B.toml` is `--reform A.toml+B.toml`),
+/// refusing a repeated one.
+pub fn reform_specs(reforms: &[Vec<String>]) -> Result<Vec<ReformSpec>, ReformError> {
+    let mut files = Vec::with_capacity(reforms.len());
+    let mut seen: Vec<(Vec<PathBuf>, String)> = Vec::new();
+    for values in reforms {
+        let mut f = Vec::new();
+        for v in values {
+            f.extend(parse_reform(v)?);
+        }
+        let arg = values.join(" ");
+        let key: Vec<PathBuf> = f
+            .iter()
+            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
+            .collect();
+        if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+            return Err(ReformError::Duplicate {
+                first: first.clone(),
+                second: arg,
+            });
+        }
+        seen.push((key, arg));
+        files.push(f);
+    }
+    let join = |f: &[PathBuf], by_stem: bool| {
+        f.iter()
+            .map(|p| {
+                if by_stem {
+                    p.file_stem()
+                        .map(|s| s.to_string_lossy().to_string())
+                        .unwrap_or_default()
+                } else {
+                    p.display().to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("+")
+    };
+    let stems: Vec<String> = files.iter().map(|f| join(f, true)).collect();
+    Ok(files
+        .iter()
+        .zip(&stems)
+        .map(|(f, st)| ReformSpec {
+            label: if stems.iter().filter(|x| *x == st).count() > 1 {
+                join(f, false)
+            } else {
+                st.clone()
+            },
+            files: f.clone(),
+        })
+        .collect())
+}
+
+/// A comparison ready to run: the base and each reform as models, paired on the
+/// base's seed and paths, with the warnings of every arm and of the pairing.
+pub struct Plan {
+    /// The base arm.
+    pub base: Model,
+    /// The reform arms, in the order given.
+    pub reforms: Vec<(ReformSpec, Model)>,
+    /// Every arm's warnings and the pairing warnings, each once.
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    /// Pairs `reforms` with `base`: every reform runs the base's seed and paths.
+    /// Pairing warnings ([`pairing_warnings`]) go into the base's and that
+    /// reform's manifests; with several reforms they name the reform.
+    pub fn new(base: Scenario, reforms: Vec<(ReformSpec, Scenario)>) -> Plan {
+        let several = reforms.len() > 1;
+        let mut base_extra = Vec::new();
+        let mut arms = Vec::with_capacity(reforms.len());
+        for (spec, mut s) in reforms {
+            s.seed = base.seed;
+            s.paths = base.paths;
+            let pairing: Vec<String> = pairing_warnings(&base, &s)
+                .into_iter()
+                .map(|w| {
+                    if several {
+                        format!("reform {}: {w}", spec.label)
+                    } else {
+                        w
+                    }
+                })
+                .collect();
+            base_extra.extend(pairing.iter().cloned());
+            let mut model = Model::new(s);
+            model.warnings.extend(pairing);
+            arms.push((spec, model));
+        }
+        let mut base = Model::new(base);
+        base.warnings.extend(base_extra);
+        let mut warnings: Vec<String> = Vec::new();
+        for w in base
+            .warnings
+            .iter()
+            .chain(arms.iter().flat_map(|a| a.1.warnings.iter()))
+        {
+            if !warnings.contains(w) {
+                warnings.push(w.clone());
+            }
+        }
+        Plan {
+            base,
+            reforms: arms,
+            warnings,
+        }
+    }
+
+    /// Paths of every arm.
+    pub fn paths(&self) -> u32 {
+        self.base.scenario.paths
+    }
+
+    /// The scenario with the most exporters (for the memory check).
+    pub fn largest(&self) -> &Scenario {
+        self.reforms
+            .iter()
+            .map(|r| &r.1.scenario)
+            .fold(&self.base.scenario, |a, b| {
+                if b.n_exporters() > a.n_exporters() {
+                    b
+                } else {
+                    a
+                }
+            })
+    }
+
+    /// Runs every arm (the base first, then the reforms in order) on `threads`
+    /// threads; `on_path` is called after each path of each arm.
+    pub fn run(
+        self,
+        threads: usize,
+        on_path: &(dyn Fn() + Sync),
+        cancel: &AtomicBool,
+    ) -> Result<Comparison, Cancelled> {
+        let paths = self.paths();
+        let base_out = engine::run(&self.base, paths, threads, on_path, cancel)?;
+        let mut reforms = Vec::with_capacity(self.reforms.len());
+        for (spec, model) in self.reforms {
+            let out = engine::run(&model, paths, threads, on_path, cancel)?;
+            reforms.push(Arm { spec, model, out });
+        }
+        Ok(Comparison {
+            base: (self.base, base_out),
+            reforms,
+            warnings: self.warnings,
+        })
+    }
+}
+
+/// A reform arm after its run.
+pub struct Arm {
+    /// The reform.
+    pub spec: ReformSpec,
+    /// Its model.
+    pub model: Model,
+    /// Its paths.
+    pub out: RunOutput,
+}
+
+/// A finished comparison.
+pub struct Comparison {
+    /// The base arm and its paths.
+    pub base: (Model, RunOutput),
+    /// The reform arms, in the order given.
+    pub reforms: Vec<Arm>,
+    /// Every arm's warnings and the pairing warnings.
+    pub warnings: Vec<String>,
+}
+
+/// What the manifest of a comparison records about how it was asked for.
+pub struct Request<'a> {
+    /// The base files.
+    pub base_files: &'a [PathBuf],
+    /// `--set`: every arm.
+    pub sets: &'a [String],
+    /// `--reform-set`: the reform arms only.
+    pub reform_sets: &'a [String],
+}
+
+impl Comparison {
+    /// The folder of reform `i` (0-based) in the output: `reform` for a single
+    /// reform (the layout of a two-arm comparison), `reforms/<i + 1>` for several.
+    pub fn reform_dir(&self, i: usize) -> String {
+        if self.reforms.len() == 1 {
+            "reform".into()
+        } else {
+            format!("reforms/{}", i + 1)
+        }
+    }
+
+    /// The paired deltas of every metric for each reform (all exporters).
+    pub fn deltas(&self) -> Vec<Vec<Delta>> {
+        self.reforms
+            .iter()
+            .map(|r| deltas(&self.base.1, &r.out))
+            .collect()
+    }
+
+    /// Each reform's cost-effectiveness, ranked ([`rank`]).
+    pub fn effectiveness(&self) -> Vec<Effectiveness> {
+        let mut e: Vec<Effectiveness> = self
+            .reforms
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Effectiveness {
+                reform: r.spec.label.clone(),
+                order: i,
+                pilot: effectiveness(
+                    &self.base.1,
+                    &r.out,
+                    [self.base.0.pilot_group(), r.model.pilot_group()],
+                ),
+                all: effectiveness(&self.base.1, &r.out, [0, 0]),
+            })
+            .collect();
+        rank(&mut e);
+        e
+    }
+
+    /// Every file of the comparison, as `(path in the folder, contents)`: each
+    /// arm's run files in `base/` and its reform folder, `delta.csv`,
+    /// `effectiveness.csv` and `manifest.json`.
+    pub fn files(&self, info: &RunInfo, req: &Request<'_>) -> Vec<(String, String)> {
+        let mut files = Vec::new();
+        for (file, text) in crate::report::run_files(&self.base.0, &self.base.1, info) {
+            files.push((format!("base/{file}"), text));
+        }
+        for (i, r) in self.reforms.iter().enumerate() {
+            for (file, text) in crate::report::run_files(&r.model, &r.out, info) {
+                files.push((format!("{}/{file}", self.reform_dir(i)), text));
+            }
+        }
+        let deltas = self.deltas();
+        let labelled: Vec<(&str, &[Delta])> = self
+            .reforms
+            .iter()
+            .zip(&deltas)
+            .map(|(r, d)| (r.spec.label.as_str(), d.as_slice()))
+            .collect();
+        files.push(("delta.csv".into(), delta_csv_of(&labelled)));
+        files.push((
+            "effectiveness.csv".into(),
+            effectiveness_csv(&self.effectiveness()),
+        ));
+        files.push(("manifest.json".into(), self.manifest_json(info, req)));
+        files
+    }
+
+    /// `manifest.json` of the comparison folder.
+    fn manifest_json(&self, info: &RunInfo, req: &Request<'_>) -> String {
+        let (bm, bo) = &self.base;
+        let s = &bm.scenario;
+        let mut inputs = s.inputs.clone();
+        for r in &self.reforms {
+            for i in &r.model.scenario.inputs {
+                if !inputs.contains(i) {
+                    inputs.push(i.clone());
+                }
+            }
+        }
+        let reforms: Vec<serde_json::Value> = self
+            .reforms
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                serde_json::json!({
+                    "label": r.spec.label,
+                    "files": r.spec.files,
+                    "dir": self.reform_dir(i),
+                    "scenario_name": r.model.scenario.name,
+                })
+            })
+            .collect();
+        let reform_files: Vec<&PathBuf> = self.reforms.iter().flat_map(|r| &r.spec.files).collect();
+        let claims = bo.claims_simulated
+            + self
+                .reforms
+                .iter()
+                .map(|r| r.out.claims_simulated)
+                .sum::<u64>();
+        let (pop, pop_zh) = crate::naming::population(s);
+        let (pilot, pilot_zh) = crate::naming::pilot_population(s);
+        let v = serde_json::json!({
+            "kind": "compare",
+            "refundsim_version": env!("CARGO_PKG_VERSION"),
+            "scenario_name": s.name,
+            "title": s.title,
+            "title_zh": s.title_zh,
+            "population": pop,
+            "population_zh": pop_zh,
+            "pilot_population": pilot,
+            "pilot_population_zh": pilot_zh,
+            "base_files": req.base_files,
+            "reform_files": reform_files,
+            "reforms": reforms,
+            "sets": req.sets,
+            "reform_sets": req.reform_sets,
+            "seed": s.seed,
+            "paths": bo.paths.len(),
+            "threads": info.threads,
+            "generator": crate::rng::GENERATOR,
+            "inputs": inputs,
+            "claims_simulated": claims,
+            "warnings": self.warnings,
+            "elapsed_seconds": (info.elapsed_seconds * 1000.0).round() / 1000.0,
+            "command": info.command,
+        });
+        serde_json::to_string_pretty(&v).expect("json") + "\n"
+    }
+}
+
+/// The cost-effectiveness measures of `effectiveness.csv`, in column order of
+/// [`Effectiveness::pilot`] and [`Effectiveness::all`].
+pub const EFFECT_METRICS: [&str; 6] = [
+    "released_net_avg",
+    "released_net_peak",
+    "days_to_cash_saved",
+    "fiscal_cost_net",
+    "released_per_fiscal_yuan",
+    "exporter_net_benefit",
+];
+
+/// A measure with its paired 95% interval (all `NaN` when undefined).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measure {
+    /// The estimate.
+    pub value: f64,
+    /// Lower end of the 95% interval.
+    pub ci_low: f64,
+    /// Upper end of the 95% interval.
+    pub ci_high: f64,
+}
+
+impl Measure {
+    const NAN: Measure = Measure {
+        value: f64::NAN,
+        ci_low: f64::NAN,
+        ci_high: f64::NAN,
+    };
+
+    /// The mean of per-path values (NaN left out) and its normal 95% interval.
+    fn mean_of(v: impl IntoIterator<Item = f64>) -> Measure {
+        let s = Summary::of(v);
+        Measure {
+            value: s.mean,
+            ci_low: s.mean - s.ci95(),
+            ci_high: s.mean + s.ci95(),
+        }
+    }
+}
+
+/// One reform's cost-effectiveness against the base.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Effectiveness {
+    /// The reform's name ([`ReformSpec::label`]).
+    pub reform: String,
+    /// Its place among the `--reform`s given (0-based).
+    pub order: usize,
+    /// The measures of [`EFFECT_METRICS`] for the 1+7 group.
+    pub pilot: [Measure; 6],
+    /// The same for all exporters.
+    pub all: [Measure; 6],
+}
+
+/// Ranks reforms by `released_net_avg` for the 1+7 group, then for all
+/// exporters, largest first; ties (and undefined values) keep the order given.
+pub fn rank(e: &mut [Effectiveness]) {
+    let key = |x: f64| if x.is_nan() { f64::NEG_INFINITY } else { x };
+    e.sort_by(|a, b| {
+        key(b.pilot[0].value)
+            .total_cmp(&key(a.pilot[0].value))
+            .then(key(b.all[0].value).total_cmp(&key(a.all[0].value)))
+            .then(a.order.cmp(&b.order))
+    });
+}
+
+/// The measures of [`EFFECT_METRICS`] of `reform` against `base` for one metric
+/// group, `g` = its index in the base and in the reform (0 for all exporters,
+/// each arm's [`Model::pilot_group`] for 1+7: the indices differ when the reform
+/// changes the platform list), from the per-path pairs (MODEL.md §7):
+///
+/// * `released_net_avg` = base − reform `tied_up_net_avg`; `released_net_peak`
+///   the same for `tied_up_net_peak`; `days_to_cash_saved` = base − reform
+///   `days_to_cash_avg` — working capital released, days saved.
+/// * `fiscal_cost_net` = reform − base `fiscal_cost_net`: the reform's extra net
+///   cost of public money per year.
+/// * `released_per_fiscal_yuan` = mean `released_net_avg` / mean Δ
+///   `fiscal_cost_net` ([`ratio_of_means`]; empty unless the cost is positive).
+/// * `exporter_net_benefit` = (base − reform `carrying_cost`) − (reform − base
+///   `financing_cost`): carrying cost saved less financing cost paid, CNY/yr.
+pub fn effectiveness(base: &RunOutput, reform: &RunOutput, g: [usize; 2]) -> [Measure; 6] {
+    let [gb, gr] = g;
+    assert_eq!(base.paths.len(), reform.paths.len(), "paired arms");
+    let pairs = || base.paths.iter().zip(&reform.paths);
+    let saved = |m: M| -> Vec<f64> {
+        pairs()
+            .map(|(b, r)| b.groups[gb][m as usize] - r.groups[gr][m as usize])
+            .collect()
+    };
+    let released = saved(M::TiedUpNetAvg);
+    let cost: Vec<f64> = pairs()
+        .map(|(b, r)| {
+            r.groups[gr][M::FiscalCostNet as usize] - b.groups[gb][M::FiscalCostNet as usize]
+        })
+        .collect();
+    let benefit: Vec<f64> = pairs()
+        .map(|(b, r)| {
+            let (b, r) = (&b.groups[gb], &r.groups[gr]);
+            (b[M::CarryingCost as usize] - r[M::CarryingCost as usize])
+                - (r[M::FinancingCost as usize] - b[M::FinancingCost as usize])
+        })
+        .collect();
+    [
+        Measure::mean_of(released.iter().copied()),
+        Measure::mean_of(saved(M::TiedUpNetPeak)),
+        Measure::mean_of(saved(M::DaysToCashAvg)),
+        Measure::mean_of(cost.iter().copied()),
+        ratio_of_means(&released, &cost),
+        Measure::mean_of(benefit),
+    ]
+}
+
+/// `x̄ / ȳ` over the paths where both are defined, with a delta-method 95%
+/// interval: `Var(x̄/ȳ) ≈ (s²ₓ − 2R·sₓᵧ + R²·s²ᵧ) / (n·ȳ²)` (sample variances and
+/// covariance of the paired per-path values). Undefined (all `NaN`) when `ȳ` is
+/// not positive; the interval is `NaN` when `ȳ`'s own 95% interval reaches 0
+/// (the ratio is then unbounded; Fieller 1954).
+pub fn ratio_of_means(x: &[f64], y: &[f64]) -> Measure {
+    let pairs: Vec<(f64, f64)> = x
+        .iter()
+        .zip(y)
+        .filter(|(a, b)| !a.is_nan() && !b.is_nan())
+        .map(|(a, b)| (*a, *b))
+        .collect();
+    let n = pairs.len() as f64;
+    if pairs.is_empty() {
+        return Measure::NAN;
+    }
+    let (mut sx, mut sy) = (0.0, 0.0);
+    for (a, b) in &pairs {
+        sx += a;
+        sy += b;
+    }
+    let (mx, my) = (sx / n, sy / n);
+    if my.is_nan() || my <= 0.0 {
+        return Measure::NAN;
+    }
+    let r = mx / my;
+    if pairs.len() < 2 {
+        return Measure {
+            value: r,
+            ci_low: r,
+            ci_high: r,
+        };
+    }
+    let (mut vx, mut vy, mut cxy) = (0.0, 0.0, 0.0);
+    for (a, b) in &pairs {
+        vx += (a - mx) * (a - mx);
+        vy += (b - my) * (b - my);
+        cxy += (a - mx) * (b - my);
+    }
+    let d = n - 1.0;
+    let (vx, vy, cxy) = (vx / d, vy / d, cxy / d);
+    if my - Z95 * (vy / n).sqrt() <= 0.0 {
+        return Measure {
+            value: r,
+            ci_low: f64::NAN,
+            ci_high: f64::NAN,
+        };
+    }
+    let half = Z95 * ((vx - 2.0 * r * cxy + r * r * vy).max(0.0) / (n * my * my)).sqrt();
+    Measure {
+        value: r,
+        ci_low: r - half,
+        ci_high: r + half,
+    }
+}
+
+/// `effectiveness.csv`: `reform,metric,value,ci_low,ci_high` (MODEL.md §11),
+/// then `group` (`1+7` or `all`) and `rank` (1 = most working capital released
+/// for the 1+7 group); reforms in rank order, the 1+7 rows of each first.
+pub fn effectiveness_csv(e: &[Effectiveness]) -> String {
+    let mut csv = crate::output::CsvText::new();
+    csv.row([
+        "reform", "metric", "value", "ci_low", "ci_high", "group", "rank",
+    ]);
+    for (k, x) in e.iter().enumerate() {
+        for (group, ms) in [(PILOT_GROUP, &x.pilot), (ALL_GROUP, &x.all)] {
+            for (name, m) in EFFECT_METRICS.iter().zip(ms) {
+                csv.row([
+                    x.reform.clone(),
+                    name.to_string(),
+                    num(m.value),
+                    num(m.ci_low),
+                    num(m.ci_high),
+                    group.to_string(),
+                    (k + 1).to_string(),
+                ]);
+            }
+        }
+    }
+    csv.finish()
+}
+
+/// The ranking printed after a comparison: one line per reform, best first,
+/// for the 1+7 group (`who` names it), each measure `value ± half-width`.
+pub fn ranking_table(e: &[Effectiveness], who: &str, paths: usize) -> String {
+    use crate::report::cny_en;
+    let mut s = format!(
+        "Ranking by working capital released — {who}; paired 95% intervals over {paths} paths\n"
+    );
+    let pm = |m: &Measure, f: &dyn Fn(f64) -> String| {
+        if m.value.is_nan() {
+            "—".to_string()
+        } else if m.ci_low.is_nan() {
+            f(m.value)
+        } else {
+            format!("{} ± {}", f(m.value), f((m.ci_high - m.ci_low) / 2.0))
+        }
+    };
+    let width = e
+        .iter()
+        .map(|x| x.reform.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let _ = writeln!(
+        s,
+        "{:<4} {:<width$} {:>24} {:>24} {:>16} {:>24} {:>18} {:>24}",
+        "rank",
+        "reform",
+        "released, avg (CNY)",
+        "released, peak (CNY)",
+        "days to cash",
+        "Δ net fiscal cost/yr",
+        "released per ¥1/yr",
+        "exporter benefit/yr",
+    );
+    let days = |v: f64| format!("{v:.1}");
+    let ratio = |v: f64| format!("{v:.2}");
+    for (k, x) in e.iter().enumerate() {
+        let m = &x.pilot;
+        let _ = writeln!(
+            s,
+            "{:<4} {:<width$} {:>24} {:>24} {:>16} {:>24} {:>18} {:>24}",
+            k + 1,
+            x.reform,
+            pm(&m[0], &cny_en),
+            pm(&m[1], &cny_en),
+            pm(&m[2], &days),
+            pm(&m[3], &cny_en),
+            pm(&m[4], &ratio),
+            pm(&m[5], &cny_en),
+        );
+    }
+    s
+}
 
 /// The paired comparison of one metric.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -173,11 +834,20 @@ pub fn paired(base: &[f64], reform: &[f64]) -> Delta {
     }
 }
 
-/// `delta.csv`: metric, unit, base mean, reform mean, paired delta with its 95%
-/// confidence interval, relative change, significant yes/no.
-pub fn delta_csv(d: &[Delta]) -> String {
+/// `delta.csv` of a comparison with one reform named `reform` ([`delta_csv_of`]).
+pub fn delta_csv(reform: &str, d: &[Delta]) -> String {
+    delta_csv_of(&[(reform, d)])
+}
+
+/// `delta.csv`: reform, metric, unit, base mean, reform mean, paired delta with
+/// its 95% confidence interval, relative change, significant yes/no; every metric
+/// of each reform (all exporters), reforms in the order given. `reform` is the
+/// first column (the key of a long table, as in `effectiveness.csv`); the others
+/// keep their order, so readers by column name are unaffected.
+pub fn delta_csv_of(reforms: &[(&str, &[Delta])]) -> String {
     let mut csv = crate::output::CsvText::new();
     csv.row([
+        "reform",
         "metric",
         "unit",
         "base_mean",
@@ -188,27 +858,34 @@ pub fn delta_csv(d: &[Delta]) -> String {
         "relative_change",
         "significant",
     ]);
-    for (def, x) in METRICS.iter().zip(d) {
-        let sig = if x.delta.mean.is_nan() {
-            ""
-        } else if x.significant() {
-            "yes"
-        } else {
-            "no"
-        };
-        csv.row([
-            def.name.to_string(),
-            def.unit.to_string(),
-            num(x.base_mean),
-            num(x.reform_mean),
-            num(x.delta.mean),
-            num(x.ci_low()),
-            num(x.ci_high()),
-            num(x.relative()),
-            sig.to_string(),
-        ]);
+    for (reform, d) in reforms {
+        for (def, x) in METRICS.iter().zip(*d) {
+            delta_row(&mut csv, reform, def.name, def.unit, x);
+        }
     }
     csv.finish()
+}
+
+fn delta_row(csv: &mut crate::output::CsvText, reform: &str, name: &str, unit: &str, x: &Delta) {
+    let sig = if x.delta.mean.is_nan() {
+        ""
+    } else if x.significant() {
+        "yes"
+    } else {
+        "no"
+    };
+    csv.row([
+        reform.to_string(),
+        name.to_string(),
+        unit.to_string(),
+        num(x.base_mean),
+        num(x.reform_mean),
+        num(x.delta.mean),
+        num(x.ci_low()),
+        num(x.ci_high()),
+        num(x.relative()),
+        sig.to_string(),
+    ]);
 }
 
 /// The short table printed after a comparison.
@@ -254,4 +931,65 @@ pub fn console_table(d: &[Delta]) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratio_with_a_fixed_denominator_is_the_numerators_interval_scaled() {
+        let x = [3.0, 5.0, 4.0, 8.0, 6.0];
+        let y = [2.0; 5];
+        let r = ratio_of_means(&x, &y);
+        let s = Summary::of(x);
+        assert!((r.value - s.mean / 2.0).abs() < 1e-12);
+        assert!((r.ci_low - (s.mean - s.ci95()) / 2.0).abs() < 1e-12);
+        assert!((r.ci_high - (s.mean + s.ci95()) / 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ratio_is_empty_without_a_positive_cost_and_unbounded_near_zero() {
+        assert!(ratio_of_means(&[1.0, 2.0], &[0.0, 0.0]).value.is_nan());
+        assert!(ratio_of_means(&[1.0, 2.0], &[-1.0, -3.0]).value.is_nan());
+        assert!(ratio_of_means(&[], &[]).value.is_nan());
+        // Mean cost 0.5 but its interval reaches far below 0: no interval.
+        let r = ratio_of_means(&[1.0, 1.0, 1.0, 1.0], &[-9.0, 10.0, -8.0, 9.0]);
+        assert_eq!(r.value, 2.0);
+        assert!(r.ci_low.is_nan() && r.ci_high.is_nan());
+        // Paths undefined in either arm are left out of both.
+        let r = ratio_of_means(&[2.0, f64::NAN, 4.0], &[1.0, 1.0, f64::NAN]);
+        assert_eq!(r.value, 2.0);
+    }
+
+    #[test]
+    fn a_plus_splits_a_reform_unless_the_whole_name_is_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, ab) = (
+            dir.path().join("a.toml"),
+            dir.path().join("b.toml"),
+            dir.path().join("a+b.toml"),
+        );
+        for f in [&a, &b] {
+            std::fs::write(f, "").unwrap();
+        }
+        let s = |p: &Path| p.display().to_string();
+        let joined = format!("{}+{}", s(&a), s(&b));
+        assert_eq!(parse_reform(&joined).unwrap(), vec![a.clone(), b.clone()]);
+        std::fs::write(&ab, "").unwrap();
+        assert_eq!(parse_reform(&s(&ab)).unwrap(), vec![ab.clone()]);
+        let specs = reform_specs(&[vec![joined], vec![s(&ab)]]).unwrap();
+        // Same stems, different files: named by their paths.
+        assert_eq!(specs[0].label, format!("{}+{}", s(&a), s(&b)));
+        assert_eq!(specs[1].label, s(&ab));
+        let specs = reform_specs(&[vec![s(&a)], vec![s(&b)]]).unwrap();
+        assert_eq!(
+            (specs[0].label.as_str(), specs[1].label.as_str()),
+            ("a", "b")
+        );
+        assert!(matches!(
+            reform_specs(&[vec![s(&a)], vec![s(&a)]]),
+            Err(ReformError::Duplicate { .. })
+        ));
+    }
 }

@@ -15,7 +15,9 @@ use rayon::prelude::*;
 use crate::budget::{self, Waiting};
 use crate::calendar::{Calendar, NEVER};
 use crate::finance::{self, Finance};
-use crate::metrics::{M, N_METRICS};
+pub use crate::ledger::Claim;
+use crate::ledger::{Groups, Ledger, World};
+use crate::metrics::{Kind, M, METRICS, N_METRICS};
 use crate::population::{self, Exporter};
 use crate::rng::{KeyPrefix, Purpose, Stream};
 use crate::scenario::{QuotaOrder, Scenario};
@@ -23,37 +25,6 @@ use crate::timeline::Timeline;
 
 /// Days after the window the calendar still covers (stage days past it are NEVER).
 const CALENDAR_TAIL: i32 = 800;
-
-/// A refund claim on one path.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Claim {
-    /// Declared (shipment day).
-    pub t0: i32,
-    /// Filed.
-    pub t2: i32,
-    /// Reviewed (approved or denied).
-    pub t3: i32,
-    /// Ready for payment (treasury done); NEVER if denied.
-    pub t4: i32,
-    /// Paid; NEVER if denied or not paid by the end of the window.
-    pub t5: i32,
-    /// Exporter index.
-    pub exporter: u32,
-    /// Denied at `t3`.
-    pub denied: bool,
-    /// Held for supplier verification before `t3` (for refund records, §14).
-    pub verified: bool,
-    /// Refund claimed (CNY).
-    pub r: f64,
-}
-
-impl Claim {
-    /// The day the claim ends: paid (`t5`) or denied (`t3`).
-    #[inline]
-    pub fn end(&self) -> i32 {
-        if self.denied { self.t3 } else { self.t5 }
-    }
-}
 
 /// Everything a path needs that does not change between paths.
 #[derive(Debug, Clone)]
@@ -77,9 +48,10 @@ pub struct Model {
     season_guide: Vec<u32>,
     /// Width of a bucket of cumulative intensity in [`Model::season_guide`].
     season_step: f64,
-    /// Platform and class group of each exporter (small and contiguous, for the
-    /// per-claim loops).
-    group_of: Vec<[u16; 2]>,
+    /// Platform, class and pilot group of each exporter (small and contiguous,
+    /// for the per-claim loops). The pilot group of an exporter on a non-pilot
+    /// platform is the accumulators' sink, [`Model::groups`], never reported.
+    group_of: Vec<[u16; 3]>,
     /// Mean FOB per shipment, by exporter.
     fob_unit: Vec<f64>,
     /// Refund per yuan of FOB, by exporter.
@@ -88,8 +60,11 @@ pub struct Model {
     rate: Vec<f64>,
     /// Queue priority level of each exporter for the budget.
     priority: Vec<u8>,
-    /// Number of metric groups: total, each platform, each class.
+    /// Number of metric groups: total, each platform, each class, then the 1+7
+    /// group (every exporter on a pilot platform, [`Model::pilot_group`]).
     pub groups: usize,
+    /// Exporters on pilot platforms (the 1+7 group's size).
+    pub pilot_exporters: usize,
     /// Things about this model the results depend on that a user should know.
     pub warnings: Vec<String>,
 }
@@ -98,8 +73,9 @@ pub struct Model {
 /// user should know, as values for the binary to show (and the manifest to keep):
 /// the drawn population's [`population::warnings`], a window outside the official
 /// calendar ([`crate::calendar::coverage_warning`]), a warm-up shorter than the
-/// pipeline ([`crate::timeline::warmup_warning`]) and a refund budget far below
-/// demand ([`crate::budget::demand_warning`]).
+/// pipeline ([`crate::timeline::warmup_warning`]), a refund budget far below
+/// demand ([`crate::budget::demand_warning`]) and a fixed demand factor
+/// (`economy.demand_factor`: `demand_sigma` is then ignored).
 pub fn warnings(s: &Scenario, exporters: &[Exporter]) -> Vec<String> {
     let mut warnings = population::warnings(s, exporters);
     let extra: Vec<chrono::NaiveDate> = s
@@ -120,7 +96,23 @@ pub fn warnings(s: &Scenario, exporters: &[Exporter]) -> Vec<String> {
     ));
     warnings.extend(crate::timeline::warmup_warning(s));
     warnings.extend(crate::budget::demand_warning(s, exporters));
+    warnings.extend(demand_factor_note(s));
     warnings
+}
+
+/// With `economy.demand_factor` set, every path has that factor and
+/// `economy.demand_sigma` is ignored: said once, in the run's warnings (and so in
+/// manifest.json, which also records the factor in its scenario).
+fn demand_factor_note(s: &Scenario) -> Option<String> {
+    let f = s.economy.demand_factor?;
+    Some(format!(
+        "economy.demand_factor = {f} fixes the demand factor on every path (a stress year: shipment rates × {f}); economy.demand_sigma{} is ignored, so the spread across paths comes from shipments, values and claim stages only",
+        if s.economy.demand_sigma > 0.0 {
+            format!(" = {}", s.economy.demand_sigma)
+        } else {
+            String::new()
+        }
+    ))
 }
 
 impl Model {
@@ -159,15 +151,20 @@ impl Model {
             season_guide.push(c as u32);
         }
         let exporters = population::exporters(s);
+        // Groups: total, platforms, classes I–IV, 1+7; then a sink for the pilot
+        // slot of non-pilot exporters (accumulated, never reported).
+        let groups = 1 + s.platforms.len() + 4 + 1;
         let group_of = exporters
             .iter()
             .map(|e| {
                 [
                     (1 + e.platform) as u16,
                     (1 + s.platforms.len() + e.class) as u16,
+                    if e.pilot { groups - 1 } else { groups } as u16,
                 ]
             })
             .collect();
+        let pilot_exporters = exporters.iter().filter(|e| e.pilot).count();
         let fob_unit = exporters
             .iter()
             .map(|e| e.annual_exports / e.shipments_per_year.max(1e-12))
@@ -185,7 +182,6 @@ impl Model {
                 _ => 0,
             })
             .collect();
-        let groups = 1 + s.platforms.len() + 4;
         let warnings = warnings(s, &exporters);
         Model {
             timeline: Timeline::new(s),
@@ -203,6 +199,7 @@ impl Model {
             rate,
             priority,
             groups,
+            pilot_exporters,
             warnings,
         }
     }
@@ -236,17 +233,39 @@ impl Model {
         c
     }
 
-    /// The three metric groups of exporter `ei`: total, platform, class.
+    /// Group index of the 1+7 group: every exporter on a pilot platform (MODEL.md §7).
     #[inline]
-    pub fn groups_of(&self, ei: usize) -> [usize; 3] {
-        let [p, c] = self.group_of[ei];
-        [0, p as usize, c as usize]
+    pub fn pilot_group(&self) -> usize {
+        self.groups - 1
+    }
+
+    /// The metric groups of exporter `ei`: total, platform, class, and the 1+7
+    /// group (or, for an exporter on a non-pilot platform, the unreported sink).
+    #[inline]
+    pub fn groups_of(&self, ei: usize) -> Groups {
+        let [p, c, pilot] = self.group_of[ei];
+        [0, p as usize, c as usize, pilot as usize]
+    }
+
+    /// What the mechanisms see of the model ([`crate::ledger::World`]).
+    pub fn world(&self) -> World<'_> {
+        World {
+            scenario: &self.scenario,
+            cal: &self.cal,
+            exporters: &self.exporters,
+            first: self.first,
+            end: self.end,
+            group_of: &self.group_of,
+        }
     }
 
     /// Names of the daily series in [`PathResult::series`].
     pub fn series_names(&self) -> Vec<&'static str> {
         let mut v = vec!["tied_up_gross", "tied_up_net"];
         v.extend(finance::series_names(&self.scenario));
+        if self.scenario.policy.quota.is_some() {
+            v.push("budget_backlog");
+        }
         v
     }
 }
@@ -256,7 +275,8 @@ impl Model {
 pub struct PathResult {
     /// Metrics in [`crate::metrics::METRICS`] order.
     pub metrics: Vec<f64>,
-    /// Metrics by group: `[0]` total (same as `metrics`), then platforms, then classes I–IV.
+    /// Metrics by group: `[0]` total (same as `metrics`), then platforms, then
+    /// classes I–IV, then the 1+7 group ([`Model::pilot_group`]).
     pub groups: Vec<Vec<f64>>,
     /// Daily series (end of day) over the window, named by [`Model::series_names`].
     pub series: Vec<Vec<f64>>,
@@ -273,7 +293,7 @@ pub struct Scratch {
     order: Vec<u32>,
     counts: Vec<u32>,
     waiting: Vec<Waiting>,
-    paid_on: Vec<i32>,
+    budget: budget::Outcome,
     acc: Acc,
 }
 
@@ -293,10 +313,15 @@ pub struct Acc {
     max_days: usize,
     /// Σ R × days to cash, by group.
     cash_days: Vec<f64>,
+    /// Difference arrays of approved claims waiting for the refund budget
+    /// (`t4 … t5 − 1`), `groups × (h + 1)`; empty without a budget.
+    backlog: Vec<f64>,
+    /// Σ R × days waited for the budget (`t5 − t4`) over claims paid in the window, by group.
+    wait_days: Vec<f64>,
 }
 
 impl Acc {
-    fn reset(&mut self, h: usize, groups: usize, max_days: usize) {
+    fn reset(&mut self, h: usize, groups: usize, max_days: usize, budget: bool) {
         self.h = h;
         self.groups = groups;
         self.max_days = max_days;
@@ -306,15 +331,17 @@ impl Acc {
             (&mut self.flows, groups * N_METRICS),
             (&mut self.hist, groups * max_days),
             (&mut self.cash_days, groups),
+            (&mut self.backlog, if budget { groups * (h + 1) } else { 0 }),
+            (&mut self.wait_days, groups),
         ] {
             v.clear();
             v.resize(n, 0.0);
         }
     }
 
-    /// Adds `amount` to a flow metric of the three groups of an exporter.
+    /// Adds `amount` to a flow metric of the groups of an exporter.
     #[inline]
-    pub fn flow(&mut self, g: [usize; 3], m: M, amount: f64) {
+    pub fn flow(&mut self, g: Groups, m: M, amount: f64) {
         for gi in g {
             self.flows[gi * N_METRICS + m as usize] += amount;
         }
@@ -322,7 +349,7 @@ impl Acc {
 
     /// Marks `amount` outstanding over window days `[from, to)` in a difference array.
     #[inline]
-    fn span(v: &mut [f64], h: usize, g: [usize; 3], from: i32, to: i32, amount: f64) {
+    fn span(v: &mut [f64], h: usize, g: Groups, from: i32, to: i32, amount: f64) {
         let a = from.max(0) as usize;
         let b = (to.max(0) as usize).min(h);
         if a < b {
@@ -335,16 +362,28 @@ impl Acc {
 
     /// Financing cash `amount` held by the exporter from `from` until `to`.
     #[inline]
-    pub fn held(&mut self, g: [usize; 3], from: i32, to: i32, amount: f64) {
+    pub fn held(&mut self, g: Groups, from: i32, to: i32, amount: f64) {
         Self::span(&mut self.held, self.h, g, from, to, amount);
     }
 
-    /// Adds to the Σ R × days-to-cash of the three groups.
+    /// Adds to the Σ R × days-to-cash of the groups of an exporter.
     #[inline]
-    pub fn cash(&mut self, g: [usize; 3], amount_days: f64) {
+    pub fn cash(&mut self, g: Groups, amount_days: f64) {
         for gi in g {
             self.cash_days[gi] += amount_days;
         }
+    }
+}
+
+impl Ledger for Acc {
+    #[inline]
+    fn flow(&mut self, g: Groups, m: M, amount: f64) {
+        Acc::flow(self, g, m, amount);
+    }
+
+    #[inline]
+    fn held(&mut self, g: Groups, from: i32, to: i32, amount: f64) {
+        Acc::held(self, g, from, to, amount);
     }
 }
 
@@ -370,27 +409,102 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
     let h = model.end as usize;
     let horizon = model.end;
     let max_days = (model.end - model.first + 1) as usize;
-    sc.acc.reset(h, model.groups, max_days);
+    let budget_on = s.policy.quota.is_some();
+    // One group more than reported: the sink of non-pilot exporters' pilot slot.
+    sc.acc.reset(h, model.groups + 1, max_days, budget_on);
     sc.claims.clear();
 
-    // Path-level demand factor: lognormal with mean 1.
-    let sigma = s.economy.demand_sigma;
-    let demand = {
-        let z = Stream::new(s.seed, Purpose::Demand, path as u64, 0, 0).normal();
-        (sigma * z - 0.5 * sigma * sigma).exp()
+    // Path-level demand factor: lognormal with mean 1, or fixed for a stress year
+    // (economy.demand_factor). It has its own stream, so fixing it shifts no other draw.
+    let demand = match s.economy.demand_factor {
+        Some(f) => f,
+        None => {
+            let sigma = s.economy.demand_sigma;
+            let z = Stream::new(s.seed, Purpose::Demand, path as u64, 0, 0).normal();
+            (sigma * z - 0.5 * sigma * sigma).exp()
+        }
     };
-    let defaults = finance::default_days(model, path);
+    let defaults = crate::defaults::default_days(s, &model.exporters, model.end, path);
+    // Phase 1: shipments and claim stages, exporter by exporter.
+    draw_claims(model, path, demand, defaults.as_deref(), sc);
+    let claims_simulated = sc.claims.len() as u64;
+
+    // Phase 2: claim order (t0, exporter, shipment number) by a stable counting sort.
+    let need_order = s.policy.quota.is_some() || finance::active(s);
+    if need_order {
+        counting_sort(
+            &sc.claims,
+            |c| c.t0,
+            model.first,
+            model.end,
+            &mut sc.counts,
+            &mut sc.order,
+        );
+        sc.sorted.clear();
+        sc.sorted
+            .extend(sc.order.iter().map(|&i| sc.claims[i as usize]));
+        std::mem::swap(&mut sc.claims, &mut sc.sorted);
+    }
+
+    // Phase 3: the refund budget.
+    if let Some(q) = &s.policy.quota {
+        pay_from_budget(model, q, sc);
+    }
+
+    // Phase 4: the mechanisms, day by day.
+    let mut fin = std::mem::take(&mut sc.fin);
+    fin.reset();
+    if finance::active(s) {
+        fin.run(&model.world(), &sc.claims, defaults.as_deref(), &mut sc.acc);
+    }
+
+    // Phase 5: claim-level metrics.
+    for (i, c) in sc.claims.iter().enumerate() {
+        let g = model.groups_of(c.exporter as usize);
+        let end = c.end();
+        Acc::span(&mut sc.acc.gross, h, g, c.t0, end, c.r);
+        if budget_on && !c.denied {
+            Acc::span(&mut sc.acc.backlog, h, g, c.t4, c.t5, c.r);
+        }
+        if c.denied {
+            if (0..horizon).contains(&c.t3) {
+                sc.acc.flow(g, M::RefundDenied, c.r);
+            }
+        } else if (0..horizon).contains(&c.t5) {
+            sc.acc.flow(g, M::RefundPaid, c.r);
+            let days = (c.t5 - c.t0) as usize;
+            let waited = c.r * (c.t5 - c.t4) as f64;
+            for gi in g {
+                sc.acc.hist[gi * max_days + days.min(max_days - 1)] += c.r;
+                sc.acc.wait_days[gi] += waited;
+            }
+            // Days to cash: the parts financed earlier are added by the finance
+            // phase; the rest arrives with the refund.
+            let financed = fin.financed_cash(i, c);
+            sc.acc
+                .cash(g, (c.r - financed.0) * (c.t5 - c.t0) as f64 + financed.1);
+        }
+    }
+    let result = finish(model, &sc.acc, &fin, claims_simulated);
+    (result, fin)
+}
+
+/// Phase 1 of a path: each exporter's shipments (a Poisson process scaled by the
+/// season and the path's `demand`, stopped at its default day) and each claim's
+/// stage days, appended to `sc.claims` exporter by exporter; the exporters'
+/// window totals go to their groups.
+fn draw_claims(model: &Model, path: u32, demand: f64, defaults: Option<&[i32]>, sc: &mut Scratch) {
+    let s = &model.scenario;
     let value_sigma = s.exporters.shipment_value_sigma;
     let total_intensity = *model.season_cum.last().expect("non-empty");
 
-    // Phase 1: shipments and claim stages, exporter by exporter.
     for (ei, e) in model.exporters.iter().enumerate() {
         let g = model.groups_of(ei);
         let rate = model.rate[ei] * demand;
         if rate <= 0.0 {
             continue;
         }
-        let stop = defaults.as_ref().map(|d| d[ei]).unwrap_or(NEVER);
+        let stop = defaults.map_or(NEVER, |d| d[ei]);
         let mut ship = Stream::new(s.seed, Purpose::Shipments, path as u64, ei as u64, 0);
         let claim_key = KeyPrefix::new(s.seed, Purpose::Claim, path as u64, ei as u64);
         let mut sum = 0.0;
@@ -444,104 +558,61 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
                 declared += r;
             }
         }
-        // The exporter's window totals, added to its three groups once.
+        // The exporter's window totals, added to its groups once.
         sc.acc.flow(g, M::Exports, exports);
         sc.acc.flow(g, M::Claims, claims);
         sc.acc.flow(g, M::RefundDeclared, declared);
     }
-    let claims_simulated = sc.claims.len() as u64;
+}
 
-    // Phase 2: claim order (t0, exporter, shipment number) by a stable counting sort.
-    let need_order = s.policy.quota.is_some() || finance::active(s);
-    if need_order {
-        counting_sort(
-            &sc.claims,
-            |c| c.t0,
-            model.first,
-            model.end,
-            &mut sc.counts,
-            &mut sc.order,
-        );
-        sc.sorted.clear();
-        sc.sorted
-            .extend(sc.order.iter().map(|&i| sc.claims[i as usize]));
-        std::mem::swap(&mut sc.claims, &mut sc.sorted);
-    }
-
-    // Phase 3: the refund budget.
-    if let Some(q) = &s.policy.quota {
-        sc.waiting.clear();
-        // Queue order: by t4, then claim order (stable sort of the ordered claims).
-        counting_sort(
-            &sc.claims,
-            |c| if c.t4 < horizon { c.t4 } else { NEVER },
-            model.first,
-            model.end,
-            &mut sc.counts,
-            &mut sc.order,
-        );
-        for &i in &sc.order {
-            let c = &sc.claims[i as usize];
-            if c.t4 < horizon {
-                sc.waiting.push(Waiting {
-                    claim: i,
-                    t4: c.t4,
-                    amount: c.r,
-                    priority: model.priority[c.exporter as usize],
-                });
-            }
-            sc.claims[i as usize].t5 = NEVER;
+/// Phase 3 of a path: pays approved claims from the monthly refund budget `q`
+/// in queue order (MODEL.md §13), setting each claim's `t5`.
+fn pay_from_budget(model: &Model, q: &crate::scenario::Quota, sc: &mut Scratch) {
+    let horizon = model.end;
+    sc.waiting.clear();
+    // Queue order: by t4, then claim order (stable sort of the ordered claims).
+    counting_sort(
+        &sc.claims,
+        |c| if c.t4 < horizon { c.t4 } else { NEVER },
+        model.first,
+        model.end,
+        &mut sc.counts,
+        &mut sc.order,
+    );
+    for &i in &sc.order {
+        let c = &sc.claims[i as usize];
+        if c.t4 < horizon {
+            sc.waiting.push(Waiting {
+                claim: i,
+                t4: c.t4,
+                amount: c.r,
+                priority: model.priority[c.exporter as usize],
+            });
         }
-        let levels = match q.order {
-            QuotaOrder::Fifo => 1,
-            QuotaOrder::PilotFirst => 2,
-            QuotaOrder::Class => 4,
-        };
-        budget::pay(
-            &model.cal,
-            model.first,
-            model.end,
-            q.monthly,
-            &sc.waiting,
-            levels,
-            &mut sc.paid_on,
-        );
-        for (w, &d) in sc.waiting.iter().zip(&sc.paid_on) {
-            sc.claims[w.claim as usize].t5 = d;
-        }
+        sc.claims[i as usize].t5 = NEVER;
     }
-
-    // Phase 4: the mechanisms, day by day.
-    let mut fin = std::mem::take(&mut sc.fin);
-    fin.reset();
-    if finance::active(s) {
-        fin.run(model, &sc.claims, defaults.as_deref(), &mut sc.acc);
+    let levels = match q.order {
+        QuotaOrder::Fifo => 1,
+        QuotaOrder::PilotFirst => 2,
+        QuotaOrder::Class => 4,
+    };
+    budget::pay(
+        &model.cal,
+        model.first,
+        model.end,
+        &q.monthly,
+        &sc.waiting,
+        levels,
+        &mut sc.budget,
+    );
+    for (w, &d) in sc.waiting.iter().zip(&sc.budget.paid_on) {
+        sc.claims[w.claim as usize].t5 = d;
     }
-
-    // Phase 5: claim-level metrics.
-    for (i, c) in sc.claims.iter().enumerate() {
-        let g = model.groups_of(c.exporter as usize);
-        let end = c.end();
-        Acc::span(&mut sc.acc.gross, h, g, c.t0, end, c.r);
-        if c.denied {
-            if (0..horizon).contains(&c.t3) {
-                sc.acc.flow(g, M::RefundDenied, c.r);
-            }
-        } else if (0..horizon).contains(&c.t5) {
-            sc.acc.flow(g, M::RefundPaid, c.r);
-            let days = (c.t5 - c.t0) as usize;
-            for gi in g {
-                sc.acc.hist[gi * max_days + days.min(max_days - 1)] += c.r;
-            }
-            // Days to cash: the parts financed earlier are added by the finance
-            // phase; the rest arrives with the refund.
-            let financed = fin.financed_cash(i, c);
-            sc.acc
-                .cash(g, (c.r - financed.0) * (c.t5 - c.t0) as f64 + financed.1);
-        }
+    // Months in which the budget bound on a window day: a path-level count.
+    let binding = sc.budget.binding.iter().filter(|d| **d >= 0).count() as f64;
+    for g in 0..model.groups {
+        sc.acc.flows[g * N_METRICS + M::BudgetBindingMonths as usize] = binding;
     }
-    let result = finish(model, &sc.acc, &fin, claims_simulated);
-    (result, fin)
 }
 
 /// Stable counting sort of claim indices by a day key in `first .. end` (keys
@@ -585,13 +656,14 @@ fn finish(model: &Model, acc: &Acc, fin: &Finance, claims_simulated: u64) -> Pat
     let s = &model.scenario;
     let h = acc.h;
     let per_year = 365.0 / h as f64;
-    let mut groups = Vec::with_capacity(acc.groups);
+    let mut groups = Vec::with_capacity(model.groups);
     let mut series = vec![vec![0.0; h]; 2];
-    for g in 0..acc.groups {
+    let mut backlog = vec![0.0; if acc.backlog.is_empty() { 0 } else { h }];
+    for g in 0..model.groups {
         let mut m = vec![f64::NAN; N_METRICS];
         let fl = &acc.flows[g * N_METRICS..(g + 1) * N_METRICS];
         for (i, v) in m.iter_mut().enumerate() {
-            if crate::metrics::METRICS[i].unit.ends_with("/yr") {
+            if METRICS[i].kind == Kind::Flow {
                 *v = fl[i] * per_year;
             }
         }
@@ -634,16 +706,79 @@ fn finish(model: &Model, acc: &Acc, fin: &Finance, claims_simulated: u64) -> Pat
                 }
             }
             m[M::DaysToCashAvg as usize] = acc.cash_days[g] / paid;
+            m[M::BudgetWaitDaysAvg as usize] = acc.wait_days[g] / paid;
         }
-        fin.finish_group(model, g, &mut m, per_year);
+        m[M::BudgetBacklogAvg as usize] = if acc.backlog.is_empty() {
+            0.0
+        } else {
+            let mut waiting = 0.0;
+            let mut sum = 0.0;
+            for (d, dw) in acc.backlog[g * (h + 1)..g * (h + 1) + h].iter().enumerate() {
+                waiting += dw;
+                sum += waiting;
+                if g == 0 {
+                    backlog[d] = waiting;
+                }
+            }
+            sum / h as f64
+        };
+        fin.finish_group(&model.world(), g, &mut m, per_year);
+        m[M::FiscalCostNet as usize] = fiscal_cost_net(&m);
         groups.push(m);
     }
-    series.extend(fin.series());
+    pilot_pool_metrics(model, &mut groups);
+    series.extend(fin.series(s));
+    if !acc.backlog.is_empty() {
+        series.push(backlog);
+    }
     PathResult {
         metrics: groups[0].clone(),
         groups,
         series,
         claims_simulated,
+    }
+}
+
+/// `fiscal_cost_net` (MODEL.md §7): `fiscal_cost` − the fees the public pools
+/// earn (`turnover.fee_income` + `guarantee.fee_income`; a disabled pool earns
+/// nothing). Undefined where `fiscal_cost` is (platform and class groups).
+fn fiscal_cost_net(m: &[f64]) -> f64 {
+    let fees = [M::TurnoverFeeIncome, M::GuaranteeFeeIncome]
+        .iter()
+        .map(|k| m[*k as usize])
+        .filter(|v| !v.is_nan())
+        .sum::<f64>();
+    m[M::FiscalCost as usize] - fees
+}
+
+/// The 1+7 group's pool-level metrics (those not reported by platform), from the
+/// group's own numerators and denominators on this path. The public mechanisms
+/// (turnover, guarantee, credit) serve only exporters on pilot platforms (MODEL.md
+/// §6), so every request, advance, loan, draw, loss and fee — and so every
+/// pool-level share, average and the fiscal cost — belongs to the 1+7 group in
+/// full: its value is the total's. The exception is `credit.default_rate`,
+/// whose numerator and denominator are the group's own defaults and exporters.
+fn pilot_pool_metrics(model: &Model, groups: &mut [Vec<f64>]) {
+    use crate::metrics::{METRICS, Source};
+    let pilot = model.pilot_group();
+    for (i, def) in METRICS.iter().enumerate() {
+        // The public pools serve pilot exporters only, so their pool-wide numbers
+        // are the group's; the service company (open to all) is not copied.
+        let public = matches!(def.source, Source::Pool(k) if k.public_capital_key().is_some())
+            || i == M::FiscalCost as usize
+            || i == M::FiscalCostNet as usize;
+        if public && !def.grouped {
+            groups[pilot][i] = groups[0][i];
+        }
+    }
+    // credit.defaults is already per year.
+    let g = &mut groups[pilot];
+    if !g[M::CreditDefaultRate as usize].is_nan() {
+        g[M::CreditDefaultRate as usize] = if model.pilot_exporters > 0 {
+            g[M::CreditDefaults as usize] / model.pilot_exporters as f64
+        } else {
+            f64::NAN
+        };
     }
 }
 

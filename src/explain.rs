@@ -2,14 +2,24 @@
 //! metrics, read from the same tables the code uses ([`crate::scenario::keys::KEYS`]
 //! and [`crate::metrics::METRICS`]), so it cannot drift from what runs.
 
-use crate::metrics::{METRICS, MetricDef};
+use crate::metrics::{Kind, METRICS, MetricDef, Source};
 use crate::scenario::keys;
 
 /// One metric: name, unit, what it measures, its exact definition.
 pub fn explain_metric(m: &MetricDef) -> String {
     let mut s = format!("{} (output metric)\n  {}\n", m.name, m.doc);
+    s += &format!("  label:     {} / {}\n", m.zh, m.en);
     s += &format!("  unit:      {}\n", m.unit);
+    s += &format!("  kind:      {}\n", kind(m.kind));
     s += &format!("  mechanism: {}\n", m.source.label());
+    if let Some(k) = m.source.mechanism() {
+        s += &format!(
+            "  empty:     in every run without [pools.{}] enabled\n",
+            k.name()
+        );
+    } else if m.source == Source::Defaults {
+        s += "  empty:     in every run without [credit_risk]\n";
+    }
     s += &format!(
         "  grouped:   {}\n",
         if m.grouped {
@@ -27,6 +37,18 @@ pub fn explain_metric(m: &MetricDef) -> String {
         }
     );
     s
+}
+
+/// How `explain` names a metric's kind.
+fn kind(k: Kind) -> &'static str {
+    match k {
+        Kind::Flow => "flow per year (the window's total × 365 / horizon_days)",
+        Kind::Stock => "daily stock (end-of-day values over the window)",
+        Kind::Ratio => "ratio or average of other quantities",
+        Kind::Share => "share in [0, 1]",
+        Kind::Probability => "0/1 per path (its mean is a probability)",
+        Kind::Count => "count (not per year)",
+    }
 }
 
 /// The list of metrics: one line each (name, unit, share or not).

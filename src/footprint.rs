@@ -143,7 +143,8 @@ pub fn estimate(s: &Scenario, paths: u32, threads: usize, arms: u32) -> Footprin
     let exporters = s.n_exporters() as u64;
     let h = s.horizon_days.max(1) as u64;
     let days = (s.warmup_days.max(0) as u64) + h;
-    let groups = 1 + s.platforms.len() as u64 + 4;
+    // Total, platforms, classes I–IV, 1+7 (and the accumulators' sink).
+    let groups = 1 + s.platforms.len() as u64 + 4 + 2;
     let series = 2 + crate::finance::series_names(s).len() as u64;
     let shipments: f64 = match &s.population {
         Some(rows) => rows
@@ -167,7 +168,10 @@ pub fn estimate(s: &Scenario, paths: u32, threads: usize, arms: u32) -> Footprin
             .map(|p| p.exporters as f64 * shipments_drawn(s, p))
             .sum(),
     };
-    let bad_demand = (2.0 * s.economy.demand_sigma).exp();
+    let bad_demand = s
+        .economy
+        .demand_factor
+        .unwrap_or((2.0 * s.economy.demand_sigma).exp());
     let claims = (shipments * days as f64 / 365.0 * bad_demand).min(1e18) as u64;
     let arms = arms.max(1) as u64;
     let paths = paths as u64;

@@ -3,7 +3,9 @@
 //! The design of record is MODEL.md (shared with the team); module by module:
 //! [`scenario`] loads and validates scenario files, [`calendar`] does working-day
 //! arithmetic, [`population`] draws exporters, [`timeline`] draws each claim's path
-//! through the tax bureau, [`engine`] runs paths in parallel, [`stats`] summarises
+//! through the tax bureau, [`engine`] runs paths in parallel ([`finance`] offers
+//! claims to the liquidity mechanisms of [`mechanism`], which book into
+//! [`ledger`]; [`defaults`] draws exporter defaults), [`stats`] summarises
 //! over paths and [`report`] builds the output files, which [`output`] writes
 //! (atomically, formula-safe CSV, `--force` only over refundsim's own files);
 //! [`compare`], [`sweep`], [`size`] and [`sensitivity`] answer questions with many runs
@@ -17,13 +19,16 @@ pub mod budget;
 pub mod calendar;
 pub mod calibrate;
 pub mod compare;
+pub mod defaults;
 pub mod dist;
 pub mod engine;
 pub mod explain;
 pub mod finance;
 pub mod footprint;
 pub mod input;
+pub mod ledger;
 pub mod lever;
+pub mod mechanism;
 pub mod metrics;
 pub mod naming;
 pub mod output;

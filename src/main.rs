@@ -36,8 +36,9 @@ enum Command {
     Run(RunArgs),
     /// Check scenario files (and --set overrides) without running.
     Validate(ScenarioArgs),
-    /// Compare a reform with a baseline on common random numbers: both arms, and
-    /// delta.csv with paired differences, 95% intervals and a significance verdict.
+    /// Compare one or more reforms with a baseline on common random numbers: every
+    /// arm, delta.csv with paired differences, 95% intervals and a significance
+    /// verdict, and effectiveness.csv ranking the reforms by working capital released.
     Compare(CompareArgs),
     /// Run a full factorial grid of parameter values (resumable): sweep.csv with one
     /// row per point.
@@ -124,12 +125,21 @@ struct CompareArgs {
     /// Baseline scenario files, merged left to right.
     #[arg(required = true, value_name = "BASE.toml")]
     files: Vec<PathBuf>,
-    /// Reform overlays, merged after the baseline files.
+    /// A reform: overlays merged after the baseline files. Repeat for several
+    /// reforms, each paired with the same baseline; a reform of several overlays
+    /// is `--reform A.toml+B.toml` (or `--reform A.toml B.toml`).
     #[arg(long = "reform", required = true, num_args = 1.., value_name = "OVERLAY.toml")]
-    reform: Vec<PathBuf>,
-    /// Override a key in both arms.
+    reform: Vec<String>,
+    /// The values of each `--reform` occurrence (one reform each), from the
+    /// parsed matches (see [`main`]).
+    #[arg(skip)]
+    reforms: Vec<Vec<String>>,
+    /// Override a key in every arm.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
+    /// Override a key in the reform arms only (after --set).
+    #[arg(long = "reform-set", value_name = "KEY=VALUE")]
+    reform_sets: Vec<String>,
     #[command(flatten)]
     control: RunControl,
 }
@@ -344,7 +354,21 @@ macro_rules! say {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    // Each --reform occurrence is one reform (its values stack).
+    if let (Command::Compare(a), Some(m)) =
+        (&mut cli.command, matches.subcommand_matches("compare"))
+    {
+        a.reforms = m
+            .get_occurrences::<String>("reform")
+            .map(|o| o.map(|v| v.cloned().collect()).collect())
+            .unwrap_or_default();
+    }
     if !matches!(cli.command, Command::Validate(_) | Command::Explain { .. }) {
         cancel_flag();
     }
@@ -451,142 +475,112 @@ fn stem(p: &std::path::Path) -> String {
         .unwrap_or_default()
 }
 
-fn compare(a: CompareArgs) -> Result<(), Failure> {
+/// Loads the base and every reform of a comparison (the reforms with `--set`,
+/// then `--reform-set`), paired on the base's seed and paths.
+fn compare_plan(a: &CompareArgs) -> Result<refundsim::compare::Plan, Failure> {
+    use refundsim::compare::{self, Plan};
+    compare::check_reform_sets(&a.reform_sets).map_err(usage)?;
+    let specs = compare::reform_specs(&a.reforms).map_err(usage)?;
     let mut base = load_stack(&a.files, &a.sets)?;
-    let mut all = a.files.clone();
-    all.extend(a.reform.iter().cloned());
-    let mut reform = load_stack(&all, &a.sets)?;
     if let Some(p) = a.control.paths {
         base.paths = p;
     }
-    // Common random numbers: the reform runs the baseline's seed and paths.
-    reform.seed = base.seed;
-    reform.paths = base.paths;
-    check_memory(
-        if reform.n_exporters() > base.n_exporters() {
-            &reform
-        } else {
-            &base
-        },
-        base.paths,
-        threads_of(a.control.threads),
-        2,
-    )?;
-    let name = format!(
-        "{}-vs-{}",
-        base.name,
-        a.reform
-            .iter()
-            .map(|p| stem(p))
-            .collect::<Vec<_>>()
-            .join("+")
-    );
+    let mut sets = a.sets.clone();
+    sets.extend(a.reform_sets.iter().cloned());
+    let mut reforms = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let mut files = a.files.clone();
+        files.extend(spec.files.iter().cloned());
+        let s = load_stack(&files, &sets)?;
+        reforms.push((spec, s));
+    }
+    Ok(Plan::new(base, reforms))
+}
+
+/// The default folder of a comparison: `output/<base>-vs-<reform>[-vs-<reform>…]`.
+fn compare_folder(plan: &refundsim::compare::Plan) -> PathBuf {
+    let mut name = plan.base.scenario.name.clone();
+    for (spec, _) in &plan.reforms {
+        // A label made of paths (two reforms with the same stems) stays one folder.
+        let label: String = spec
+            .label
+            .chars()
+            .map(|c| if std::path::is_separator(c) { '_' } else { c })
+            .collect();
+        name = format!("{name}-vs-{label}");
+    }
+    PathBuf::from("output").join(name)
+}
+
+fn compare(a: CompareArgs) -> Result<(), Failure> {
+    let plan = compare_plan(&a)?;
+    let threads = threads_of(a.control.threads);
+    let paths = plan.paths();
+    let arms = 1 + plan.reforms.len() as u32;
+    check_memory(plan.largest(), paths, threads, arms)?;
     let dest = a
         .control
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from("output").join(&name));
+        .unwrap_or_else(|| compare_folder(&plan));
     check_destination(&dest, a.control.force).map_err(usage)?;
-    let threads = threads_of(a.control.threads);
-    let paths = base.paths;
-    let bar = progress(2 * paths as u64, a.control.quiet, "comparing");
-    let cancel = cancel_flag();
+    // Warnings of every arm (the population's once) and of the pairing, shown
+    // before the work and recorded in every manifest.
+    warn(&plan.warnings);
+    let bar = progress(arms as u64 * paths as u64, a.control.quiet, "comparing");
     let started = Instant::now();
-    // Warnings of both arms (the population's once) and of the pairing itself,
-    // shown before the work and recorded in every manifest.
-    let pairing = refundsim::compare::pairing_warnings(&base, &reform);
-    let mut models = Vec::new();
-    let mut warnings: Vec<String> = Vec::new();
-    for s in [base, reform] {
-        let mut model = Model::new(s);
-        model.warnings.extend(pairing.iter().cloned());
-        for w in &model.warnings {
-            if !warnings.contains(w) {
-                warnings.push(w.clone());
-            }
-        }
-        models.push(model);
-    }
-    warn(&warnings);
-    let mut arms = Vec::new();
-    for model in models {
-        let out =
-            engine::run(&model, paths, threads, &|| bar.inc(1), cancel).map_err(interrupted)?;
-        arms.push((model, out));
-    }
+    let cmp = plan
+        .run(threads, &|| bar.inc(1), cancel_flag())
+        .map_err(interrupted)?;
     bar.finish_and_clear();
-    let elapsed = started.elapsed().as_secs_f64();
-    let deltas = refundsim::compare::deltas(&arms[0].1, &arms[1].1);
-    let staging = Staging::new(&dest).map_err(write_failed)?;
     let info = RunInfo {
         threads,
-        elapsed_seconds: elapsed,
+        elapsed_seconds: started.elapsed().as_secs_f64(),
         command: std::env::args().collect(),
     };
-    for ((model, out), sub) in arms.iter().zip(["base", "reform"]) {
-        for (file, text) in report::run_files(model, out, &info) {
-            staging
-                .write(&format!("{sub}/{file}"), text.as_bytes())
-                .map_err(write_failed)?;
-        }
+    let req = refundsim::compare::Request {
+        base_files: &a.files,
+        sets: &a.sets,
+        reform_sets: &a.reform_sets,
+    };
+    let staging = Staging::new(&dest).map_err(write_failed)?;
+    for (file, text) in cmp.files(&info, &req) {
+        staging
+            .write(&file, text.as_bytes())
+            .map_err(write_failed)?;
     }
-    staging
-        .write(
-            "delta.csv",
-            refundsim::compare::delta_csv(&deltas).as_bytes(),
-        )
-        .map_err(write_failed)?;
-    let mut inputs = arms[0].0.scenario.inputs.clone();
-    for i in &arms[1].0.scenario.inputs {
-        if !inputs.contains(i) {
-            inputs.push(i.clone());
-        }
-    }
-    let manifest = serde_json::json!({
-        "kind": "compare",
-        "refundsim_version": env!("CARGO_PKG_VERSION"),
-        "scenario_name": arms[0].0.scenario.name,
-        "title": arms[0].0.scenario.title,
-        "title_zh": arms[0].0.scenario.title_zh,
-        "population": refundsim::naming::population(&arms[0].0.scenario).0,
-        "population_zh": refundsim::naming::population(&arms[0].0.scenario).1,
-        "base_files": a.files,
-        "reform_files": a.reform,
-        "sets": a.sets,
-        "seed": arms[0].0.scenario.seed,
-        "paths": paths,
-        "threads": threads,
-        "generator": refundsim::rng::GENERATOR,
-        "inputs": inputs,
-        "claims_simulated": arms[0].1.claims_simulated + arms[1].1.claims_simulated,
-        "warnings": warnings,
-        "elapsed_seconds": (elapsed * 1000.0).round() / 1000.0,
-        "command": info.command,
-    });
-    staging
-        .write(
-            "manifest.json",
-            (serde_json::to_string_pretty(&manifest).expect("json") + "\n").as_bytes(),
-        )
-        .map_err(write_failed)?;
     let written = staging.commit(a.control.force).map_err(write_failed)?;
+    print_comparison(&cmp)?;
+    say!("→ {}", written.display());
+    Ok(())
+}
+
+/// The console report of a comparison: what was compared and whom it covers,
+/// the ranking of the reforms (1+7 group), and for a single reform its deltas.
+fn print_comparison(cmp: &refundsim::compare::Comparison) -> Result<(), Failure> {
+    let s = &cmp.base.0.scenario;
+    let paths = cmp.base.1.paths.len();
     say!(
         "{} vs {} — {} paths on common random numbers, seed {}",
-        arms[0].0.scenario.name,
-        a.reform
+        s.name,
+        cmp.reforms
             .iter()
-            .map(|p| p.display().to_string())
+            .map(|r| r.spec.label.as_str())
             .collect::<Vec<_>>()
-            .join(" + "),
+            .join(", "),
         paths,
-        arms[0].0.scenario.seed
+        s.seed
     );
-    say!(
-        "covers {}",
-        refundsim::naming::population(&arms[0].0.scenario).0
-    );
-    write_out(&refundsim::compare::console_table(&deltas))?;
-    say!("→ {}", written.display());
+    say!("covers {}", refundsim::naming::population(s).0);
+    write_out(&refundsim::compare::ranking_table(
+        &cmp.effectiveness(),
+        &refundsim::naming::pilot_population(s).0,
+        paths,
+    ))?;
+    if let [only] = cmp.deltas().as_slice() {
+        say!("\nAll exporters, {}:", cmp.reforms[0].spec.label);
+        write_out(&refundsim::compare::console_table(only))?;
+    }
     Ok(())
 }
 

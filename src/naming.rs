@@ -14,7 +14,9 @@
 //!
 //! **Population.** Every number of a run covers every exporter of the scenario,
 //! pilot platforms and comparison groups alike (MODEL.md §6: non-pilot platforms
-//! are comparison groups). [`population`] says so in words for headlines.
+//! are comparison groups). [`population`] says so in words for headlines;
+//! [`pilot_population`] names the 1+7 group (the pilot platforms together), which
+//! headlines lead with.
 
 use std::path::{Path, PathBuf};
 
@@ -146,6 +148,19 @@ pub fn population(s: &Scenario) -> (String, String) {
             ),
         ),
     }
+}
+
+/// The population of the 1+7 group, in English and Chinese, e.g. "1+7: exporters
+/// on the 8 pilot platforms" — the group headlines lead with (MODEL.md §7).
+pub fn pilot_population(s: &Scenario) -> (String, String) {
+    let pilots = s.platforms.iter().filter(|p| p.pilot).count();
+    (
+        format!(
+            "1+7: exporters on the {pilots} pilot platform{}",
+            if pilots == 1 { "" } else { "s" }
+        ),
+        format!("1+7：{pilots}个试点平台的出口企业"),
+    )
 }
 
 #[cfg(test)]

@@ -488,12 +488,14 @@ const RUN: Layout = Layout {
 const COMPARE: Layout = Layout {
     files: &[
         "delta.csv",
+        "effectiveness.csv",
         "manifest.json",
         "brief.md",
         "brief.html",
         "brief.xlsx",
     ],
-    dirs: &[("base", &RUN), ("reform", &RUN)],
+    // One reform: `reform/`; several: `reforms/1/`, `reforms/2/`, …
+    dirs: &[("base", &RUN), ("reform", &RUN), ("reforms", &POINTS)],
     numbered: None,
 };
 

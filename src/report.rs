@@ -52,21 +52,40 @@ pub fn summarise(out: &RunOutput, g: usize) -> Vec<Summary> {
         .collect()
 }
 
-/// `summary.csv`.
-pub fn summary_csv(out: &RunOutput) -> String {
+/// The name of the 1+7 group in output files: every exporter on a pilot platform.
+pub const PILOT_GROUP: &str = "1+7";
+
+/// The name of the group of every exporter in output files.
+pub const ALL_GROUP: &str = "all";
+
+/// `summary.csv`: every metric over paths for `all` exporters, then the same for
+/// the `1+7` group (the last column, `group`, says which). Each group's
+/// statistics are of its own per-path values, so its interval is its own.
+pub fn summary_csv(model: &Model, out: &RunOutput) -> String {
     let mut csv = CsvText::new();
-    csv.row(["metric", "unit"].into_iter().chain(summary_header()));
-    for (def, sm) in METRICS.iter().zip(summarise(out, 0)) {
-        csv.row(
-            [def.name.to_string(), def.unit.to_string()]
-                .into_iter()
-                .chain(summary_cells(&sm)),
-        );
+    csv.row(
+        ["metric", "unit"]
+            .into_iter()
+            .chain(summary_header())
+            .chain(["group"]),
+    );
+    for (g, name) in [(0, ALL_GROUP), (model.pilot_group(), PILOT_GROUP)] {
+        for (def, sm) in METRICS.iter().zip(summarise(out, g)) {
+            csv.row(
+                [def.name.to_string(), def.unit.to_string()]
+                    .into_iter()
+                    .chain(summary_cells(&sm))
+                    .chain([name.to_string()]),
+            );
+        }
     }
     csv.finish()
 }
 
-/// `by_platform.csv`: grouped metrics for each platform.
+/// `by_platform.csv`: grouped metrics for each platform, then for the `1+7`
+/// group and for `all` exporters, each summarised from its own per-path values.
+/// A group row's `pilot` cell is empty (it is not a platform), which tells it
+/// from a platform of the same name.
 pub fn by_platform_csv(model: &Model, out: &RunOutput) -> String {
     let mut csv = CsvText::new();
     csv.row(
@@ -82,6 +101,25 @@ pub fn by_platform_csv(model: &Model, out: &RunOutput) -> String {
                     p.name.clone(),
                     p.name_zh.clone(),
                     p.pilot.to_string(),
+                    METRICS[m].name.to_string(),
+                    METRICS[m].unit.to_string(),
+                ]
+                .into_iter()
+                .chain(summary_cells(&sums[m])),
+            );
+        }
+    }
+    for (g, name, zh, pilot) in [
+        (model.pilot_group(), PILOT_GROUP, "1+7平台合计", ""),
+        (0, ALL_GROUP, "全部", ""),
+    ] {
+        let sums = summarise(out, g);
+        for m in crate::metrics::grouped() {
+            csv.row(
+                [
+                    name.to_string(),
+                    zh.to_string(),
+                    pilot.to_string(),
                     METRICS[m].name.to_string(),
                     METRICS[m].unit.to_string(),
                 ]
@@ -118,13 +156,16 @@ pub fn by_class_csv(model: &Model, out: &RunOutput) -> String {
     csv.finish()
 }
 
-/// `paths.csv`: one row per path.
-pub fn paths_csv(out: &RunOutput) -> String {
+/// `paths.csv`: one row per path: every metric for all exporters, then every
+/// metric for the 1+7 group (columns `1+7:METRIC`), for re-analysis.
+pub fn paths_csv(model: &Model, out: &RunOutput) -> String {
+    let pilot = model.pilot_group();
     let mut csv = CsvText::new();
     csv.row(
-        ["path", "claims_simulated"]
+        ["path".to_string(), "claims_simulated".to_string()]
             .into_iter()
-            .chain(METRICS.iter().map(|m| m.name)),
+            .chain(METRICS.iter().map(|m| m.name.to_string()))
+            .chain(METRICS.iter().map(|m| format!("{PILOT_GROUP}:{}", m.name))),
     );
     // Rows formatted in parallel, written in path order.
     let rows: Vec<Vec<String>> = out
@@ -135,6 +176,7 @@ pub fn paths_csv(out: &RunOutput) -> String {
             [i.to_string(), p.claims_simulated.to_string()]
                 .into_iter()
                 .chain(p.metrics.iter().map(|v| num(*v)))
+                .chain(p.groups[pilot].iter().map(|v| num(*v)))
                 .collect()
         })
         .collect();
@@ -213,11 +255,11 @@ pub fn manifest_json(model: &Model, out: &RunOutput, info: &RunInfo) -> String {
 pub fn run_files(model: &Model, out: &RunOutput, info: &RunInfo) -> Vec<(&'static str, String)> {
     let build = || {
         let ((summary, timeseries), ((platform, class), paths)) = rayon::join(
-            || rayon::join(|| summary_csv(out), || timeseries_csv(model, out)),
+            || rayon::join(|| summary_csv(model, out), || timeseries_csv(model, out)),
             || {
                 rayon::join(
                     || rayon::join(|| by_platform_csv(model, out), || by_class_csv(model, out)),
-                    || paths_csv(out),
+                    || paths_csv(model, out),
                 )
             },
         );
@@ -267,10 +309,12 @@ pub fn cny_en(x: f64) -> String {
     }
 }
 
-/// The short table printed after a run: key results with 95% confidence intervals.
+/// The short table printed after a run: key results with 95% confidence
+/// intervals, for the 1+7 group first (mean, interval and p5 … p95) and for all
+/// exporters beside it; the lines above the table say whom each column covers.
 pub fn console_table(model: &Model, out: &RunOutput) -> String {
     use crate::metrics::M;
-    let sums = summarise(out, 0);
+    let (all, pilot) = (summarise(out, 0), summarise(out, model.pilot_group()));
     let mut s = String::new();
     let s0 = &model.scenario;
     let _ = writeln!(
@@ -289,28 +333,34 @@ pub fn console_table(model: &Model, out: &RunOutput) -> String {
     let _ = writeln!(s, "covers {}", crate::naming::population(s0).0);
     let _ = writeln!(
         s,
-        "{:<44} {:>22} {:>22}",
-        "metric", "mean ± 95% CI", "p5 … p95"
+        "columns {}; all: every exporter",
+        crate::naming::pilot_population(s0).0
     );
-    let money = |s: &mut String, label: &str, m: M| {
-        let x = &sums[m as usize];
+    let _ = writeln!(
+        s,
+        "{:<44} {:>22} {:>22} {:>22}",
+        "metric", "1+7: mean ± 95% CI", "1+7: p5 … p95", "all: mean ± 95% CI"
+    );
+    let row = |s: &mut String, label: &str, m: M, f: &dyn Fn(f64) -> String| {
+        let (x, a) = (&pilot[m as usize], &all[m as usize]);
         let _ = writeln!(
             s,
-            "{:<44} {:>22} {:>22}",
+            "{:<44} {:>22} {:>22} {:>22}",
             label,
-            format!("{} ± {}", cny_en(x.mean), cny_en(x.ci95())),
-            format!("{} … {}", cny_en(x.p5), cny_en(x.p95))
+            format!("{} ± {}", f(x.mean), f(x.ci95())),
+            format!("{} … {}", f(x.p5), f(x.p95)),
+            format!("{} ± {}", f(a.mean), f(a.ci95())),
         );
     };
+    let money = |s: &mut String, label: &str, m: M| row(s, label, m, &cny_en);
     let days = |s: &mut String, label: &str, m: M| {
-        let x = &sums[m as usize];
-        let _ = writeln!(
-            s,
-            "{:<44} {:>22} {:>22}",
-            label,
-            format!("{:.1} ± {:.1}", x.mean, x.ci95()),
-            format!("{:.1} … {:.1}", x.p5, x.p95)
-        );
+        row(s, label, m, &|v: f64| {
+            if v.is_nan() {
+                "—".into()
+            } else {
+                format!("{v:.1}")
+            }
+        })
     };
     money(&mut s, "exports (CNY/yr)", M::Exports);
     money(&mut s, "refunds declared (CNY/yr)", M::RefundDeclared);
@@ -356,6 +406,11 @@ pub fn console_table(model: &Model, out: &RunOutput) -> String {
             M::FinancingCost,
         );
         money(&mut s, "fiscal cost (CNY/yr)", M::FiscalCost);
+        money(
+            &mut s,
+            "fiscal cost net of pool fees (CNY/yr)",
+            M::FiscalCostNet,
+        );
     }
     s
 }

@@ -30,7 +30,7 @@ const RUN_FILES: [&str; 6] = [
 ];
 
 /// The metric names of MODEL.md §7 ("names are a contract").
-const METRIC_NAMES: [&str; 40] = [
+const METRIC_NAMES: [&str; 51] = [
     "exports",
     "claims",
     "refund_declared",
@@ -71,6 +71,17 @@ const METRIC_NAMES: [&str; 40] = [
     "credit.loss_fund",
     "credit.loss_bank",
     "credit.interest",
+    "service.clients",
+    "service.requests",
+    "service.advanced",
+    "service.blocked_share",
+    "service.utilization_avg",
+    "service.fee_income",
+    "service.loss",
+    "budget.binding_months",
+    "budget.backlog_avg",
+    "budget.wait_days_avg",
+    "fiscal_cost_net",
 ];
 
 // ---------------------------------------------------------------------------------
@@ -661,7 +672,7 @@ fn run_writes_the_six_files_with_documented_headers() {
     let stats = "mean,std_err,std,min,p5,p50,p95,p99,max";
     assert_eq!(
         first_line(&files["summary.csv"]),
-        format!("metric,unit,{stats}")
+        format!("metric,unit,{stats},group")
     );
     assert_eq!(
         first_line(&files["by_platform.csv"]),
@@ -673,7 +684,11 @@ fn run_writes_the_six_files_with_documented_headers() {
     );
     assert_eq!(
         first_line(&files["paths.csv"]),
-        format!("path,claims_simulated,{}", METRIC_NAMES.join(","))
+        format!(
+            "path,claims_simulated,{},{}",
+            METRIC_NAMES.join(","),
+            METRIC_NAMES.map(|m| format!("1+7:{m}")).join(",")
+        )
     );
     assert!(
         first_line(&files["timeseries.csv"]).starts_with(
@@ -684,14 +699,19 @@ fn run_writes_the_six_files_with_documented_headers() {
         first_line(&files["timeseries.csv"])
     );
 
-    // One summary row per metric, in the documented order.
+    // One summary row per metric, in the documented order: all exporters, then
+    // the 1+7 group.
     let summary = text(&files["summary.csv"]);
-    let metrics: Vec<&str> = summary
+    let rows: Vec<(&str, &str)> = summary
         .lines()
         .skip(1)
-        .map(|l| l.split(',').next().unwrap())
+        .map(|l| (l.split(',').next().unwrap(), l.rsplit(',').next().unwrap()))
         .collect();
-    assert_eq!(metrics, METRIC_NAMES);
+    let want: Vec<(&str, &str)> = ["all", "1+7"]
+        .iter()
+        .flat_map(|g| METRIC_NAMES.iter().map(move |m| (*m, *g)))
+        .collect();
+    assert_eq!(rows, want);
     // One row per path; one per day of the window (2017).
     assert_eq!(text(&files["paths.csv"]).lines().count(), 1 + 4);
     let ts = text(&files["timeseries.csv"]);

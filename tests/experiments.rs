@@ -59,7 +59,7 @@ fn a_null_reform_gives_deltas_of_exactly_zero() {
             assert!(!x.significant());
         }
     }
-    let csv = compare::delta_csv(&d);
+    let csv = compare::delta_csv("null", &d);
     assert!(
         csv.lines()
             .skip(1)

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use refundsim::calendar::NEVER;
 use refundsim::engine::{self, Model, Scratch};
 use refundsim::metrics::M;
-use refundsim::scenario::Scenario;
+use refundsim::scenario::{Mechanism, Scenario};
 use refundsim::stats::Summary;
 
 /// A small stationary scenario: one sector, one pilot platform of identical
@@ -275,11 +275,11 @@ fn waiting_requests_are_served_in_order_and_never_beyond_max_wait() {
     let model = Model::new(small_pool("fifo"));
     let mut sc = Scratch::default();
     let (_, fin) = engine::simulate_path_detailed(&model, 0, &mut sc);
-    fin.audit(&model, sc.claims()).unwrap();
+    fin.audit(&model.world(), sc.claims()).unwrap();
     // Requests are made on t2 (filed) and cash arrives 2 working days after service.
     let mut served_from_queue = 0;
     for (f, c) in fin.fin.iter().zip(sc.claims()) {
-        if f.backed_by == 1 {
+        if f.backed_by == Some(Mechanism::Turnover) {
             let service = f.cash_day - 2; // every day is a working day here
             assert!(
                 service >= c.t2 && service <= c.t2 + 4,
@@ -294,7 +294,7 @@ fn waiting_requests_are_served_in_order_and_never_beyond_max_wait() {
         .fin
         .iter()
         .zip(sc.claims())
-        .filter(|(f, c)| f.backed_by == 1 && f.cash_day - 2 > c.t2)
+        .filter(|(f, c)| f.backed_by == Some(Mechanism::Turnover) && f.cash_day - 2 > c.t2)
         .map(|(f, c)| (c.t2, f.cash_day - 2))
         .collect();
     waited.sort();
@@ -317,7 +317,7 @@ fn new_requests_never_overtake_waiting_ones() {
             .iter()
             .zip(sc.claims())
             .enumerate()
-            .filter(|(_, (f, _))| f.backed_by == 1)
+            .filter(|(_, (f, _))| f.backed_by == Some(Mechanism::Turnover))
             .map(|(i, (f, c))| (c.t2, i, f.cash_day - 2))
             .collect();
         let mut sorted = served.clone();
@@ -416,7 +416,7 @@ fn the_guarantee_pool_stops_at_its_leverage_limit_and_after_ruin() {
     let model = Model::new(scenario(GUARANTEE, &["scenario.paths=4"]));
     let mut sc = Scratch::default();
     let (r, fin) = engine::simulate_path_detailed(&model, 0, &mut sc);
-    fin.audit(&model, sc.claims()).unwrap();
+    fin.audit(&model.world(), sc.claims()).unwrap();
     assert!(r.metrics[M::GuaranteeBlockedShare as usize] > 0.1);
     assert!(r.metrics[M::GuaranteeOutstandingAvg as usize] <= 1e6 + 1e-6);
     // Ruin: with 20% denials every loss is the pool's; once losses reach G no loan is granted.
@@ -441,7 +441,8 @@ fn the_guarantee_pool_stops_at_its_leverage_limit_and_after_ruin() {
     ends.sort();
     for (day, i) in ends {
         let (f, c) = (&fin.fin[i], &sc.claims()[i]);
-        if f.backed_by == 2 && !f.cancelled && c.denied && day < model.end {
+        if f.backed_by == Some(Mechanism::Guarantee) && !f.cancelled && c.denied && day < model.end
+        {
             losses += f.amount;
             if losses >= 2e5 {
                 ruin_day = day;
@@ -451,7 +452,7 @@ fn the_guarantee_pool_stops_at_its_leverage_limit_and_after_ruin() {
     }
     assert_ne!(ruin_day, NEVER);
     for (f, c) in fin.fin.iter().zip(sc.claims()) {
-        if f.backed_by == 2 {
+        if f.backed_by == Some(Mechanism::Guarantee) {
             assert!(
                 c.t2 < ruin_day,
                 "loan granted on {} after ruin on {ruin_day}",
@@ -477,20 +478,25 @@ fn the_guarantee_pool_never_loses_more_than_its_capital() {
     let g = 2e5;
     for path in 0..4 {
         let (r, fin) = engine::simulate_path_detailed(&model, path, &mut sc);
-        fin.audit(&model, sc.claims()).unwrap();
-        let t = fin.totals;
-        assert!(t.g_ruined);
-        assert!(t.g_losses_pool <= g, "pool lost {} of {g}", t.g_losses_pool);
+        fin.audit(&model.world(), sc.claims()).unwrap();
+        let t = fin.guarantee_totals().expect("guarantee on");
+        assert!(t.ruined);
+        assert!(t.losses_pool <= g, "pool lost {} of {g}", t.losses_pool);
         // Every loss is shared out: pool + bank = principal × loss_given_denial.
         let total: f64 = fin
             .fin
             .iter()
             .zip(sc.claims())
-            .filter(|(f, c)| f.backed_by == 2 && !f.cancelled && c.denied && c.end() < model.end)
+            .filter(|(f, c)| {
+                f.backed_by == Some(Mechanism::Guarantee)
+                    && !f.cancelled
+                    && c.denied
+                    && c.end() < model.end
+            })
             .map(|(f, _)| f.amount)
             .sum();
         assert!(total > g, "the test needs losses beyond G: {total}");
-        let booked = t.g_losses_pool + t.g_losses_bank;
+        let booked = t.losses_pool + t.losses_bank;
         assert!(
             (booked - total).abs() <= 1e-6 * total,
             "{booked} vs {total}"
@@ -498,7 +504,124 @@ fn the_guarantee_pool_never_loses_more_than_its_capital() {
         // The window's flow (horizon 365, so per year = window total) obeys it too.
         let pool = r.metrics[M::GuaranteeLossPool as usize];
         assert!(pool <= g * (1.0 + 1e-12), "loss_pool {pool} above G");
-        assert!(t.g_losses_bank > 0.0, "the bank bears what the pool cannot");
+        assert!(t.losses_bank > 0.0, "the bank bears what the pool cannot");
+    }
+}
+
+/// The service company with unlimited capital (10¹³), every exporter a client,
+/// 80% advanced on declaration with no lag: MODEL.md §13 dates the cash on the
+/// request day (`add_workdays(t0, 0) = t0`, and t0 is the first day a claim is
+/// outstanding), so each claim's held cash spans exactly its gross days and
+/// tied_up_net = 0.2 × tied_up_gross, day by day, to rounding.
+const SERVICE: &str = r#"
+[finance]
+order = ["service"]
+trigger = "declared"
+[pools.service]
+capital = 1e13
+advance_ratio = 0.8
+lag = 0
+client_share = 1
+eligible_classes = [1, 2, 3, 4]
+fee_flat = 0.01
+fee_rate = 0.05
+"#;
+
+#[test]
+fn the_service_company_finances_eighty_percent_of_everything_on_a_non_pilot_platform() {
+    let s = scenario(SERVICE, &["platform.p.pilot=false", "scenario.paths=4"]);
+    assert!(!s.platforms[0].pilot);
+    let base = scenario("", &["platform.p.pilot=false", "scenario.paths=4"]);
+    let (model, out) = run(s, 1);
+    let (_, without) = run(base, 1);
+    let mut sc = Scratch::default();
+    for (path, (p, b)) in out.paths.iter().zip(&without.paths).enumerate() {
+        let m = |k: M| p.metrics[k as usize];
+        let gross = m(M::TiedUpGrossAvg);
+        assert!(gross > 0.0);
+        assert!(
+            (m(M::TiedUpNetAvg) - 0.2 * gross).abs() <= 1e-9 * gross,
+            "net {} vs 0.2 × gross {gross}",
+            m(M::TiedUpNetAvg)
+        );
+        for d in 0..model.end as usize {
+            assert!((p.series[1][d] - 0.2 * p.series[0][d]).abs() <= 1e-6 * (1.0 + p.series[0][d]));
+        }
+        // Every exporter is a client and nobody is turned away.
+        assert_eq!(m(M::ServiceClients), 50.0);
+        assert_eq!(m(M::ServiceBlockedShare), 0.0);
+        assert!(m(M::ServiceAdvanced) > 0.0 && m(M::ServiceFeeIncome) > 0.0);
+        // Private money: the fiscal cost is what it is without the company (0 here);
+        // its fees are the exporters' whole financing cost.
+        assert_eq!(m(M::FiscalCost), b.metrics[M::FiscalCost as usize]);
+        assert!((m(M::FinancingCost) - m(M::ServiceFeeIncome)).abs() <= 1e-9 * m(M::FinancingCost));
+        // The public mechanisms' rows are empty, the company's are not.
+        assert!(m(M::TurnoverRequests).is_nan() && b.metrics[M::ServiceAdvanced as usize].is_nan());
+        let (_, fin) = engine::simulate_path_detailed(&model, path as u32, &mut sc);
+        fin.audit(&model.world(), sc.claims()).unwrap();
+    }
+}
+
+#[test]
+fn the_service_company_changes_neither_the_public_pool_nor_the_fiscal_cost() {
+    let with = |on: bool| {
+        format!(
+            r#"
+[policy]
+denial_prob = [0.05, 0.05, 0.05, 0.05]
+[finance]
+order = ["turnover", "service"]
+trigger = "filed"
+[pools.turnover]
+capital = 2e6
+advance_ratio = 0.8
+lag = 2
+eligible_classes = [1, 2, 3]
+fee_rate = 0.05
+queue = "fifo"
+max_wait_days = 3
+[pools.service]
+enabled = {on}
+capital = 3e6
+advance_ratio = 0.9
+lag = 1
+fee_flat = 0.04
+client_share = 0.5
+eligible_classes = [1, 2, 3, 4]
+"#
+        )
+    };
+    let (_, a) = run(scenario(&with(true), &["scenario.paths=4"]), 2);
+    let (_, b) = run(scenario(&with(false), &["scenario.paths=4"]), 2);
+    for (p, q) in a.paths.iter().zip(&b.paths) {
+        let (m, n) = (|k: M| p.metrics[k as usize], |k: M| q.metrics[k as usize]);
+        assert!(
+            m(M::ServiceAdvanced) > 0.0,
+            "the company must take what the pool leaves"
+        );
+        assert!(m(M::ServiceClients) > 10.0 && m(M::ServiceClients) < 40.0);
+        assert_eq!(m(M::FiscalCost), n(M::FiscalCost));
+        for k in [
+            M::TurnoverAdvanced,
+            M::TurnoverLoss,
+            M::TurnoverFeeIncome,
+            M::TurnoverBlockedShare,
+        ] {
+            assert_eq!(m(k), n(k), "{}", k.name());
+        }
+        let extra = m(M::FinancingCost) - n(M::FinancingCost);
+        assert!((extra - m(M::ServiceFeeIncome)).abs() <= 1e-9 * m(M::FinancingCost));
+        assert!(m(M::TiedUpNetAvg) < n(M::TiedUpNetAvg));
+    }
+    // Offered first with room for everything, it leaves the pool nothing: a claim
+    // it finances is offered to no other claim-backed mechanism.
+    let first = with(true)
+        .replace("[\"turnover\", \"service\"]", "[\"service\", \"turnover\"]")
+        .replace("capital = 3e6", "capital = 1e13")
+        .replace("client_share = 0.5", "client_share = 1");
+    let (_, c) = run(scenario(&first, &["scenario.paths=2"]), 2);
+    for p in &c.paths {
+        assert_eq!(p.metrics[M::TurnoverRequests as usize], 0.0);
     }
 }
 
@@ -525,7 +648,7 @@ fn credit_draws_never_exceed_the_line_or_the_fund() {
     let mut sc = Scratch::default();
     for path in 0..4 {
         let (r, fin) = engine::simulate_path_detailed(&model, path, &mut sc);
-        fin.audit(&model, sc.claims()).unwrap();
+        fin.audit(&model.world(), sc.claims()).unwrap();
         assert!(r.metrics[M::CreditDrawnAvg as usize] <= 10.0 * 2e5 + 1e-6);
         // Replay each exporter's outstanding draws day by day against its line.
         let line = (0.01 * 1.2e7f64).min(1e5);
@@ -560,7 +683,9 @@ fn default_days(n: u32, paths: u32, pd: f64, rho: f64, horizon: u32) -> Vec<Vec<
     let model = Model::new(s);
     (0..paths)
         .map(|p| {
-            let d = refundsim::finance::default_days(&model, p).expect("credit_risk set");
+            let d =
+                refundsim::defaults::default_days(&model.scenario, &model.exporters, model.end, p)
+                    .expect("credit_risk set");
             d.into_iter().filter(|x| *x != NEVER).collect()
         })
         .collect()
@@ -738,9 +863,10 @@ proptest! {
         c in 0.0f64..5e5, share in 0.0f64..0.2,
         deny in 0.0f64..0.2, trigger in 0usize..3, order in 0usize..3,
         quota in prop::option::of(5e5f64..3e6), seed in 0u64..1000,
+        svc in 0.0f64..2e6, clients in 0.0f64..1.0,
     ) {
         let triggers = ["declared", "filed", "approved"];
-        let orders = ["[\"turnover\", \"guarantee\", \"credit\"]", "[\"guarantee\", \"turnover\", \"credit\"]", "[\"credit\", \"turnover\", \"guarantee\"]"];
+        let orders = ["[\"turnover\", \"guarantee\", \"credit\", \"service\"]", "[\"guarantee\", \"service\", \"turnover\", \"credit\"]", "[\"service\", \"credit\", \"turnover\", \"guarantee\"]"];
         let q = quota.map(|m| format!("quota = {{ monthly = {m} }}\n")).unwrap_or_default();
         let overlay = format!(r#"
 [policy]
@@ -768,6 +894,15 @@ eligible_classes = [1, 2, 3, 4]
 [pools.credit]
 line_share = {share}
 risk_fund = {c}
+[pools.service]
+capital = {svc}
+advance_ratio = {a}
+lag = {lag}
+fee_flat = 0.04
+fee_rate = 0.02
+client_share = {clients}
+client_max_exports = 1.3e7
+eligible_classes = [1, 2, 3, 4]
 [credit_risk]
 pd_by_class = [0.05, 0.1, 0.1, 0.3]
 rho = 0.2
@@ -777,7 +912,7 @@ rho = 0.2
         let mut sc = Scratch::default();
         for path in 0..2 {
             let (r, fin) = engine::simulate_path_detailed(&model, path, &mut sc);
-            prop_assert!(fin.audit(&model, sc.claims()).is_ok(), "{:?}", fin.audit(&model, sc.claims()));
+            prop_assert!(fin.audit(&model.world(), sc.claims()).is_ok(), "{:?}", fin.audit(&model.world(), sc.claims()));
             // The guarantee pool's liability is limited to its capital (§6.2): the
             // window's loss_pool (horizon 365: per year = window total) never exceeds G.
             let pool = r.metrics[M::GuaranteeLossPool as usize];
@@ -831,7 +966,9 @@ fn defaults_alone_are_counted_in_the_window_by_group() {
     let mut sc = Scratch::default();
     for path in 0..3 {
         let r = engine::simulate_path(&model, path, &mut sc);
-        let days = refundsim::finance::default_days(&model, path).expect("credit risk on");
+        let days =
+            refundsim::defaults::default_days(&model.scenario, &model.exporters, model.end, path)
+                .expect("credit risk on");
         let mut by_group = vec![0.0; model.groups];
         for (ei, &d) in days.iter().enumerate() {
             if (0..model.end).contains(&d) {

@@ -121,3 +121,46 @@ fn rejects_an_enabled_pool_with_no_eligible_class() {
         "{e}"
     );
 }
+
+#[test]
+fn the_service_company_is_checked_like_the_public_pools() {
+    let order = "finance.order=[\"turnover\", \"guarantee\", \"credit\", \"service\"]";
+    // Enabled (a table with a capital) but never offered a claim.
+    let e = tiny_with(&["pools.service.capital=1e7"]).unwrap_err();
+    assert!(
+        e.contains("pools.service") && e.contains("finance.order does not list \"service\""),
+        "{e}"
+    );
+    // Listed: valid, with the documented defaults.
+    let s = tiny_with(&["pools.service.capital=1e7", order]).unwrap();
+    let sv = s.service.expect("enabled");
+    assert_eq!(
+        (
+            sv.capital,
+            sv.advance_ratio,
+            sv.lag,
+            sv.fee_flat,
+            sv.fee_rate
+        ),
+        (1e7, 1.0, 3, 0.04, 0.0)
+    );
+    assert_eq!(sv.client_max_exports, None);
+    assert_eq!(sv.client_share, 1.0);
+    assert_eq!(sv.eligible, [true, true, true, false]);
+    // Out of range, and a name that is not a mechanism (the message lists "service").
+    let e = tiny_with(&[
+        "pools.service.capital=1e7",
+        "pools.service.client_share=1.5",
+        order,
+    ])
+    .unwrap_err();
+    assert!(e.contains("pools.service.client_share"), "{e}");
+    let e = tiny_with(&["finance.order=[\"servise\"]"]).unwrap_err();
+    assert!(
+        e.contains("is not a mechanism") && e.contains("\"service\""),
+        "{e}"
+    );
+    // Switched off, it is still checked but takes no part.
+    let s = tiny_with(&["pools.service.enabled=false", "pools.service.capital=1e7"]).unwrap();
+    assert!(s.service.is_none());
+}

@@ -2,116 +2,15 @@
 //! common scenario keys, as shown to decision makers.
 
 use super::{L, Q};
+use crate::scenario::Mechanism;
 
-/// The bilingual label of a metric, by its contract name; the name itself when unknown.
+/// The bilingual label of a metric, by its contract name (declared once, in
+/// [`crate::metrics::METRICS`]); the name itself when unknown.
 pub fn metric(name: &str) -> L {
-    let (zh, en) = match name {
-        "exports" => ("出口额（每年）", "Exports per year"),
-        "claims" => ("退税申报笔数（每年）", "Refund claims per year"),
-        "refund_declared" => ("申报退税额（每年）", "Refunds declared per year"),
-        "refund_paid" => ("已退税额（每年）", "Refunds paid per year"),
-        "refund_denied" => ("不予退税额（每年）", "Refunds denied per year"),
-        "tied_up_gross_avg" => (
-            "待退税款占用（融资前，日均）",
-            "Refunds tied up, before financing, daily average",
-        ),
-        "tied_up_gross_peak" => (
-            "待退税款占用（融资前，峰值）",
-            "Refunds tied up, before financing, peak day",
-        ),
-        "tied_up_net_avg" => (
-            "营运资金占用（扣除融资，日均）",
-            "Working capital tied up, net of financing, daily average",
-        ),
-        "tied_up_net_peak" => (
-            "营运资金占用（扣除融资，峰值）",
-            "Working capital tied up, net of financing, peak day",
-        ),
-        "days_to_refund_avg" => (
-            "出口至退税到账天数（平均）",
-            "Days from export to refund, average",
-        ),
-        "days_to_refund_p90" => (
-            "出口至退税到账天数（90%分位）",
-            "Days from export to refund, 90th percentile",
-        ),
-        "days_to_cash_avg" => (
-            "出口至资金到手天数（平均）",
-            "Days from export to cash in hand, average",
-        ),
-        "carrying_cost" => (
-            "资金占用成本（每年）",
-            "Carrying cost of tied-up capital per year",
-        ),
-        "financing_cost" => (
-            "企业融资成本（每年）",
-            "Financing cost to exporters per year",
-        ),
-        "fiscal_cost" => ("财政成本（每年）", "Fiscal cost per year"),
-        "turnover.requests" => ("周转池申请笔数（每年）", "Turnover pool requests per year"),
-        "turnover.advanced" => ("周转池垫付额（每年）", "Turnover pool advances per year"),
-        "turnover.blocked_share" => (
-            "周转池未即时满足申请占比",
-            "Turnover pool requests not served at once",
-        ),
-        "turnover.wait_avg_days" => ("周转池平均等待天数", "Turnover pool wait, days"),
-        "turnover.utilization_avg" => (
-            "周转池资金使用率（日均）",
-            "Turnover pool utilisation, daily average",
-        ),
-        "turnover.turnover_ratio" => ("周转池周转次数（每年）", "Turnover pool turns per year"),
-        "turnover.empty_days_share" => (
-            "周转池资金不足天数占比",
-            "Share of days the turnover pool ran short",
-        ),
-        "turnover.loss" => ("周转池损失（每年）", "Turnover pool losses per year"),
-        "turnover.fee_income" => (
-            "周转池费用收入（每年）",
-            "Turnover pool fee income per year",
-        ),
-        "guarantee.loans" => ("担保贷款发放额（每年）", "Guaranteed loans per year"),
-        "guarantee.outstanding_avg" => (
-            "担保贷款余额（日均）",
-            "Guaranteed loans outstanding, daily average",
-        ),
-        "guarantee.leverage_avg" => ("担保放大倍数（日均）", "Guarantee leverage, daily average"),
-        "guarantee.blocked_share" => (
-            "担保额度不足被拒占比",
-            "Guarantee requests refused for lack of room",
-        ),
-        "guarantee.loss_pool" => ("担保池代偿损失（每年）", "Guarantee pool losses per year"),
-        "guarantee.loss_bank" => (
-            "担保贷款银行损失（每年）",
-            "Bank losses on guaranteed loans per year",
-        ),
-        "guarantee.ruined" => (
-            "担保池资本耗尽概率",
-            "Probability the guarantee pool is ruined",
-        ),
-        "guarantee.interest" => (
-            "担保贷款利息（每年）",
-            "Interest on guaranteed loans per year",
-        ),
-        "guarantee.fee_income" => ("担保费收入（每年）", "Guarantee fee income per year"),
-        "credit.draws" => (
-            "外贸信用贷提款额（每年）",
-            "Foreign-trade credit drawn per year",
-        ),
-        "credit.drawn_avg" => (
-            "外贸信用贷余额（日均）",
-            "Foreign-trade credit outstanding, daily average",
-        ),
-        "credit.defaults" => ("违约企业数（每年）", "Exporters defaulting per year"),
-        "credit.default_rate" => ("企业违约率（每年）", "Default rate per year"),
-        "credit.loss_fund" => (
-            "风险补偿资金损失（每年）",
-            "Risk-fund losses on credit per year",
-        ),
-        "credit.loss_bank" => ("信用贷银行损失（每年）", "Bank losses on credit per year"),
-        "credit.interest" => ("信用贷利息（每年）", "Credit interest per year"),
-        other => return L::same(other),
-    };
-    L::new(zh, en)
+    match crate::metrics::def(name) {
+        Some(d) => L::new(d.zh, d.en),
+        None => L::same(name),
+    }
 }
 
 /// How a metric's values are shown, from its unit in summary.csv.
@@ -137,11 +36,7 @@ pub fn metric_quantity(name: &str, unit: &str) -> Q {
 
 /// The unit of a metric by name (for files that do not carry units).
 pub fn unit_of(name: &str) -> &'static str {
-    crate::metrics::METRICS
-        .iter()
-        .find(|m| m.name == name)
-        .map(|m| m.unit)
-        .unwrap_or("")
+    crate::metrics::def(name).map_or("", |m| m.unit)
 }
 
 /// A daily series of timeseries.csv.
@@ -152,20 +47,24 @@ pub fn series(name: &str) -> L {
             "Refunds tied up, before financing",
         ),
         "tied_up_net" => L::new("营运资金占用（扣除融资）", "Working capital tied up, net"),
-        "turnover.balance" => L::new("周转池可用余额", "Turnover pool balance"),
-        "guarantee.outstanding" => L::new("担保贷款余额", "Guaranteed loans outstanding"),
-        "credit.drawn" => L::new("外贸信用贷余额", "Credit outstanding"),
-        other => L::same(other),
+        "budget_backlog" => L::new("等待退税计划指标的退税", "Refunds waiting for the budget"),
+        // Each mechanism's series, as its module declares it.
+        other => Mechanism::ALL
+            .into_iter()
+            .map(Mechanism::series)
+            .find(|(n, _, _)| *n == other)
+            .map_or_else(|| L::same(other), |(_, zh, en)| L::new(zh, en)),
     }
 }
 
 /// A mechanism by its scenario name.
 pub fn mechanism(m: &str) -> L {
-    match m {
-        "turnover" => L::new("退税资金周转池", "Refund turnover pool"),
-        "guarantee" => L::new("退税融资担保池", "Refund financing guarantee pool"),
-        "credit" => L::new("外贸信用贷", "Foreign-trade credit loans"),
-        other => L::same(other),
+    match Mechanism::from_name(m) {
+        Some(k) => {
+            let (zh, en) = k.label();
+            L::new(zh, en)
+        }
+        None => L::same(m),
     }
 }
 

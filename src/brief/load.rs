@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::BriefError;
+use crate::scenario::Mechanism;
 
 /// What a directory holds, from `manifest.json`'s `"kind"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,17 +154,15 @@ pub struct Run {
 }
 
 impl Run {
-    /// Whether mechanism `m` ("turnover", "guarantee", "credit") is enabled: the
+    /// Whether mechanism `m` (its name in `finance.order`) is enabled: the
     /// resolved scenario has a table for it, or (an older manifest without the
     /// scenario) its activity metric is non-zero.
     pub fn mechanism_on(&self, m: &str) -> bool {
         match self.manifest.get("scenario").and_then(|s| s.get(m)) {
             Some(v) => !v.is_null(),
             None => {
-                let activity = match m {
-                    "turnover" => "turnover.advanced",
-                    "guarantee" => "guarantee.loans",
-                    _ => "credit.draws",
+                let Some(activity) = Mechanism::from_name(m).map(|k| k.delivered().name()) else {
+                    return false;
                 };
                 let s = self.summary.get(activity);
                 !s.is_empty() && s.mean != 0.0
@@ -171,12 +170,12 @@ impl Run {
         }
     }
 
-    /// Public money committed to mechanism `m`: K, G or the credit risk fund.
-    pub fn capital(&self, m: &str) -> Option<f64> {
+    /// Public money committed to mechanism `m`, with its key: K, G or the
+    /// credit risk fund; `None` for private money (the service company).
+    pub fn capital(&self, m: &str) -> Option<(&'static str, f64)> {
+        let key = Mechanism::from_name(m)?.public_capital_key()?;
         let spec = self.manifest.get("scenario")?.get(m)?;
-        spec.get("capital")
-            .or_else(|| spec.get("risk_fund"))
-            .and_then(Value::as_f64)
+        spec.get(key).and_then(Value::as_f64).map(|v| (key, v))
     }
 }
 
@@ -476,12 +475,16 @@ fn required(
 fn summary(csv: &Csv) -> Result<Summary, BriefError> {
     let m = csv.col("metric")?;
     let u = csv.col("unit")?;
+    // The rows of all exporters (a `group` column, when present, also holds the
+    // 1+7 group's rows).
+    let group = csv.header.iter().position(|h| h == "group");
     let stats = csv.stats()?;
     Ok(Summary {
         rows: csv
             .rows
             .iter()
             .zip(stats)
+            .filter(|((_, r), _)| group.is_none_or(|g| csv.text(r, g) == "all"))
             .map(|((_, r), s)| (csv.text(r, m), csv.text(r, u), s))
             .collect(),
     })
@@ -532,6 +535,10 @@ fn groups(csv: &Csv, key: &str, platforms: bool) -> Result<Vec<Group>, BriefErro
     let stats = csv.stats()?;
     let mut out: Vec<Group> = Vec::new();
     for ((line, r), s) in csv.rows.iter().zip(stats) {
+        // The group rows (`1+7`, `all`) have an empty pilot cell: not platforms.
+        if pilot.is_some_and(|i| csv.text(r, i).is_empty()) {
+            continue;
+        }
         let name = csv.text(r, k);
         if out.last().is_none_or(|g| g.name != name) {
             let pilot = match pilot.map(|i| csv.text(r, i)) {

@@ -10,13 +10,15 @@ use super::fmt;
 use super::labels;
 use super::load::{Run, Stats, TimeSeries};
 use super::{Block, BriefError, Cell, Chart, Doc, L, Lang, Num, Q, Section, Table};
+use crate::scenario::Mechanism;
 
-/// The mechanisms, in MODEL.md order, with the metric of their delivered cash.
-pub const MECHANISMS: [(&str, &str); 3] = [
-    ("turnover", "turnover.advanced"),
-    ("guarantee", "guarantee.loans"),
-    ("credit", "credit.draws"),
-];
+/// The mechanisms the run enabled, in MODEL.md order.
+fn mechanisms_on(r: &Run) -> Vec<Mechanism> {
+    Mechanism::ALL
+        .into_iter()
+        .filter(|m| r.mechanism_on(m.name()))
+        .collect()
+}
 
 /// A string field of a manifest.
 pub fn text(v: &Value, key: &str) -> String {
@@ -237,11 +239,7 @@ fn tied_up_table(r: &Run) -> Table {
 
 /// Table 2: what each mechanism releases and costs (None when none is enabled).
 pub fn mechanism_table(r: &Run) -> Option<Table> {
-    let on: Vec<&str> = MECHANISMS
-        .iter()
-        .map(|m| m.0)
-        .filter(|m| r.mechanism_on(m))
-        .collect();
+    let on = mechanisms_on(r);
     if on.is_empty() {
         return None;
     }
@@ -266,13 +264,11 @@ pub fn mechanism_table(r: &Run) -> Option<Table> {
     t.codes
         .push("tied_up_gross_avg - tied_up_net_avg".to_string());
     t.bold_rows.push(0);
-    for (m, activity) in MECHANISMS {
-        if !on.contains(&m) {
-            continue;
-        }
-        if let Some(k) = r.capital(m) {
+    for &mech in &on {
+        let (m, activity) = (mech.name(), mech.delivered().name());
+        if let Some((key, k)) = r.capital(m) {
             let name = labels::mechanism(m);
-            let what = if m == "credit" {
+            let what = if key == "risk_fund" {
                 L::new("风险补偿资金", "risk fund")
             } else {
                 L::new("资本金", "capital")
@@ -286,14 +282,7 @@ pub fn mechanism_table(r: &Run) -> Option<Table> {
                 Cell::Empty,
                 Cell::Empty,
             ]);
-            t.codes.push(format!(
-                "pools.{m}.{}",
-                if m == "credit" {
-                    "risk_fund"
-                } else {
-                    "capital"
-                }
-            ));
+            t.codes.push(format!("pools.{m}.{key}"));
         }
         let s = r.summary.get(activity);
         if !s.is_empty() {
@@ -336,16 +325,8 @@ pub fn risk_table(r: &Run) -> Option<Table> {
             ("99%分位（百年一遇）", "P99 (1 year in 100)"),
         ]),
     );
-    let losses: [(&str, &[&str]); 3] = [
-        ("turnover", &["turnover.loss"]),
-        ("guarantee", &["guarantee.loss_pool", "guarantee.loss_bank"]),
-        ("credit", &["credit.loss_fund", "credit.loss_bank"]),
-    ];
-    for (m, metrics) in losses {
-        if !r.mechanism_on(m) {
-            continue;
-        }
-        for &metric in metrics {
+    for m in mechanisms_on(r) {
+        for metric in m.losses().iter().map(|k| k.name()) {
             let s = r.summary.get(metric);
             if s.is_empty() {
                 continue;
@@ -744,11 +725,7 @@ fn headlines(r: &Run) -> Vec<L> {
             ),
         ));
     }
-    let on: Vec<&str> = MECHANISMS
-        .iter()
-        .map(|m| m.0)
-        .filter(|m| r.mechanism_on(m))
-        .collect();
+    let on = mechanisms_on(r);
     if on.is_empty() {
         out.push(L::new(
             "本情景未启用退税资金周转池、担保池或外贸信用贷。",
@@ -756,8 +733,8 @@ fn headlines(r: &Run) -> Vec<L> {
         ));
     } else {
         let rel = released(r);
-        let names_zh: Vec<String> = on.iter().map(|m| labels::mechanism(m).zh).collect();
-        let names_en: Vec<String> = on.iter().map(|m| labels::mechanism(m).en).collect();
+        let names_zh: Vec<String> = on.iter().map(|m| labels::mechanism(m.name()).zh).collect();
+        let names_en: Vec<String> = on.iter().map(|m| labels::mechanism(m.name()).en).collect();
         let (fc, fiscal) = (s.get("financing_cost"), s.get("fiscal_cost"));
         out.push(L::new(
             format!(

@@ -288,102 +288,162 @@ fn parse_date(s: &str) -> Option<NaiveDate> {
     None
 }
 
-/// Checks one raw record.
-fn check(ctx: &Context, r: &RawRecord) -> Result<Rec, (BadKind, String)> {
-    use BadKind::*;
-    const C_CLASS: usize = 3;
-    const C_EXPORT: usize = 4;
-    const C_FILED: usize = 5;
-    const C_APPROVED: usize = 6;
-    const C_VERIF: usize = 7;
-    const C_PAID: usize = 8;
-    const C_OUTCOME: usize = 9;
-    const C_AMOUNT: usize = 10;
+/// A record's problem: its kind and what is wrong.
+type Bad = (BadKind, String);
+
+/// Columns of a raw record (see [`records::COLUMNS`]).
+const C_CLASS: usize = 3;
+const C_EXPORT: usize = 4;
+const C_FILED: usize = 5;
+const C_APPROVED: usize = 6;
+const C_VERIF: usize = 7;
+const C_PAID: usize = 8;
+const C_OUTCOME: usize = 9;
+const C_AMOUNT: usize = 10;
+
+/// A column's name in messages.
+fn column_name(i: usize) -> &'static str {
+    if i == C_AMOUNT {
+        "amount"
+    } else {
+        records::COLUMNS[i]
+    }
+}
+
+/// Checks one raw record: its cells one by one, then the order of its dates.
+fn check(ctx: &Context, r: &RawRecord) -> Result<Rec, Bad> {
     let cell = |i: usize| r.cells[i].as_str();
-    let name = |i: usize| {
-        if i == 10 {
-            "amount"
+    let class = check_class(cell(C_CLASS))?;
+    let amount = check_amount(cell(C_AMOUNT))?;
+    let verified = check_verified(cell(C_VERIF))?;
+    let outcome = check_outcome(cell(C_OUTCOME))?;
+    let date = |i: usize, required: bool| record_date(ctx, cell(i), column_name(i), required);
+    let export = date(C_EXPORT, true)?.expect("required");
+    let filed = date(C_FILED, false)?;
+    let approved = date(C_APPROVED, false)?;
+    let paid = date(C_PAID, false)?;
+    let dates = Dates {
+        export,
+        filed,
+        approved,
+        paid,
+    };
+    check_order(ctx, &dates, outcome, cell(C_OUTCOME))?;
+    Ok(Rec {
+        class: (class - 1) as u8,
+        export,
+        filed,
+        approved,
+        paid,
+        verified,
+        outcome,
+        amount,
+    })
+}
+
+/// A record's dates as calendar days.
+struct Dates {
+    export: i32,
+    filed: Option<i32>,
+    approved: Option<i32>,
+    paid: Option<i32>,
+}
+
+/// One date cell as a calendar day: empty is `None` (or a problem if `required`).
+fn record_date(ctx: &Context, s: &str, name: &str, required: bool) -> Result<Option<i32>, Bad> {
+    use BadKind::*;
+    if s.is_empty() {
+        return if required {
+            Err((Unparsable, format!("{name} is empty")))
         } else {
-            records::COLUMNS[i]
-        }
-    };
-    let date = |i: usize, required: bool| -> Result<Option<i32>, (BadKind, String)> {
-        let s = cell(i);
-        if s.is_empty() {
-            return if required {
-                Err((Unparsable, format!("{} is empty", name(i))))
-            } else {
-                Ok(None)
-            };
-        }
-        let d = parse_date(s).ok_or_else(|| {
-            (
-                Unparsable,
-                format!("{} `{s}` is not a date; write YYYY-MM-DD", name(i)),
-            )
-        })?;
-        ctx.day(d).map(Some).ok_or_else(|| {
-            (
-                OutsideCalendar,
-                format!(
-                    "{} {d} is outside the calendar ({}); give calendar.file covering it in --scenario",
-                    name(i),
-                    ctx.covered
-                ),
-            )
-        })
-    };
-    let class: i64 = cell(C_CLASS).parse().map_err(|_| {
+            Ok(None)
+        };
+    }
+    let d = parse_date(s).ok_or_else(|| {
         (
             Unparsable,
-            format!("class `{}` is not a number 1–4", cell(C_CLASS)),
+            format!("{name} `{s}` is not a date; write YYYY-MM-DD"),
         )
     })?;
+    ctx.day(d).map(Some).ok_or_else(|| {
+        (
+            OutsideCalendar,
+            format!(
+                "{name} {d} is outside the calendar ({}); give calendar.file covering it in --scenario",
+                ctx.covered
+            ),
+        )
+    })
+}
+
+/// The class cell: 1 to 4.
+fn check_class(s: &str) -> Result<i64, Bad> {
+    use BadKind::*;
+    let class: i64 = s
+        .parse()
+        .map_err(|_| (Unparsable, format!("class `{s}` is not a number 1–4")))?;
     if !(1..=4).contains(&class) {
         return Err((
             UnknownClass,
             format!("class {class} is not one of 1, 2, 3, 4"),
         ));
     }
-    let amount: f64 = cell(C_AMOUNT).replace(',', "").parse().map_err(|_| {
-        (
-            Unparsable,
-            format!("amount `{}` is not a number", cell(C_AMOUNT)),
-        )
-    })?;
+    Ok(class)
+}
+
+/// The amount cell: a finite, non-negative number (thousands commas allowed).
+fn check_amount(s: &str) -> Result<f64, Bad> {
+    use BadKind::*;
+    let amount: f64 = s
+        .replace(',', "")
+        .parse()
+        .map_err(|_| (Unparsable, format!("amount `{s}` is not a number")))?;
     if !amount.is_finite() {
-        return Err((
-            Unparsable,
-            format!("amount `{}` is not a number", cell(C_AMOUNT)),
-        ));
+        return Err((Unparsable, format!("amount `{s}` is not a number")));
     }
     if amount < 0.0 {
         return Err((NegativeAmount, format!("amount {amount} is negative")));
     }
-    let verified = match cell(C_VERIF) {
-        "1" | "true" | "yes" => true,
-        "0" | "" | "false" | "no" => false,
-        v => {
-            return Err((Unparsable, format!("verification `{v}` is not 1 or 0")));
-        }
-    };
-    let outcome = match cell(C_OUTCOME).to_ascii_lowercase().as_str() {
-        "paid" => Outcome::Paid,
-        "denied" => Outcome::Denied,
-        "pending" | "" => Outcome::Pending,
-        v => {
-            return Err((
-                Unparsable,
-                format!("outcome `{v}` is not paid, denied or pending"),
-            ));
-        }
-    };
-    let export = date(C_EXPORT, true)?.expect("required");
-    let filed = date(C_FILED, false)?;
-    let approved = date(C_APPROVED, false)?;
-    let paid = date(C_PAID, false)?;
-    let bad = |m: String| Err((ImpossibleDates, m));
+    Ok(amount)
+}
+
+/// The verification cell: 1/true/yes or 0/empty/false/no.
+fn check_verified(s: &str) -> Result<bool, Bad> {
+    match s {
+        "1" | "true" | "yes" => Ok(true),
+        "0" | "" | "false" | "no" => Ok(false),
+        v => Err((
+            BadKind::Unparsable,
+            format!("verification `{v}` is not 1 or 0"),
+        )),
+    }
+}
+
+/// The outcome cell: paid, denied, or pending (or empty).
+fn check_outcome(s: &str) -> Result<Outcome, Bad> {
+    match s.to_ascii_lowercase().as_str() {
+        "paid" => Ok(Outcome::Paid),
+        "denied" => Ok(Outcome::Denied),
+        "pending" | "" => Ok(Outcome::Pending),
+        v => Err((
+            BadKind::Unparsable,
+            format!("outcome `{v}` is not paid, denied or pending"),
+        )),
+    }
+}
+
+/// The dates in a possible order: export ≤ filed ≤ approved ≤ paid, filing after
+/// the month of export under monthly filing, and consistent with the outcome
+/// (`outcome_cell` as written, for messages).
+fn check_order(ctx: &Context, d: &Dates, outcome: Outcome, outcome_cell: &str) -> Result<(), Bad> {
+    let bad = |m: String| Err((BadKind::ImpossibleDates, m));
     let show = |t: i32| ctx.date(t);
+    let Dates {
+        export,
+        filed,
+        approved,
+        paid,
+    } = *d;
     if let Some(f) = filed {
         if f < export {
             return bad(format!("filed {} before export {}", show(f), show(export)));
@@ -421,9 +481,8 @@ fn check(ctx: &Context, r: &RawRecord) -> Result<Rec, (BadKind, String)> {
         }
         if outcome != Outcome::Paid {
             return bad(format!(
-                "paid_date {} given but outcome is `{}`",
+                "paid_date {} given but outcome is `{outcome_cell}`",
                 show(p),
-                cell(C_OUTCOME)
             ));
         }
     } else if outcome == Outcome::Paid {
@@ -435,16 +494,7 @@ fn check(ctx: &Context, r: &RawRecord) -> Result<Rec, (BadKind, String)> {
                 .into(),
         );
     }
-    Ok(Rec {
-        class: (class - 1) as u8,
-        export,
-        filed,
-        approved,
-        paid,
-        verified,
-        outcome,
-        amount,
-    })
+    Ok(())
 }
 
 /// A fitted quantity that may borrow the pooled value.
@@ -542,13 +592,114 @@ pub struct PlatformFit {
 pub fn calibrate(opts: &Options) -> Result<Calibration, CalibrateError> {
     let ctx = Context::new(opts.scenario.as_ref());
     let path = &opts.records;
+    let read = read_records(&ctx, opts)?;
+    let recs = &read.recs;
+    let seed = opts.seed;
+    let snapshot = recs
+        .iter()
+        .flat_map(|r| [Some(r.export), r.filed, r.approved, r.paid])
+        .flatten()
+        .max()
+        .expect("a record");
+    let pending = recs
+        .iter()
+        .filter(|r| r.outcome == Outcome::Pending)
+        .count() as u64;
+    let censored = pending > 0;
+    // Cohort cut-offs: a stage entered before `snapshot − longest` has finished.
+    let longest = |f: &dyn Fn(&Rec) -> Option<i32>| recs.iter().filter_map(f).max().unwrap_or(0);
+    let cut = |h: i32| if censored { snapshot - h } else { i32::MAX };
+    let docs_cut = cut(longest(&|r| r.filed.map(|f| f - r.export)));
+    let review_cut = cut(longest(&|r| Some(r.approved? - r.filed?)));
+    let treasury_cut = cut(longest(&|r| Some(r.paid? - r.approved?)));
+
+    let docs = docs_obs(&ctx, recs, docs_cut);
+    let docs = fit::fit(&docs, seed, "docs").ok_or_else(|| empty(path, "a filed_date"))?;
+    let stages =
+        review_fits(&ctx, recs, review_cut, seed).ok_or_else(|| empty(path, "an approved_date"))?;
+    let tre = treasury_obs(&ctx, recs, treasury_cut);
+    let treasury = fit::fit(&tre, seed, "treasury").ok_or_else(|| empty(path, "a paid_date"))?;
+
+    // Seasonality: amounts per day of each calendar month, over whole months only.
+    let season = season(&ctx, recs);
+
+    let platforms = match &opts.exporters {
+        Some(p) => exporters(p, seed)?,
+        None => Vec::new(),
+    };
+    let Read {
+        rows,
+        bad_listed,
+        bad_counts,
+        sha256,
+        ..
+    } = read;
+    let ReviewFits {
+        review_pooled,
+        review,
+        verification_pooled,
+        verification,
+        hold,
+        denial_pooled,
+        denial,
+    } = stages;
+    Ok(Calibration {
+        records: path.clone(),
+        sha256,
+        rows,
+        bad_listed,
+        bad_counts,
+        snapshot: ctx.date(snapshot),
+        pending,
+        monthly: ctx.monthly.is_some(),
+        docs,
+        review_pooled,
+        review,
+        verification_pooled,
+        verification,
+        hold,
+        denial_pooled,
+        denial,
+        treasury,
+        season,
+        platforms,
+        exporters_file: opts.exporters.clone(),
+        base_has_quota: opts
+            .scenario
+            .as_ref()
+            .is_some_and(|s| s.policy.quota.is_some()),
+        base_platforms: opts
+            .scenario
+            .as_ref()
+            .map(|s| s.platforms.clone())
+            .unwrap_or_default(),
+    })
+}
+
+/// The records file, read and checked.
+struct Read {
+    /// The usable records.
+    recs: Vec<Rec>,
+    /// Rows read (header and comments excluded).
+    rows: u64,
+    /// Bad rows, first [`LISTED`].
+    bad_listed: Vec<BadRow>,
+    /// Bad rows by kind.
+    bad_counts: BTreeMap<BadKind, u64>,
+    /// The file's sha256.
+    sha256: String,
+}
+
+/// Reads and checks every record; too many bad rows, or none usable, is an error.
+fn read_records(ctx: &Context, opts: &Options) -> Result<Read, CalibrateError> {
+    let path = &opts.records;
     let mut recs: Vec<Rec> = Vec::new();
     let mut rows = 0u64;
     let mut bad_listed = Vec::new();
     let mut bad_counts: BTreeMap<BadKind, u64> = BTreeMap::new();
     records::read(path, &mut |r| {
         rows += 1;
-        match check(&ctx, r) {
+        match check(ctx, r) {
             Ok(rec) => recs.push(rec),
             Err((kind, detail)) => {
                 *bad_counts.entry(kind).or_insert(0) += 1;
@@ -586,28 +737,31 @@ pub fn calibrate(opts: &Options) -> Result<Calibration, CalibrateError> {
             ),
         });
     }
-    let seed = opts.seed;
-    let snapshot = recs
-        .iter()
-        .flat_map(|r| [Some(r.export), r.filed, r.approved, r.paid])
-        .flatten()
-        .max()
-        .expect("a record");
-    let pending = recs
-        .iter()
-        .filter(|r| r.outcome == Outcome::Pending)
-        .count() as u64;
-    let censored = pending > 0;
-    // Cohort cut-offs: a stage entered before `snapshot − longest` has finished.
-    let longest = |f: &dyn Fn(&Rec) -> Option<i32>| recs.iter().filter_map(f).max().unwrap_or(0);
-    let cut = |h: i32| if censored { snapshot - h } else { i32::MAX };
-    let docs_cut = cut(longest(&|r| r.filed.map(|f| f - r.export)));
-    let review_cut = cut(longest(&|r| Some(r.approved? - r.filed?)));
-    let treasury_cut = cut(longest(&|r| Some(r.paid? - r.approved?)));
+    Ok(Read {
+        recs,
+        rows,
+        bad_listed,
+        bad_counts,
+        sha256,
+    })
+}
 
-    // Documents.
+/// A stage no claim reached cannot be fitted.
+fn empty(path: &Path, what: &str) -> CalibrateError {
+    CalibrateError::Empty {
+        path: path.to_path_buf(),
+        problem: format!(
+            "no claim has {what}, so it cannot be fitted; the records need claims that got that far (a longer export)"
+        ),
+    }
+}
+
+/// Documents days of the claims exported by `cut`: with monthly filing only
+/// known to lie in the month before filing (an interval), else filing less the
+/// mean lag.
+fn docs_obs(ctx: &Context, recs: &[Rec], cut: i32) -> Obs {
     let mut docs = Obs::default();
-    for r in recs.iter().filter(|r| r.export <= docs_cut) {
+    for r in recs.iter().filter(|r| r.export <= cut) {
         let Some(f) = r.filed else { continue };
         match ctx.monthly {
             Some(_) => {
@@ -620,22 +774,31 @@ pub fn calibrate(opts: &Options) -> Result<Calibration, CalibrateError> {
             }
         }
     }
-    let empty = |what: &str| CalibrateError::Empty {
-        path: path.clone(),
-        problem: format!(
-            "no claim has {what}, so it cannot be fitted; the records need claims that got that far (a longer export)"
-        ),
-    };
-    let docs = fit::fit(&docs, seed, "docs").ok_or_else(|| empty("a filed_date"))?;
+    docs
+}
 
-    // Review, verification and denial.
+/// Review, verification and denial fits.
+struct ReviewFits {
+    review_pooled: Fit,
+    review: [ClassFit<Fit>; 4],
+    verification_pooled: Prob,
+    verification: [ClassFit<Prob>; 4],
+    hold: Option<Hold>,
+    denial_pooled: Prob,
+    denial: [ClassFit<Prob>; 4],
+}
+
+/// Fits review (working days, verification holds excluded), the verification
+/// probability and hold, and the denial probability from the claims filed by
+/// `cut`; `None` when no claim was approved.
+fn review_fits(ctx: &Context, recs: &[Rec], cut: i32, seed: u64) -> Option<ReviewFits> {
     let mut review: [Obs; 4] = Default::default();
     let mut spans: [[BTreeMap<i32, f64>; 2]; 4] = Default::default();
     let mut verif = [[0.0f64; 2]; 4];
     let mut denial = [[0.0f64; 2]; 4];
     for r in recs.iter() {
         let Some(f) = r.filed else { continue };
-        if f > review_cut {
+        if f > cut {
             continue;
         }
         let pc = ctx.pclass(r.class);
@@ -661,8 +824,7 @@ pub fn calibrate(opts: &Options) -> Result<Calibration, CalibrateError> {
     for o in &review {
         pooled.extend(o);
     }
-    let review_pooled =
-        fit::fit(&pooled, seed, "review").ok_or_else(|| empty("an approved_date"))?;
+    let review_pooled = fit::fit(&pooled, seed, "review")?;
     let review = std::array::from_fn(|c| {
         let n = review[c].n();
         ClassFit {
@@ -674,71 +836,44 @@ pub fn calibrate(opts: &Options) -> Result<Calibration, CalibrateError> {
             n,
         }
     });
-    let probs = |counts: &[[f64; 2]; 4], key: &str| {
-        let tot = counts.iter().map(|c| c[0]).sum::<f64>();
-        let k = counts.iter().map(|c| c[1]).sum::<f64>();
-        let pooled = fit::prob(k, tot, seed, key);
-        let each: [ClassFit<Prob>; 4] = std::array::from_fn(|c| ClassFit {
-            own: (counts[c][0] >= MIN_CLASS)
-                .then(|| fit::prob(counts[c][1], counts[c][0], seed, &format!("{key}{c}"))),
-            n: counts[c][0],
-        });
-        (pooled, each)
-    };
-    let (verification_pooled, verification) = probs(&verif, "verification");
-    let (denial_pooled, denial) = probs(&denial, "denial");
-    let hold = hold(&spans, seed);
+    let (verification_pooled, verification) = class_probs(&verif, "verification", seed);
+    let (denial_pooled, denial) = class_probs(&denial, "denial", seed);
+    Some(ReviewFits {
+        review_pooled,
+        review,
+        verification_pooled,
+        verification,
+        hold: hold(&spans, seed),
+        denial_pooled,
+        denial,
+    })
+}
 
-    // Treasury plus budget.
+/// A probability pooled and by class from `[trials, successes]` per class.
+fn class_probs(counts: &[[f64; 2]; 4], key: &str, seed: u64) -> (Prob, [ClassFit<Prob>; 4]) {
+    let tot = counts.iter().map(|c| c[0]).sum::<f64>();
+    let k = counts.iter().map(|c| c[1]).sum::<f64>();
+    let pooled = fit::prob(k, tot, seed, key);
+    let each: [ClassFit<Prob>; 4] = std::array::from_fn(|c| ClassFit {
+        own: (counts[c][0] >= MIN_CLASS)
+            .then(|| fit::prob(counts[c][1], counts[c][0], seed, &format!("{key}{c}"))),
+        n: counts[c][0],
+    });
+    (pooled, each)
+}
+
+/// Treasury plus budget working days of the claims approved by `cut` and paid.
+fn treasury_obs(ctx: &Context, recs: &[Rec], cut: i32) -> Obs {
     let mut tre = Obs::default();
     for r in recs.iter() {
         if let (Some(a), Some(p)) = (r.approved, r.paid)
-            && a <= treasury_cut
+            && a <= cut
         {
             let n = ctx.workdays(a, p);
             tre.add(n, n);
         }
     }
-    let treasury = fit::fit(&tre, seed, "treasury").ok_or_else(|| empty("a paid_date"))?;
-
-    // Seasonality: amounts per day of each calendar month, over whole months only.
-    let season = season(&ctx, &recs);
-
-    let platforms = match &opts.exporters {
-        Some(p) => exporters(p, seed)?,
-        None => Vec::new(),
-    };
-    Ok(Calibration {
-        records: path.clone(),
-        sha256,
-        rows,
-        bad_listed,
-        bad_counts,
-        snapshot: ctx.date(snapshot),
-        pending,
-        monthly: ctx.monthly.is_some(),
-        docs,
-        review_pooled,
-        review,
-        verification_pooled,
-        verification,
-        hold,
-        denial_pooled,
-        denial,
-        treasury,
-        season,
-        platforms,
-        exporters_file: opts.exporters.clone(),
-        base_has_quota: opts
-            .scenario
-            .as_ref()
-            .is_some_and(|s| s.policy.quota.is_some()),
-        base_platforms: opts
-            .scenario
-            .as_ref()
-            .map(|s| s.platforms.clone())
-            .unwrap_or_default(),
-    })
+    tre
 }
 
 /// The bad rows as text: the first ones by line, then counts by kind.
@@ -1035,10 +1170,20 @@ fn prob_comment(p: &Prob) -> String {
 /// The overlay TOML: every value with its sample size, interval and fit statistic.
 pub fn overlay_toml(c: &Calibration) -> String {
     let mut o = String::new();
-    o += OVERLAY_MARKER;
-    o += " (docs/model.md §11): merge it after a base scenario,\n";
-    o += "#   refundsim run BASE.toml THIS.toml\n";
-    o += &format!(
+    overlay_header(&mut o, c);
+    overlay_policy(&mut o, c);
+    overlay_verification(&mut o, c);
+    overlay_season(&mut o, c);
+    overlay_platforms(&mut o, c);
+    o
+}
+
+/// The overlay's opening comment: what it is, where it came from, how intervals are made.
+fn overlay_header(o: &mut String, c: &Calibration) {
+    *o += OVERLAY_MARKER;
+    *o += " (docs/model.md §11): merge it after a base scenario,\n";
+    *o += "#   refundsim run BASE.toml THIS.toml\n";
+    *o += &format!(
         "# fitted from {} (sha256 {}), snapshot {}; {} rows, {} bad and left out, {} pending\n",
         c.records.display(),
         &c.sha256,
@@ -1047,12 +1192,16 @@ pub fn overlay_toml(c: &Calibration) -> String {
         c.bad_counts.values().sum::<u64>(),
         c.pending
     );
-    o += &format!(
+    *o += &format!(
         "# intervals: Poisson bootstrap, {} replicates, 95% percentile; classes with < {MIN_CLASS} claims borrow the pooled fit\n\n",
         fit::BOOTSTRAP
     );
-    o += "[policy]\n";
-    o += &format!(
+}
+
+/// `[policy]`: documents, review by class, denial by class, treasury.
+fn overlay_policy(o: &mut String, c: &Calibration) {
+    *o += "[policy]\n";
+    *o += &format!(
         "# documents: calendar days export → complete{}\n",
         if c.monthly {
             "; monthly filing, so each claim's documents date is only known to lie in the month before filing"
@@ -1060,16 +1209,16 @@ pub fn overlay_toml(c: &Calibration) -> String {
             "; continuous filing, the scenario's mean filing lag subtracted"
         }
     );
-    o += &format!(
+    *o += &format!(
         "docs = {}  # {}\n",
         c.docs.model().toml(),
         fit_comment(&c.docs)
     );
-    o += "# review: working days filed → approved, claims held for verification left out\nreview = [\n";
+    *o += "# review: working days filed → approved, claims held for verification left out\nreview = [\n";
     for (k, r) in c.review.iter().enumerate() {
         match &r.own {
             Some(f) => {
-                o += &format!(
+                *o += &format!(
                     "  {},  # class {}: {}\n",
                     f.model().toml(),
                     ROMAN[k],
@@ -1077,7 +1226,7 @@ pub fn overlay_toml(c: &Calibration) -> String {
                 )
             }
             None => {
-                o += &format!(
+                *o += &format!(
                     "  {},  # class {}: only {} claims, borrows the pooled fit: {}\n",
                     c.review_pooled.model().toml(),
                     ROMAN[k],
@@ -1087,11 +1236,11 @@ pub fn overlay_toml(c: &Calibration) -> String {
             }
         }
     }
-    o += "]\n";
-    o += "# denial probability by actual class (claims reviewed)\ndenial_prob = [\n";
-    o += &prob_rows(&c.denial, &c.denial_pooled);
-    o += "]\n";
-    o += &format!(
+    *o += "]\n";
+    *o += "# denial probability by actual class (claims reviewed)\ndenial_prob = [\n";
+    *o += &prob_rows(&c.denial, &c.denial_pooled);
+    *o += "]\n";
+    *o += &format!(
         "# treasury{}: working days approved → paid\ntreasury = {}  # {}\n",
         if c.base_has_quota {
             " plus budget waits (the base scenario's policy.quota still applies on top: remove it from the base, or the budget wait counts twice)"
@@ -1101,9 +1250,13 @@ pub fn overlay_toml(c: &Calibration) -> String {
         c.treasury.model().toml(),
         fit_comment(&c.treasury)
     );
-    o += "\n# verification hold (函调): probability by processing class, hold in calendar days\n[policy.verification]\nprob = [\n";
-    o += &prob_rows(&c.verification, &c.verification_pooled);
-    o += "]\n";
+}
+
+/// `[policy.verification]`: probability by processing class and the hold length.
+fn overlay_verification(o: &mut String, c: &Calibration) {
+    *o += "\n# verification hold (函调): probability by processing class, hold in calendar days\n[policy.verification]\nprob = [\n";
+    *o += &prob_rows(&c.verification, &c.verification_pooled);
+    *o += "]\n";
     match &c.hold {
         Some(h) => {
             let v = if h.sd > 0.0 {
@@ -1115,7 +1268,7 @@ pub fn overlay_toml(c: &Calibration) -> String {
             } else {
                 format!("{{ fixed = {} }}", fit::round4(h.mean.max(0.0)))
             };
-            o += &format!(
+            *o += &format!(
                 "days = {v}  # n={} verified claims; mean extra calendar days {} (verified less unverified span, same class), 95% CI {}; sd {}\n",
                 h.n,
                 fit::round4(h.mean),
@@ -1124,94 +1277,102 @@ pub fn overlay_toml(c: &Calibration) -> String {
             );
         }
         None => {
-            o += "# days: no approved verified claims with unverified peers; kept from the base scenario\n"
+            *o += "# days: no approved verified claims with unverified peers; kept from the base scenario\n"
         }
     }
+}
+
+/// `[economy]`: seasonality, when the records cover all twelve months.
+fn overlay_season(o: &mut String, c: &Calibration) {
     if let Some(s) = &c.season {
-        o += "\n[economy]\n# seasonality: export amounts per day of each calendar month, mean 1\nseason = [\n";
+        *o += "\n[economy]\n# seasonality: export amounts per day of each calendar month, mean 1\nseason = [\n";
         for (m, (f, a)) in s.iter().enumerate() {
-            o += &format!(
+            *o += &format!(
                 "  {},  # month {}: CNY {:.0} declared\n",
                 fit::round4(*f),
                 m + 1,
                 a
             );
         }
-        o += "]\n";
+        *o += "]\n";
     } else {
-        o += "\n# economy.season: the records do not cover all 12 calendar months in whole; kept from the base scenario\n";
+        *o += "\n# economy.season: the records do not cover all 12 calendar months in whole; kept from the base scenario\n";
     }
-    if !c.platforms.is_empty() {
-        o += &format!(
-            "\n# platforms: export sizes (lognormal) and class mix fitted from {}; an overlay replaces the whole platform list\n",
-            c.exporters_file
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default()
+}
+
+/// `[[platform]]` blocks from `--exporters`, the base's platforms kept as they are.
+fn overlay_platforms(o: &mut String, c: &Calibration) {
+    if c.platforms.is_empty() {
+        return;
+    }
+    *o += &format!(
+        "\n# platforms: export sizes (lognormal) and class mix fitted from {}; an overlay replaces the whole platform list\n",
+        c.exporters_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    );
+    let mut names: Vec<String> = c.base_platforms.iter().map(|p| p.name.clone()).collect();
+    for p in &c.platforms {
+        if !names.contains(&p.name) {
+            names.push(p.name.clone());
+        }
+    }
+    for name in names {
+        let base = c.base_platforms.iter().find(|p| p.name == name);
+        let fitted = c.platforms.iter().find(|p| p.name == name);
+        *o += "[[platform]]\n";
+        *o += &format!("name = {:?}\n", name);
+        *o += &format!(
+            "name_zh = {:?}\n",
+            base.map(|b| b.name_zh.clone())
+                .unwrap_or_else(|| name.clone())
         );
-        let mut names: Vec<String> = c.base_platforms.iter().map(|p| p.name.clone()).collect();
-        for p in &c.platforms {
-            if !names.contains(&p.name) {
-                names.push(p.name.clone());
+        *o += &format!(
+            "pilot = {}{}\n",
+            base.map(|b| b.pilot).unwrap_or(true),
+            if base.is_none() {
+                "  # not in the base scenario: assumed a 1+7 platform"
+            } else {
+                ""
             }
-        }
-        for name in names {
-            let base = c.base_platforms.iter().find(|p| p.name == name);
-            let fitted = c.platforms.iter().find(|p| p.name == name);
-            o += "[[platform]]\n";
-            o += &format!("name = {:?}\n", name);
-            o += &format!(
-                "name_zh = {:?}\n",
-                base.map(|b| b.name_zh.clone())
-                    .unwrap_or_else(|| name.clone())
-            );
-            o += &format!(
-                "pilot = {}{}\n",
-                base.map(|b| b.pilot).unwrap_or(true),
-                if base.is_none() {
-                    "  # not in the base scenario: assumed a 1+7 platform"
-                } else {
-                    ""
-                }
-            );
-            match (fitted, base) {
-                (Some(f), _) => {
-                    o += &format!("exporters = {}  # firms in the file\n", f.n);
-                    o += &format!(
-                        "export_median = {}  # lognormal median, n={}, 95% CI {}\n",
-                        fit::round4(f.median),
-                        f.n,
-                        ci(f.median_ci)
-                    );
-                    o += &format!(
-                        "export_sigma = {}  # lognormal sigma, n={}\n",
-                        fit::round4(f.sigma.max(0.0)),
-                        f.n
-                    );
-                    o += &format!(
-                        "trading_share = {}  # n={}\n",
-                        fit::round4(f.trading_share),
-                        f.n
-                    );
-                    let mix: Vec<String> = f
-                        .class_mix
-                        .iter()
-                        .map(|x| format!("{}", fit::round4(*x)))
-                        .collect();
-                    o += &format!("class_mix = [{}]  # n={}\n", mix.join(", "), f.n);
-                }
-                (None, Some(b)) => {
-                    o += "# not in the exporters file: kept from the base scenario\n";
-                    o += &format!(
-                        "exporters = {}\nexport_median = {}\nexport_sigma = {}\ntrading_share = {}\n",
-                        b.exporters, b.export_median, b.export_sigma, b.trading_share
-                    );
-                    let mix: Vec<String> = b.class_mix.iter().map(|x| format!("{x}")).collect();
-                    o += &format!("class_mix = [{}]\n", mix.join(", "));
-                }
-                (None, None) => {}
+        );
+        match (fitted, base) {
+            (Some(f), _) => {
+                *o += &format!("exporters = {}  # firms in the file\n", f.n);
+                *o += &format!(
+                    "export_median = {}  # lognormal median, n={}, 95% CI {}\n",
+                    fit::round4(f.median),
+                    f.n,
+                    ci(f.median_ci)
+                );
+                *o += &format!(
+                    "export_sigma = {}  # lognormal sigma, n={}\n",
+                    fit::round4(f.sigma.max(0.0)),
+                    f.n
+                );
+                *o += &format!(
+                    "trading_share = {}  # n={}\n",
+                    fit::round4(f.trading_share),
+                    f.n
+                );
+                let mix: Vec<String> = f
+                    .class_mix
+                    .iter()
+                    .map(|x| format!("{}", fit::round4(*x)))
+                    .collect();
+                *o += &format!("class_mix = [{}]  # n={}\n", mix.join(", "), f.n);
             }
+            (None, Some(b)) => {
+                *o += "# not in the exporters file: kept from the base scenario\n";
+                *o += &format!(
+                    "exporters = {}\nexport_median = {}\nexport_sigma = {}\ntrading_share = {}\n",
+                    b.exporters, b.export_median, b.export_sigma, b.trading_share
+                );
+                let mix: Vec<String> = b.class_mix.iter().map(|x| format!("{x}")).collect();
+                *o += &format!("class_mix = [{}]\n", mix.join(", "));
+            }
+            (None, None) => {}
         }
     }
-    o
 }

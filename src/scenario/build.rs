@@ -725,6 +725,8 @@ read_with! {
     Classes => [bool; 4], classes;
     Mechanisms => Vec<Mechanism>, mechanisms;
     NumberOrTable => ShipmentRate, shipment_rate;
+    OptFactor => Option<f64>, opt_factor;
+    MonthlyAmounts => [f64; 12], monthly_amounts;
 }
 
 /// Readers of the kinds that are more than one value.
@@ -834,11 +836,23 @@ impl Ctx {
         let mut out = Vec::new();
         for (i, it) in items.iter().enumerate() {
             let m = match &it.value {
-                Value::Str(s) if s == "turnover" => Mechanism::Turnover,
-                Value::Str(s) if s == "guarantee" => Mechanism::Guarantee,
-                Value::Str(s) if s == "credit" => Mechanism::Credit,
+                Value::Str(s) if Mechanism::from_name(s).is_some() => {
+                    Mechanism::from_name(s).expect("checked")
+                }
                 _ => {
-                    self.err(it.at, &format!("finance.order[{i}]"), format!("{} is not a mechanism; allowed: \"turnover\", \"guarantee\", \"credit\"", it.show()));
+                    let allowed: Vec<String> = Mechanism::ALL
+                        .iter()
+                        .map(|m| format!("\"{}\"", m.name()))
+                        .collect();
+                    self.err(
+                        it.at,
+                        &format!("finance.order[{i}]"),
+                        format!(
+                            "{} is not a mechanism; allowed: {}",
+                            it.show(),
+                            allowed.join(", ")
+                        ),
+                    );
                     return None;
                 }
             };
@@ -1097,6 +1111,13 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
         &k::POOLS_CREDIT_ENABLED,
         credit_spec,
     );
+    let service = pool(
+        c,
+        pools,
+        &k::POOLS_SERVICE,
+        &k::POOLS_SERVICE_ENABLED,
+        service_spec,
+    );
     let credit_risk = credit_risk(c, root);
     let (population, population_file) = population(c, root, &platforms, &sectors);
 
@@ -1113,6 +1134,10 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
             .and_then(|g| g.as_ref())
             .map(|g| g.eligible),
         credit: credit.as_ref().and_then(|c| c.as_ref()).map(|c| c.eligible),
+        service: service
+            .as_ref()
+            .and_then(|s| s.as_ref())
+            .map(|s| s.eligible),
     };
     across_sections(c, root, &on, order.as_ref());
     let total_exporters = match (&population, &platforms) {
@@ -1155,6 +1180,7 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
         guarantee: guarantee?,
         credit: credit?,
         credit_risk: credit_risk?,
+        service: service?,
         inputs: c.inputs.clone(),
     })
 }
@@ -1274,11 +1300,13 @@ fn economy(c: &mut Ctx, root: &Node) -> Option<Economy> {
     let gov_rate = c.get(ec, p, &k::ECONOMY_GOV_RATE);
     let season = c.get(ec, p, &k::ECONOMY_SEASON);
     let demand_sigma = c.get(ec, p, &k::ECONOMY_DEMAND_SIGMA);
+    let demand_factor = c.get(ec, p, &k::ECONOMY_DEMAND_FACTOR);
     Some(Economy {
         opportunity_rate: opportunity_rate?,
         gov_rate: gov_rate?,
         season: season?,
         demand_sigma: demand_sigma?,
+        demand_factor: demand_factor?,
     })
 }
 
@@ -1508,13 +1536,6 @@ fn quota(c: &mut Ctx, q: &Node) -> Option<Quota> {
             ("class", QuotaOrder::Class),
         ],
     );
-    if monthly == Some(0.0) {
-        c.err(
-            q.get("monthly").map(|n| n.at).unwrap_or(q.at),
-            "policy.quota.monthly",
-            "a budget of 0 never pays a refund; omit [policy.quota] for no limit",
-        );
-    }
     monthly
         .zip(order)
         .map(|(monthly, order)| Quota { monthly, order })
@@ -1631,6 +1652,7 @@ struct Enabled {
     turnover: Option<[bool; 4]>,
     guarantee: Option<[bool; 4]>,
     credit: Option<[bool; 4]>,
+    service: Option<[bool; 4]>,
 }
 
 /// Contradictions across sections: an enabled mechanism no claim can reach.
@@ -1640,6 +1662,7 @@ fn across_sections(c: &mut Ctx, root: &Node, on: &Enabled, order: Option<&Vec<Me
         ("turnover", on.turnover, Mechanism::Turnover),
         ("guarantee", on.guarantee, Mechanism::Guarantee),
         ("credit", on.credit, Mechanism::Credit),
+        ("service", on.service, Mechanism::Service),
     ];
     for (name, classes, _) in each {
         if classes == Some([false; 4]) {
@@ -1755,6 +1778,88 @@ fn credit_spec(c: &mut Ctx, t: &Node, p: &str) -> Option<CreditSpec> {
     })
 }
 
+/// `[pools.service]` from its table `t` (shown as `p`).
+fn service_spec(c: &mut Ctx, t: &Node, p: &str) -> Option<ServiceSpec> {
+    let t = Some(t);
+    let capital = c.get(t, p, &k::POOLS_SERVICE_CAPITAL);
+    let advance_ratio = c.get(t, p, &k::POOLS_SERVICE_ADVANCE_RATIO);
+    let lag = c.get(t, p, &k::POOLS_SERVICE_LAG);
+    let fee_rate = c.get(t, p, &k::POOLS_SERVICE_FEE_RATE);
+    let fee_flat = c.get(t, p, &k::POOLS_SERVICE_FEE_FLAT);
+    let client_max_exports = c.get(t, p, &k::POOLS_SERVICE_CLIENT_MAX_EXPORTS);
+    let client_share = c.get(t, p, &k::POOLS_SERVICE_CLIENT_SHARE);
+    let eligible = c.get(t, p, &k::POOLS_SERVICE_ELIGIBLE_CLASSES);
+    let loss_given_denial = c.get(t, p, &k::POOLS_SERVICE_LOSS_GIVEN_DENIAL);
+    Some(ServiceSpec {
+        capital: capital?,
+        advance_ratio: advance_ratio?,
+        lag: lag? as i32,
+        fee_rate: fee_rate?,
+        fee_flat: fee_flat?,
+        client_max_exports: client_max_exports?,
+        client_share: client_share?,
+        eligible: eligible?,
+        loss_given_denial: loss_given_denial?,
+    })
+}
+
+/// Readers of the kinds added with the budget stress (issue 9).
+impl Ctx {
+    /// `economy.demand_factor`: absent, or a number greater than 0 (the key's
+    /// range gives the upper bound).
+    fn opt_factor(&mut self, a: At) -> Option<Option<f64>> {
+        let Some(n) = a.node else {
+            return Some(None);
+        };
+        let v = self.number_of(n, &a.shown, a.def, false)?;
+        if v == 0.0 {
+            self.err(
+                n.at,
+                &a.shown,
+                format!(
+                    "a demand factor of 0 ships nothing; allowed: {}",
+                    a.def.allowed
+                ),
+            );
+            return None;
+        }
+        Some(Some(v))
+    }
+
+    /// `policy.quota.monthly`: one amount for every month, or a list of 12
+    /// amounts, January first. Every amount is checked (all problems reported); a
+    /// budget that is 0 in every month never pays a refund and is refused.
+    fn monthly_amounts(&mut self, a: At) -> Option<[f64; 12]> {
+        let n = self.node_or_default(&a)?;
+        let out = if matches!(n.value, Value::Array(_)) {
+            let items = self.array(&n, &a.shown, Some(12), a.def)?.clone();
+            let mut out = [0.0; 12];
+            let mut ok = true;
+            for (i, it) in items.iter().enumerate() {
+                match self.number_of(it, &format!("{}[{i}]", a.shown), a.def, true) {
+                    Some(v) => out[i] = v,
+                    None => ok = false,
+                }
+            }
+            if !ok {
+                return None;
+            }
+            out
+        } else {
+            [self.number_of(&n, &a.shown, a.def, true)?; 12]
+        };
+        if out.iter().all(|x| *x == 0.0) {
+            self.err(
+                n.at,
+                &a.shown,
+                "a budget of 0 never pays a refund; omit [policy.quota] for no limit, or give at least one month a positive amount",
+            );
+            return None;
+        }
+        Some(out)
+    }
+}
+
 /// Builds every element of an array of tables (`[[sector]]`, `[[platform]]`),
 /// checking that names are unique.
 fn tables<T>(
@@ -1854,6 +1959,8 @@ mod tests {
                 Ty::Classes => reads!(Classes),
                 Ty::Mechanisms => reads!(Mechanisms),
                 Ty::NumberOrTable => reads!(NumberOrTable),
+                Ty::OptFactor => reads!(OptFactor),
+                Ty::MonthlyAmounts => reads!(MonthlyAmounts),
                 // A word: its options are the builder's (`Ctx::pick`).
                 Ty::Choice => c
                     .node_or_default(&a)
@@ -1891,6 +1998,7 @@ mod tests {
                 file("scenarios/guizhou-2020-target.toml"),
                 file("scenarios/policies/full-package.toml"),
                 file("scenarios/policies/budget-priority.toml"),
+                file("scenarios/policies/service-company.toml"),
                 ("extra".into(), extra, dir.clone()),
             ];
             let (mut c, root) = context(files, &[]);

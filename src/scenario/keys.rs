@@ -81,6 +81,10 @@ pub enum Ty {
     Mechanisms,
     /// A number, or a table of further keys.
     NumberOrTable,
+    /// A number above 0 that may be left out.
+    OptFactor,
+    /// One amount for every month, or a list of 12 amounts.
+    MonthlyAmounts,
 }
 
 /// Marker types of [`Ty`], one per variant: `Key<kind::Amount>` is read as an
@@ -114,7 +118,9 @@ pub mod kind {
         Season,
         Classes,
         Mechanisms,
-        NumberOrTable
+        NumberOrTable,
+        OptFactor,
+        MonthlyAmounts
     );
 }
 
@@ -368,6 +374,15 @@ keys! {
         2.0,
         "a number from 0 to 2",
         "Sigma of a path-level lognormal demand factor (mean 1) that scales every shipment rate; 0 switches it off."
+    );
+    ECONOMY_DEMAND_FACTOR: OptFactor = (
+        "economy.demand_factor",
+        "factor",
+        "",
+        0.0,
+        100.0,
+        "a number greater than 0, at most 100; omit to draw the factor (demand_sigma)",
+        "Fixes every path's demand factor (a stress year: 1.25 ships 25% more, 0.8 a slump); economy.demand_sigma is then ignored (a warning in the run says so). Only the factor changes: every other draw is the same, so a stress year pairs with its base on common random numbers."
     );
     SECTOR: Tables = (
         "sector",
@@ -720,14 +735,14 @@ keys! {
         "a table { monthly, order }; omit for no budget limit",
         "The monthly refund budget (退税计划指标)."
     );
-    POLICY_QUOTA_MONTHLY: Amount = (
+    POLICY_QUOTA_MONTHLY: MonthlyAmounts = (
         "policy.quota.monthly",
         "CNY per month",
         "",
         0.0,
         1e13,
-        AMOUNT,
-        "Refunds the treasury can pay each month; unpaid claims carry over."
+        "an amount from 0 to 1e13 yuan (a number, or a string such as \"1亿\", \"9500万\"), or a list of 12 such amounts, January first (e.g. [\"1亿\", \"6000万\", …]), not all 0",
+        "Refunds the treasury can pay each month (one amount for every month, or 12 monthly amounts, January first); each working day the queue is paid from its head while the month's remaining budget covers it, and unpaid claims carry over. A claim larger than a positive month's whole budget is paid when it reaches the head in a month in which nothing has been paid yet, using up that month; a month of 0 pays nothing."
     );
     POLICY_QUOTA_ORDER: Choice = (
         "policy.quota.order",
@@ -753,7 +768,7 @@ keys! {
         "[\"turnover\", \"guarantee\", \"credit\"]",
         0.0,
         0.0,
-        "a list of \"turnover\", \"guarantee\", \"credit\", each at most once",
+        "a list of \"turnover\", \"guarantee\", \"credit\", \"service\", each at most once",
         "Order in which a claim is offered to the mechanisms."
     );
     FINANCE_TRIGGER: Choice = (
@@ -1116,6 +1131,105 @@ keys! {
         "a number from 0 to 1; rho + sector_rho < 1",
         "Extra correlation within a sector."
     );
+    POOLS_SERVICE: Section = (
+        "pools.service",
+        "",
+        "",
+        0.0,
+        0.0,
+        "a table",
+        "Foreign-trade service company advances (外贸综合服务企业代垫退税): a private company advances part of its clients' refunds from its own capital for a fee; open to every platform, no fiscal cost (see docs/model.md)."
+    );
+    POOLS_SERVICE_ENABLED: Bool = (
+        "pools.service.enabled",
+        "",
+        "true",
+        0.0,
+        0.0,
+        "true or false",
+        "Whether the company advances refunds."
+    );
+    POOLS_SERVICE_CAPITAL: Amount = (
+        "pools.service.capital",
+        "CNY",
+        "",
+        0.0,
+        1e13,
+        AMOUNT,
+        "The company's own capital S for advances (private money: not in fiscal_cost)."
+    );
+    POOLS_SERVICE_ADVANCE_RATIO: Number = (
+        "pools.service.advance_ratio",
+        "share of the refund",
+        "1",
+        0.0,
+        1.0,
+        "a number from 0 to 1",
+        "Advance = ratio × refund."
+    );
+    POOLS_SERVICE_LAG: Integer = (
+        "pools.service.lag",
+        "working days",
+        "3",
+        0.0,
+        60.0,
+        "a whole number from 0 to 60",
+        "Working days from request to cash."
+    );
+    POOLS_SERVICE_FEE_RATE: Number = (
+        "pools.service.fee_rate",
+        "per year",
+        "0",
+        0.0,
+        1.0,
+        "a number from 0 to 1",
+        "Fee on the advance per year outstanding (calendar days from cash to refund), paid on t5."
+    );
+    POOLS_SERVICE_FEE_FLAT: Number = (
+        "pools.service.fee_flat",
+        "share of the advance",
+        "0.04",
+        0.0,
+        0.2,
+        "a number from 0 to 0.2",
+        "One-off fee on each advance, paid on t5."
+    );
+    POOLS_SERVICE_CLIENT_MAX_EXPORTS: OptAmount = (
+        "pools.service.client_max_exports",
+        "CNY",
+        "",
+        0.0,
+        1e13,
+        AMOUNT,
+        "Only exporters with annual exports at most this are clients; omit for no limit."
+    );
+    POOLS_SERVICE_CLIENT_SHARE: Number = (
+        "pools.service.client_share",
+        "share",
+        "1",
+        0.0,
+        1.0,
+        "a number from 0 to 1",
+        "Probability that an exporter small enough is a client, drawn once per exporter (the same on every path)."
+    );
+    POOLS_SERVICE_ELIGIBLE_CLASSES: Classes = (
+        "pools.service.eligible_classes",
+        "classes",
+        "[1, 2, 3]",
+        1.0,
+        4.0,
+        CLASSES,
+        "Processing classes the company serves."
+    );
+    POOLS_SERVICE_LOSS_GIVEN_DENIAL: Number = (
+        "pools.service.loss_given_denial",
+        "share",
+        "0.5",
+        0.0,
+        1.0,
+        "a number from 0 to 1",
+        "Share of an advance lost when its claim is denied."
+    );
 }
 
 /// Most characters in a title (`scenario.title`, `title_zh`), `policy.name` or a
@@ -1192,7 +1306,7 @@ fn strsim_levenshtein(a: &str, b: &str) -> usize {
 }
 
 /// Keys with no default that may be left out, and what leaving them out means.
-const OPTIONAL: [(&str, &str); 4] = [
+const OPTIONAL: [(&str, &str); 6] = [
     (
         "calendar.file",
         "(optional: the shipped official calendar 2015–2026)",
@@ -1206,6 +1320,14 @@ const OPTIONAL: [(&str, &str); 4] = [
         "(optional: no limit per exporter)",
     ),
     ("pools.credit.line_cap", "(optional: no cap)"),
+    (
+        "economy.demand_factor",
+        "(optional: the factor is drawn, lognormal with economy.demand_sigma)",
+    ),
+    (
+        "pools.service.client_max_exports",
+        "(optional: no size limit)",
+    ),
 ];
 
 /// The text `refundsim explain KEY` prints for one key.

@@ -94,10 +94,18 @@ pub enum QuotaOrder {
 /// The monthly refund budget.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Quota {
-    /// CNY a month.
-    pub monthly: f64,
+    /// CNY for each calendar month, January first (one amount written in the
+    /// scenario is repeated twelve times). A month of 0 pays nothing.
+    pub monthly: [f64; 12],
     /// Queue order.
     pub order: QuotaOrder,
+}
+
+impl Quota {
+    /// The average monthly amount (CNY).
+    pub fn mean_monthly(&self) -> f64 {
+        self.monthly.iter().sum::<f64>() / 12.0
+    }
 }
 
 /// The refund-speed policy (MODEL.md §5).
@@ -152,6 +160,10 @@ pub struct Economy {
     pub season: [f64; 12],
     /// Sigma of the path-level lognormal demand factor.
     pub demand_sigma: f64,
+    /// A fixed demand factor for every path (a stress year); `demand_sigma` is
+    /// then ignored. `None`: drawn from the lognormal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub demand_factor: Option<f64>,
 }
 
 /// An export sector.
@@ -222,6 +234,8 @@ pub enum Mechanism {
     Guarantee,
     /// Credit loans.
     Credit,
+    /// Foreign-trade service company advances.
+    Service,
 }
 
 /// When claims ask for financing.
@@ -246,7 +260,7 @@ pub struct Finance {
 }
 
 /// `[pools.turnover]` (MODEL.md §6.1).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TurnoverSpec {
     /// Capital K.
     pub capital: f64,
@@ -273,7 +287,7 @@ pub struct TurnoverSpec {
 }
 
 /// `[pools.guarantee]` (MODEL.md §6.2).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct GuaranteeSpec {
     /// Fund G.
     pub capital: f64,
@@ -296,7 +310,7 @@ pub struct GuaranteeSpec {
 }
 
 /// `[pools.credit]` (MODEL.md §6.3).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CreditSpec {
     /// Line as a share of annual exports.
     pub line_share: f64,
@@ -314,6 +328,29 @@ pub struct CreditSpec {
     pub lgd: f64,
     /// Processing classes served.
     pub eligible: [bool; 4],
+}
+
+/// `[pools.service]` (MODEL.md §6.4): a private foreign-trade service company.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ServiceSpec {
+    /// The company's own capital S for advances.
+    pub capital: f64,
+    /// Advance share of the refund.
+    pub advance_ratio: f64,
+    /// Working days from request to cash.
+    pub lag: i32,
+    /// Fee per year outstanding (calendar days from cash to refund).
+    pub fee_rate: f64,
+    /// One-off fee share of the advance.
+    pub fee_flat: f64,
+    /// Only exporters with annual exports at most this are clients (`None`: no limit).
+    pub client_max_exports: Option<f64>,
+    /// Probability that such an exporter is a client.
+    pub client_share: f64,
+    /// Processing classes served (index 0 = class I).
+    pub eligible: [bool; 4],
+    /// Loss share on denial.
+    pub loss_given_denial: f64,
 }
 
 /// `[credit_risk]`.
@@ -382,6 +419,8 @@ pub struct Scenario {
     pub credit: Option<CreditSpec>,
     /// Default model, if any.
     pub credit_risk: Option<CreditRisk>,
+    /// Service company advances, if enabled.
+    pub service: Option<ServiceSpec>,
     /// Files read, with their sha256.
     pub inputs: Vec<InputFile>,
 }
