@@ -152,6 +152,11 @@ struct SweepArgs {
     /// `--grid pools.turnover.capital=1e8:1e9:5` (start:end:count). Repeat for more axes.
     #[arg(long = "grid", required = true, value_name = "KEY=V1,V2,…")]
     grid: Vec<String>,
+    /// Report, per point, the share of paths meeting a threshold with its Wilson
+    /// 95% interval: `--exceed 'turnover.blocked_share<=0.05'` (also <, >=, >).
+    /// Repeatable; adds columns TARGET_share, TARGET_ci_low, TARGET_ci_high to sweep.csv.
+    #[arg(long = "exceed", value_name = "METRIC<=X")]
+    exceed: Vec<String>,
     #[command(flatten)]
     control: RunControl,
 }
@@ -592,7 +597,14 @@ fn sweep(a: SweepArgs) -> Result<(), Failure> {
         .map(|g| sweep::parse_axis(g))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| usage(anyhow::anyhow!(e)))?;
+    let exceed = a
+        .exceed
+        .iter()
+        .map(|t| refundsim::size::Target::parse_flag(t, "--exceed"))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| usage(anyhow::anyhow!(e)))?;
     let mut plan = Plan::new(&a.scenario.files, &a.scenario.sets, axes, a.control.paths)?;
+    plan.exceed = exceed;
     for (_, s) in &mut plan.points {
         refundsim::naming::name_stack(s, &a.scenario.files, &a.scenario.sets);
     }
@@ -937,7 +949,7 @@ fn sweep_table(csv: &str) -> String {
         "fiscal_cost_mean",
     ];
     let keep: Vec<usize> = (1..h.len())
-        .filter(|&i| i < first_metric || shown.contains(&&h[i]))
+        .filter(|&i| i < first_metric || shown.contains(&&h[i]) || h[i].ends_with("_share"))
         .collect();
     let show = |s: &str| -> String {
         match s.parse::<f64>() {

@@ -611,7 +611,10 @@ fn foreign_in(dir: &Path, l: &Layout) -> Option<PathBuf> {
             }
             continue;
         }
-        if m.is_file() && l.files.contains(&name.as_ref()) {
+        if m.is_file()
+            && (l.files.contains(&name.as_ref())
+                || (l.files.contains(&"brief.md") && brief_figure(&name).is_some()))
+        {
             continue;
         }
         if m.is_dir() {
@@ -628,6 +631,32 @@ fn foreign_in(dir: &Path, l: &Layout) -> Option<PathBuf> {
         return Some(p);
     }
     None
+}
+
+/// The number of a brief's chart file `brief-figN.svg` (written beside brief.md
+/// in every folder a brief describes), or `None` for any other name.
+pub fn brief_figure(name: &str) -> Option<usize> {
+    let n = name.strip_prefix("brief-fig")?.strip_suffix(".svg")?;
+    (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0'))
+        .then(|| n.parse().ok())
+        .flatten()
+}
+
+/// Removes the chart files `brief-figN.svg` of an earlier brief in `dir` with
+/// N > `keep` (the new brief has fewer charts), so brief.md's figures are the
+/// only ones beside it. Best effort: a file that cannot be removed stays.
+pub fn remove_stale_figures(dir: &Path, keep: usize) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        if brief_figure(&name.to_string_lossy()).is_some_and(|n| n > keep)
+            && e.file_type().is_ok_and(|t| t.is_file())
+        {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Whether `--force` may replace `dest`: it must be a refundsim output folder

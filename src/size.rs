@@ -68,12 +68,19 @@ pub struct Target {
 impl Target {
     /// Parses `METRIC<=X`, `>=`, `<` or `>`; `X` may be an amount such as `1亿`.
     pub fn parse(s: &str) -> Result<Target, String> {
-        let how = "write it as METRIC<=X, METRIC>=X, METRIC<X or METRIC>X, e.g. --target 'turnover.blocked_share<=0.05'";
+        Target::parse_flag(s, "--target")
+    }
+
+    /// [`Target::parse`] for another flag (`--exceed`), named in the messages.
+    pub fn parse_flag(s: &str, flag: &str) -> Result<Target, String> {
+        let how = format!(
+            "write it as METRIC<=X, METRIC>=X, METRIC<X or METRIC>X, e.g. {flag} 'turnover.blocked_share<=0.05'"
+        );
         let (i, op, len) = ["<=", ">=", "<", ">"]
             .iter()
             .filter_map(|o| s.find(o).map(|i| (i, *o, o.len())))
             .min_by_key(|(i, o, _)| (*i, std::cmp::Reverse(o.len())))
-            .ok_or_else(|| format!("--target `{s}` has no comparison; {how}"))?;
+            .ok_or_else(|| format!("{flag} `{s}` has no comparison; {how}"))?;
         let metric = s[..i].trim().to_string();
         let rhs = s[i + len..].trim();
         let op = match op {
@@ -90,11 +97,11 @@ impl Target {
             .map(|m| format!(" (did you mean `{m}`?)"))
             .unwrap_or_default();
             return Err(format!(
-                "--target `{s}`: `{metric}` is not a metric{hint}; `refundsim explain` lists the metrics in summary.csv"
+                "{flag} `{s}`: `{metric}` is not a metric{hint}; `refundsim explain` lists the metrics in summary.csv"
             ));
         }
         let threshold = crate::input::parse_amount(rhs)
-            .ok_or_else(|| format!("--target `{s}`: `{rhs}` is not a number; {how}"))?;
+            .ok_or_else(|| format!("{flag} `{s}`: `{rhs}` is not a number; {how}"))?;
         Ok(Target {
             metric,
             op,

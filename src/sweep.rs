@@ -148,6 +148,9 @@ pub struct Plan {
     pub points: Vec<(Vec<String>, Scenario)>,
     /// sha256 over every point's resolved scenario, seed and paths.
     pub fingerprint: String,
+    /// `--exceed` thresholds: `sweep.csv` reports, per point, the share of paths
+    /// meeting each with its Wilson 95% interval (empty unless set after [`Plan::new`]).
+    pub exceed: Vec<crate::size::Target>,
 }
 
 impl Plan {
@@ -229,6 +232,7 @@ impl Plan {
             axes,
             points: pts,
             fingerprint,
+            exceed: Vec::new(),
         })
     }
 
@@ -286,6 +290,7 @@ fn manifest(plan: &Plan, complete: bool) -> String {
         "inputs": first.inputs,
         "generator": crate::rng::GENERATOR,
         "fingerprint": plan.fingerprint,
+        "exceed": plan.exceed.iter().map(|t| t.text()).collect::<Vec<_>>(),
         "complete": complete,
     });
     serde_json::to_string_pretty(&v).expect("serialisable") + "\n"
@@ -545,12 +550,25 @@ fn cell_value(v: &str) -> String {
     unquoted.to_string()
 }
 
-/// `sweep.csv`: one row per point — its parameters, then each key metric's mean
-/// and 95% interval (Wilson for shares and probabilities, normal otherwise).
-/// Every row goes through the csv writer, so a key or value holding a comma, a
-/// quote or a line break stays one cell.
-pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
-    let mut csv = crate::output::CsvText::new();
+/// The share of paths on which `target` holds, among the paths where its metric
+/// is defined, with its Wilson 95% interval: `(share, low, high)`, NaN when no
+/// path defines the metric.
+pub fn exceed_share(target: &crate::size::Target, col: &[f64]) -> (f64, f64, f64) {
+    let defined = col.iter().filter(|x| !x.is_nan()).count();
+    let k = col.iter().filter(|x| target.holds(**x)).count();
+    if defined == 0 {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
+    let p = k as f64 / defined as f64;
+    let (lo, hi) = crate::stats::wilson(p, defined as f64, crate::stats::Z95);
+    (p, lo, hi)
+}
+
+/// The header of `sweep.csv`: `point`, the grid keys, each key metric's mean and
+/// 95% interval; then (appended later, so older readers keep working) each key
+/// metric's `_p5`, `_p50`, `_p95` over paths, and for each `--exceed` target
+/// `TARGET_share`, `TARGET_ci_low`, `TARGET_ci_high`.
+fn sweep_header(plan: &Plan) -> Vec<String> {
     let mut head = vec!["point".to_string()];
     head.extend(plan.axes.iter().map(|a| a.key.clone()));
     for m in KEY_METRICS {
@@ -560,7 +578,29 @@ pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
             format!("{m}_ci_high"),
         ]);
     }
-    csv.row(&head);
+    for m in KEY_METRICS {
+        head.extend([format!("{m}_p5"), format!("{m}_p50"), format!("{m}_p95")]);
+    }
+    for t in &plan.exceed {
+        let t = t.text();
+        head.extend([
+            format!("{t}_share"),
+            format!("{t}_ci_low"),
+            format!("{t}_ci_high"),
+        ]);
+    }
+    head
+}
+
+/// `sweep.csv`: one row per point — its parameters, then each key metric's mean
+/// and 95% interval (Wilson for shares and probabilities, normal otherwise),
+/// then its 5th, 50th and 95th percentiles over paths, then the share of paths
+/// meeting each `--exceed` target with its Wilson interval (see [`exceed_share`]).
+/// Every row goes through the csv writer, so a key or value holding a comma, a
+/// quote or a line break stays one cell.
+pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
+    let mut csv = crate::output::CsvText::new();
+    csv.row(sweep_header(plan));
     for (i, ((assign, _), cols)) in plan.points.iter().zip(rows).enumerate() {
         let mut row = vec![i.to_string()];
         row.extend(
@@ -568,17 +608,28 @@ pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
                 .iter()
                 .map(|a| cell_value(a.split_once('=').map(|x| x.1).unwrap_or(""))),
         );
-        for m in KEY_METRICS {
-            debug_assert!(metrics::index(m).is_some());
-            let col = cols
-                .iter()
+        let col = |m: &str| -> &[f64] {
+            cols.iter()
                 .find(|(h, _)| h == m)
                 .map(|c| c.1.as_slice())
-                .unwrap_or(&[]);
-            let sm = Summary::of(col.iter().copied());
+                .unwrap_or(&[])
+        };
+        let summaries: Vec<Summary> = KEY_METRICS
+            .iter()
+            .map(|m| Summary::of(col(m).iter().copied()))
+            .collect();
+        for (m, sm) in KEY_METRICS.iter().zip(&summaries) {
+            debug_assert!(metrics::index(m).is_some());
             // Shares and probabilities get Wilson intervals, which stay in [0, 1].
-            let (lo, hi) = crate::stats::mean_ci95(&sm, metrics::is_share(m));
+            let (lo, hi) = crate::stats::mean_ci95(sm, metrics::is_share(m));
             row.extend([num(sm.mean), num(lo), num(hi)]);
+        }
+        for sm in &summaries {
+            row.extend([num(sm.p5), num(sm.p50), num(sm.p95)]);
+        }
+        for t in &plan.exceed {
+            let (p, lo, hi) = exceed_share(t, col(&t.metric));
+            row.extend([num(p), num(lo), num(hi)]);
         }
         csv.row(&row);
     }
@@ -616,6 +667,7 @@ mod tests {
                 .map(|v| (vec![format!("scenario.title={v}")], s.clone()))
                 .collect(),
             fingerprint: String::new(),
+            exceed: Vec::new(),
         };
         let text = sweep_csv(&plan, &vec![Vec::new(); values.len()]);
         let mut rdr = csv::Reader::from_reader(text.as_bytes());

@@ -150,7 +150,13 @@ fn run_brief_writes_three_files_and_the_workbook_holds_summary_numbers() {
         .iter()
         .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
         .collect();
-    assert_eq!(names, ["brief.md", "brief.html", "brief.xlsx"]);
+    // The three briefs, then one SVG file per chart of brief.html.
+    assert_eq!(names[..3], ["brief.md", "brief.html", "brief.xlsx"]);
+    let html = read(&dir.join("brief.html"));
+    assert_eq!(names.len() - 3, html.matches("<svg").count(), "{names:?}");
+    for (i, n) in names[3..].iter().enumerate() {
+        assert_eq!(n, &format!("brief-fig{}.svg", i + 1));
+    }
     for f in &files {
         assert_eq!(f.parent().unwrap(), dir);
         assert!(std::fs::metadata(f).unwrap().len() > 1000, "{f:?} is empty");
@@ -563,4 +569,261 @@ fn lang_parses_the_cli_values() {
     assert_eq!("both".parse::<Lang>(), Ok(Lang::Both));
     assert!("fr".parse::<Lang>().unwrap_err().contains("zh"));
     assert_eq!(Lang::default(), Lang::Both);
+}
+
+/// Runs the real binary and returns (exit code, stdout, stderr).
+fn refundsim_status(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_refundsim"))
+        .args(args)
+        .current_dir(manifest_dir())
+        .output()
+        .expect("the refundsim binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// The Markdown table rows (lines starting with `|`) following the caption that contains `caption`.
+fn md_table<'a>(md: &'a str, caption: &str) -> Vec<&'a str> {
+    let lines: Vec<&str> = md.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("**") && l.contains(caption))
+        .unwrap_or_else(|| panic!("no table {caption:?} in\n{md}"));
+    lines[at + 1..]
+        .iter()
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| l.starts_with('|'))
+        .copied()
+        .collect()
+}
+
+#[test]
+fn comparison_brief_leads_with_the_ranking_from_effectiveness_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fixture(tmp.path(), "compare3");
+    brief(&dir, Lang::En).unwrap();
+    let md = read(&dir.join("brief.md"));
+    // The first section is the ranking, reforms ordered by working capital
+    // released (the file lists them fast-review, pool, big-pool).
+    let first = md
+        .find("## 1\\. Cost-effectiveness ranking")
+        .expect("ranking section");
+    assert!(first < md.find("## 2\\. Baseline vs reform").unwrap());
+    let rows = md_table(&md, "Cost-effectiveness of the reforms");
+    let order: Vec<&str> = rows[2..]
+        .iter()
+        .map(|r| {
+            r.trim_matches('|')
+                .split(" | ")
+                .next()
+                .unwrap()
+                .trim()
+                .trim_matches('*')
+        })
+        .collect();
+    assert_eq!(order, ["big-pool", "pool", "fast-review"], "{rows:#?}");
+    // Numbers from effectiveness.csv with their intervals, 3 significant digits.
+    assert!(rows[2].contains("CNY 150 mn (140 ~ 160)"), "{}", rows[2]);
+    assert!(rows[3].contains("66.7 (50.0 ~ 80.0)"), "{}", rows[3]);
+    // A ratio the file leaves empty is shown as —.
+    assert!(rows[4].contains("| — |"), "{}", rows[4]);
+    // Said plainly for the one reform whose net fiscal cost (CNY 25 mn) exceeds
+    // the carrying cost it saves (CNY 10.5 mn), and for no other.
+    let sentence = "costs more than it saves the exporters";
+    assert_eq!(
+        md.matches(&format!("big-pool {sentence}")).count(),
+        2,
+        "key finding and section 1"
+    );
+    assert_eq!(md.matches(sentence).count(), 2, "{md}");
+    assert!(md.contains(
+        "CNY 25.0 mn a year in net fiscal cost against CNY 10.5 mn a year of carrying cost saved"
+    ));
+    // One delta table per reform; rows undefined in every arm are left out.
+    for r in ["big-pool", "pool", "fast-review"] {
+        assert!(md.contains(&format!("Baseline vs reform: {r}")), "{r}");
+    }
+    assert!(
+        !md.contains("guarantee outstanding")
+            && !md.contains("Guaranteed loans outstanding, daily")
+    );
+    // Charts: the ranking, the paired difference over the year (the one reform
+    // with a run folder), the reform's pool: each written beside brief.md and linked.
+    let html = read(&dir.join("brief.html"));
+    let n = html.matches("<svg").count();
+    assert!(n >= 2, "{n}");
+    for i in 1..=n {
+        let f = format!("brief-fig{i}.svg");
+        assert!(
+            md.contains(&format!("]({f})")),
+            "brief.md does not link {f}"
+        );
+        let svg = read(&dir.join(&f));
+        assert!(svg.starts_with("<?xml") && svg.contains("xmlns=\"http://www.w3.org/2000/svg\""));
+    }
+    assert!(!dir.join(format!("brief-fig{}.svg", n + 1)).exists());
+    assert!(md.contains("Paired difference over the year"));
+    assert!(
+        read(&dir.join("brief-fig1.svg")).contains("Working capital released and net fiscal cost")
+    );
+}
+
+#[test]
+fn a_two_arm_comparison_without_effectiveness_csv_derives_the_ranking_from_delta_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fixture(tmp.path(), "compare");
+    brief(&dir, Lang::En).unwrap();
+    let md = read(&dir.join("brief.md"));
+    let rows = md_table(&md, "Cost-effectiveness of the reforms");
+    // Released = −Δ tied_up_net_avg with its paired interval; net fiscal cost =
+    // Δ fiscal_cost − Δ fee income = 3.0 − 1.5 = CNY 1.5 mn; ratio 100 mn / 1.5 mn.
+    assert!(rows[2].contains("CNY 100 mn (90 ~ 110)"), "{}", rows[2]);
+    assert!(rows[2].contains("CNY +1.50 mn"), "{}", rows[2]);
+    assert!(rows[2].contains("| **66.7** |"), "{}", rows[2]);
+    assert!(md.contains("Derived from delta.csv"));
+    // Saves CNY 7 mn of carrying cost for CNY 1.5 mn: no warning.
+    assert!(!md.contains("costs more than it saves"), "{md}");
+
+    // The same comparison with a carrying-cost saving below the fiscal cost.
+    let delta = read(&dir.join("delta.csv")).replace(
+        "carrying_cost,CNY/yr,21000000,14000000,-7000000,-7500000,-6500000",
+        "carrying_cost,CNY/yr,21000000,20000000,-1000000,-1500000,-500000",
+    );
+    std::fs::write(dir.join("delta.csv"), delta).unwrap();
+    brief(&dir, Lang::En).unwrap();
+    let md = read(&dir.join("brief.md"));
+    assert!(md.contains("costs more than it saves the exporters: CNY 1.50 mn a year in net fiscal cost against CNY 1.00 mn a year"), "{md}");
+}
+
+#[test]
+fn a_brief_with_fewer_charts_removes_the_earlier_extra_figures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fixture(tmp.path(), "compare");
+    let n = brief(&dir, Lang::En).unwrap().len() - 3;
+    std::fs::write(dir.join(format!("brief-fig{}.svg", n + 1)), "<svg/>").unwrap();
+    // `--force` still recognises the folder as refundsim's own.
+    assert_eq!(refundsim::output::foreign_entry(&dir), None);
+    brief(&dir, Lang::En).unwrap();
+    assert!(!dir.join(format!("brief-fig{}.svg", n + 1)).exists());
+    assert!(dir.join(format!("brief-fig{n}.svg")).exists());
+}
+
+#[test]
+fn sweep_reports_percentiles_and_threshold_shares_matching_the_points_paths() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sw = tmp.path().join("sweep");
+    refundsim(&[
+        "sweep",
+        "scenarios/guizhou-2016.toml",
+        "--grid",
+        "pools.turnover.capital=2e7,2e8",
+        "--exceed",
+        "turnover.blocked_share<=0.05",
+        "--exceed",
+        "tied_up_net_avg>1e8",
+        "--paths",
+        "8",
+        "--quiet",
+        "--out",
+        sw.to_str().unwrap(),
+    ]);
+    let text = read(&sw.join("sweep.csv"));
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let head: Vec<String> = rdr.headers().unwrap().iter().map(str::to_string).collect();
+    let col = |name: &str| {
+        head.iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no {name} in {head:?}"))
+    };
+    // Appended after the means and intervals.
+    assert!(col("tied_up_net_avg_p5") > col("credit.loss_fund_ci_high"));
+    let recs: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    assert_eq!(recs.len(), 2);
+    for (i, rec) in recs.iter().enumerate() {
+        let paths = read(&sw.join("points").join(i.to_string()).join("paths.csv"));
+        let cols = refundsim::sweep::parse_paths_csv(&paths).unwrap();
+        let values = |m: &str| cols.iter().find(|c| c.0 == m).unwrap().1.clone();
+        for (target, metric, holds) in [
+            (
+                "turnover.blocked_share<=0.05",
+                "turnover.blocked_share",
+                (|x: f64| x <= 0.05) as fn(f64) -> bool,
+            ),
+            ("tied_up_net_avg>100000000", "tied_up_net_avg", |x: f64| {
+                x > 1e8
+            }),
+        ] {
+            let v: Vec<f64> = values(metric).into_iter().filter(|x| !x.is_nan()).collect();
+            let k = v.iter().filter(|x| holds(**x)).count();
+            let p = k as f64 / v.len() as f64;
+            let got: f64 = rec[col(&format!("{target}_share"))].parse().unwrap();
+            assert!(
+                (got - p).abs() < 1e-12,
+                "{target} at point {i}: {got} vs {k}/{}",
+                v.len()
+            );
+            let (lo, hi) = refundsim::stats::wilson(p, v.len() as f64, refundsim::stats::Z95);
+            let glo: f64 = rec[col(&format!("{target}_ci_low"))].parse().unwrap();
+            let ghi: f64 = rec[col(&format!("{target}_ci_high"))].parse().unwrap();
+            assert!((glo - lo).abs() < 1e-12 && (ghi - hi).abs() < 1e-12);
+        }
+        // The median of the point's tied-up capital, from its own paths.
+        let s = refundsim::stats::Summary::of(values("tied_up_net_avg"));
+        let p50: f64 = rec[col("tied_up_net_avg_p50")].parse().unwrap();
+        assert!((p50 - s.p50).abs() <= 1e-9 * s.p50.abs());
+    }
+    brief(&sw, Lang::En).unwrap();
+    let md = read(&sw.join("brief.md"));
+    assert!(
+        md.contains("Share of simulated years meeting each threshold"),
+        "{md}"
+    );
+    assert!(md.contains("5th \\~ 95th percentile"), "{md}");
+}
+
+#[test]
+fn a_bad_exceed_expression_exits_2_naming_the_fix() {
+    for (expr, says) in [
+        (
+            "turnover.blocked_shar<=0.05",
+            "did you mean `turnover.blocked_share`",
+        ),
+        ("turnover.blocked_share=0.05", "has no comparison"),
+        ("turnover.blocked_share<=lots", "`lots` is not a number"),
+    ] {
+        let (code, _, err) = refundsim_status(&[
+            "sweep",
+            "scenarios/guizhou-2016.toml",
+            "--grid",
+            "pools.turnover.capital=2e7,2e8",
+            "--exceed",
+            expr,
+            "--paths",
+            "2",
+            "--quiet",
+            "--out",
+            "/nonexistent/never-written",
+        ]);
+        assert_eq!(code, 2, "{expr}: {err}");
+        assert!(
+            err.contains("--exceed") && err.contains(says),
+            "{expr}: {err}"
+        );
+    }
+}
+
+#[test]
+fn sweep_charts_leave_out_zero_when_it_would_flatten_the_curve() {
+    use refundsim::brief::y_range;
+    // Means from 2.5 to 3.3 (a spread under a third of the largest): zero left
+    // out, even though the intervals reach down to 2.2.
+    let means = [3.3e8, 3.0e8, 2.9e8, 2.5e8];
+    let (lo, hi) = y_range(&means, &[2.2e8, 3.8e8], 1e8);
+    assert!(lo > 2.0 && lo < 2.2 && hi > 3.8 && hi < 4.0, "{lo} {hi}");
+    // Means from 0.5 to 2.8: zero kept.
+    let (lo, _) = y_range(&[0.5e8, 2.8e8], &[], 1e8);
+    assert_eq!(lo, 0.0);
 }

@@ -1,13 +1,17 @@
-//! The brief of a comparison: baseline against reform with the paired
-//! differences of delta.csv (95% interval, relative change, significance),
-//! the reform's mechanisms and risk, the change by platform, and tied-up
-//! capital over the year under both.
+//! The brief of a comparison: first the cost-effectiveness ranking of the
+//! reforms (effectiveness.csv, or the same measures derived from delta.csv for a
+//! comparison written without it) with a chart of the working capital each
+//! releases beside its net fiscal cost, and a plain sentence for every reform
+//! that costs the public more than it saves the exporters; then baseline
+//! against each reform with the paired differences of delta.csv (95% interval,
+//! relative change, significance), the paired difference over the year, the
+//! reforms' mechanisms and risk, and the change by platform.
 
 use serde_json::Value;
 
 use super::chart::{self, Band};
 use super::labels;
-use super::load::{Compare, Delta};
+use super::load::{Compare, Delta, Run};
 use super::run::{self, text};
 use super::{Block, BriefError, Cell, Doc, L, Lang, Num, Q, Section, Table, fmt};
 
@@ -20,10 +24,24 @@ fn idle(d: &Delta) -> bool {
     none(d.base) && none(d.reform) && none(d.delta)
 }
 
-fn delta_table(c: &Compare) -> Table {
+fn delta_table(c: &Compare, arm: &str, name: &L, several: bool) -> Table {
+    let (title, sheet) = if several {
+        (
+            L::new(
+                format!("改革前后对比：{}", name.zh),
+                format!("Baseline vs reform: {}", name.en),
+            ),
+            L::new(format!("对比 {}", name.zh), format!("Delta {}", name.en)),
+        )
+    } else {
+        (
+            L::new("改革前后对比", "Baseline vs reform"),
+            L::new("改革对比", "Delta"),
+        )
+    };
     let mut t = Table::new(
-        L::new("改革对比", "Delta"),
-        L::new("改革前后对比", "Baseline vs reform"),
+        sheet,
+        title,
         vec![
             L::new("指标", "Indicator"),
             L::new("基准", "Baseline"),
@@ -33,7 +51,7 @@ fn delta_table(c: &Compare) -> Table {
             L::new("是否显著", "Significant"),
         ],
     );
-    for d in c.delta.iter().filter(|d| !idle(d)) {
+    for d in c.delta.iter().filter(|d| d.arm == arm && !idle(d)) {
         let q = labels::metric_quantity(&d.metric, &d.unit);
         let num = |v: f64| {
             if v.is_nan() {
@@ -218,150 +236,490 @@ fn headline(d: &Delta) -> Option<L> {
     ))
 }
 
-/// Builds the brief of a comparison.
-pub fn build(c: &Compare, lang: Lang) -> Result<Doc, BriefError> {
-    let (bm, rm) = (&c.base.manifest, &c.reform.manifest);
-    let bt = run::title(bm);
-    let title = L::new(
-        format!("{} — 改革前后对比", bt.zh),
-        format!("{} — baseline vs reform", bt.en),
+/// A measure with its 95% interval: (value, low, high); NaN bounds: no interval.
+type Tri = (f64, f64, f64);
+
+const NAN3: Tri = (f64::NAN, f64::NAN, f64::NAN);
+
+/// One reform's cost-effectiveness (MODEL.md §7 derived comparison measures).
+struct Effect {
+    /// The reform's name as delta.csv / effectiveness.csv write it (may be empty).
+    arm: String,
+    /// How it is shown.
+    name: L,
+    released: Tri,
+    peak: Tri,
+    days: Tri,
+    fiscal: Tri,
+    per_yuan: Tri,
+    benefit: Tri,
+    /// Carrying cost saved a year (base − reform `carrying_cost`), NaN if unknown.
+    carrying_saved: f64,
+}
+
+/// The delta.csv row of `metric` for reform `arm`.
+fn delta_of<'a>(c: &'a Compare, arm: &str, metric: &str) -> Option<&'a Delta> {
+    c.delta.iter().find(|d| d.arm == arm && d.metric == metric)
+}
+
+/// A delta row as (delta, low, high), negated with `neg` (a saving).
+fn tri(d: Option<&Delta>, neg: bool) -> Tri {
+    match d {
+        None => NAN3,
+        Some(d) if neg => (-d.delta, -d.hi, -d.lo),
+        Some(d) => (d.delta, d.lo, d.hi),
+    }
+}
+
+/// The measures of reform `arm` derived from delta.csv (a comparison written
+/// without effectiveness.csv): released capital and days saved with their paired
+/// intervals; the net fiscal cost from `fiscal_cost_net`, or `fiscal_cost` less
+/// the pools' fee income (no interval then); the ratio and the exporters' net
+/// benefit without interval (they need the per-path values).
+fn derived(c: &Compare, arm: &str) -> [Tri; 6] {
+    let d = |m: &str| delta_of(c, arm, m);
+    let released = tri(d("tied_up_net_avg"), true);
+    let fiscal = match d("fiscal_cost_net") {
+        Some(f) => tri(Some(f), false),
+        None => {
+            let fee = |m: &str| d(m).map(|x| x.delta).filter(|x| !x.is_nan()).unwrap_or(0.0);
+            let f = tri(d("fiscal_cost"), false);
+            let net = f.0 - fee("turnover.fee_income") - fee("guarantee.fee_income");
+            if net == f.0 {
+                f
+            } else {
+                (net, f64::NAN, f64::NAN)
+            }
+        }
+    };
+    let per_yuan = if fiscal.0 > 0.0 {
+        (released.0 / fiscal.0, f64::NAN, f64::NAN)
+    } else {
+        NAN3
+    };
+    let cc = tri(d("carrying_cost"), true).0;
+    let fc = tri(d("financing_cost"), false).0;
+    [
+        released,
+        tri(d("tied_up_net_peak"), true),
+        tri(d("days_to_cash_avg"), true),
+        fiscal,
+        per_yuan,
+        (cc - fc, f64::NAN, f64::NAN),
+    ]
+}
+
+/// The measures of `EFFECT_METRICS` for reform `arm` from effectiveness.csv, if it
+/// has rows for it (a two-arm delta.csv without names matches a file of one reform).
+fn from_file(c: &Compare, arm: &str) -> Option<[Tri; 6]> {
+    let rows = c.effectiveness.as_ref()?;
+    let mut names: Vec<&str> = Vec::new();
+    for r in rows {
+        if !names.contains(&r.reform.as_str()) {
+            names.push(&r.reform);
+        }
+    }
+    let key = if names.contains(&arm) {
+        arm
+    } else if arm.is_empty() && names.len() == 1 {
+        names[0]
+    } else {
+        return None;
+    };
+    Some(EFFECT_METRICS.map(|m| {
+        rows.iter()
+            .find(|r| r.reform == key && r.metric == m)
+            .map(|r| (r.value, r.lo, r.hi))
+            .unwrap_or(NAN3)
+    }))
+}
+
+/// The columns of effectiveness.csv (MODEL.md §11), in order.
+const EFFECT_METRICS: [&str; 6] = [
+    "released_net_avg",
+    "released_net_peak",
+    "days_to_cash_saved",
+    "fiscal_cost_net",
+    "released_per_fiscal_yuan",
+    "exporter_net_benefit",
+];
+
+/// How a reform is named: its name in delta.csv, else its files and policy name.
+fn reform_name(c: &Compare, arm: &str) -> L {
+    if !arm.is_empty() {
+        return L::same(arm);
+    }
+    let (rf, rp) = (
+        files(&c.manifest, "reform_files"),
+        policy_name(&c.reform.manifest),
     );
-    let mut meta = Vec::new();
+    match (rf.is_empty(), rp.is_empty()) {
+        (_, false) => L::same(rp),
+        (false, true) => L::same(rf),
+        (true, true) => L::new("改革方案", "Reform"),
+    }
+}
+
+/// Every reform's measures, best first (most working capital released).
+fn effects(c: &Compare) -> Vec<Effect> {
+    let mut out: Vec<Effect> = c
+        .reform_names()
+        .into_iter()
+        .map(|arm| {
+            let [released, peak, days, fiscal, per_yuan, benefit] =
+                from_file(c, &arm).unwrap_or_else(|| derived(c, &arm));
+            Effect {
+                name: reform_name(c, &arm),
+                carrying_saved: tri(delta_of(c, &arm, "carrying_cost"), true).0,
+                arm,
+                released,
+                peak,
+                days,
+                fiscal,
+                per_yuan,
+                benefit,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        let key = |e: &Effect| {
+            if e.released.0.is_nan() {
+                f64::NEG_INFINITY
+            } else {
+                e.released.0
+            }
+        };
+        key(b).total_cmp(&key(a))
+    });
+    out
+}
+
+/// A measure as a table cell: the value with its interval in brackets.
+fn tri_cell(t: Tri, q: Q, signed: bool) -> Cell {
+    if t.0.is_nan() {
+        return Cell::Empty;
+    }
+    Cell::Num(Num {
+        range: Some((t.1, t.2)).filter(|(a, b)| a.is_finite() && b.is_finite() && a != b),
+        signed,
+        ..Num::new(t.0, q)
+    })
+}
+
+/// Whether the reform costs the public more a year than it saves the exporters
+/// in carrying cost: net fiscal cost > carrying cost saved.
+fn costs_more(e: &Effect) -> bool {
+    e.fiscal.0 > 0.0 && e.carrying_saved.is_finite() && e.fiscal.0 > e.carrying_saved
+}
+
+/// The plain sentence for a reform that costs more than it saves.
+fn costs_more_sentence(e: &Effect) -> L {
+    let (f, s) = (e.fiscal.0, e.carrying_saved.max(0.0));
+    L::new(
+        format!(
+            "{}花的钱比企业省的多：财政每年净成本 {}，而企业每年节省的资金占用成本只有 {}。",
+            e.name.zh,
+            fmt::cny(f, true),
+            fmt::cny(s, true)
+        ),
+        format!(
+            "{} costs more than it saves the exporters: {} a year in net fiscal cost against {} a year of carrying cost saved.",
+            e.name.en,
+            fmt::cny(f, false),
+            fmt::cny(s, false)
+        ),
+    )
+}
+
+/// The ranking table: one row per reform, best first.
+fn ranking_table(es: &[Effect], from_file: bool) -> Table {
+    let mut t = Table::new(
+        L::new("成本效益", "Effectiveness"),
+        L::new(
+            "改革方案的成本效益排序（相对基准，95%置信区间）",
+            "Cost-effectiveness of the reforms against the baseline (95% CI)",
+        ),
+        vec![
+            L::new("改革方案", "Reform"),
+            L::new("日均释放营运资金", "Working capital released, average day"),
+            L::new("峰值日释放营运资金", "Released on the peak day"),
+            L::new("资金到手提前天数", "Days to cash saved"),
+            L::new("财政净成本（每年）", "Net fiscal cost a year"),
+            L::new(
+                "每元财政净成本释放的资金",
+                "Released per yuan of net fiscal cost",
+            ),
+            L::new("企业净收益（每年）", "Exporters' net benefit a year"),
+        ],
+    );
+    for e in es {
+        t.rows.push(vec![
+            Cell::Text(e.name.clone()),
+            tri_cell(e.released, Q::Cny, false),
+            tri_cell(e.peak, Q::Cny, false),
+            tri_cell(e.days, Q::Days, false),
+            tri_cell(e.fiscal, Q::Cny, true),
+            tri_cell(e.per_yuan, Q::Plain, false),
+            tri_cell(e.benefit, Q::Cny, true),
+        ]);
+        t.codes.push(e.arm.clone());
+    }
+    if let Some(first) = es.first().filter(|e| e.released.0.is_finite()) {
+        let _ = first;
+        t.bold_rows.push(0);
+    }
+    let source = if from_file {
+        L::new("数据取自 effectiveness.csv。", "From effectiveness.csv.")
+    } else {
+        L::new(
+            "由 delta.csv 推算：比值与企业净收益未给出区间。",
+            "Derived from delta.csv: the ratio and the exporters' net benefit carry no interval.",
+        )
+    };
+    t.note = Some(L::new(
+        format!(
+            "按日均释放的营运资金从多到少排列。释放 = 基准 − 改革后的营运资金占用（扣除融资）；财政净成本 = 财政成本 − 公共资金池收取的费用，相对基准的增加；每元财政净成本释放的资金 = 日均释放 ÷ 财政净成本（成本不为正时不计算）；企业净收益 = 节省的资金占用成本 − 增加的融资成本。{}",
+            source.zh
+        ),
+        format!(
+            "Ordered by working capital released on an average day, most first. Released = baseline − reform working capital tied up, net; net fiscal cost = fiscal cost − fees earned by the public pools, the increase over the baseline; released per yuan = released on an average day ÷ net fiscal cost a year (empty when the cost is not positive); exporters' net benefit = carrying cost saved − extra financing cost. {}",
+            source.en
+        ),
+    ));
+    t
+}
+
+/// Section 1: the ranking, its chart and the cost-versus-saving sentences.
+fn ranking_section(c: &Compare, es: &[Effect], lang: Lang) -> Result<Section, BriefError> {
+    let from_file = c.effectiveness.is_some();
+    let mut blocks = vec![Block::Table(ranking_table(es, from_file))];
+    let bars: Vec<chart::EffectBar> = es
+        .iter()
+        .map(|e| chart::EffectBar {
+            label: e.name.get(lang),
+            released: e.released,
+            fiscal: e.fiscal,
+        })
+        .collect();
+    let ch = chart::effectiveness(
+        L::new(
+            "各改革方案释放的营运资金与财政净成本",
+            "Working capital released and net fiscal cost, by reform",
+        ),
+        &bars,
+        lang,
+    );
+    blocks.extend(run::chart_block(Some(ch), &c.dir)?);
+    blocks.extend(
+        es.iter()
+            .filter(|e| costs_more(e))
+            .map(|e| Block::Para(costs_more_sentence(e))),
+    );
+    Ok(Section {
+        title: L::new("一、成本效益排序", "1. Cost-effectiveness ranking"),
+        blocks,
+    })
+}
+
+/// The reform runs to show, with their names: every reform found on disk.
+fn reform_runs(c: &Compare) -> Vec<(L, &Run)> {
+    if c.reforms.is_empty() {
+        return vec![(reform_name(c, ""), &c.reform)];
+    }
+    c.reforms
+        .iter()
+        .map(|(arm, r)| (reform_name(c, arm), r))
+        .collect()
+}
+
+/// Section 2: baseline against each reform, the fan chart of both and the paired
+/// difference over the year.
+fn delta_section(c: &Compare, es: &[Effect], lang: Lang) -> Result<Section, BriefError> {
+    let several = es.len() > 1;
+    let mut blocks: Vec<Block> = es
+        .iter()
+        .map(|e| Block::Table(delta_table(c, &e.arm, &e.name, several)))
+        .collect();
+    let runs = reform_runs(c);
+    if let Some(bt) = &c.base.timeseries
+        && let Some(b) = bt.get("tied_up_net")
+    {
+        // One unit for tied-up capital and its change: the baseline's level.
+        let family = b
+            .p95
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .fold(0.0f64, f64::max);
+        let family = Some(family).filter(|f| *f > 0.0);
+        if let Some((_, r)) = runs.first()
+            && !several
+            && let Some(rt) = &r.timeseries
+            && let Some(rs) = rt.get("tied_up_net")
+        {
+            let bands = [
+                Band {
+                    series: b,
+                    label: L::new("基准", "Baseline"),
+                    color: 1,
+                },
+                Band {
+                    series: rs,
+                    label: L::new("改革后", "Reform"),
+                    color: 0,
+                },
+            ];
+            let ch = chart::fan_ext(
+                L::new(
+                    "营运资金占用（扣除融资）：基准与改革后",
+                    "Working capital tied up, net: baseline and reform",
+                ),
+                &bt.dates,
+                &bands,
+                &[],
+                family,
+                lang,
+            );
+            blocks.extend(run::chart_block(Some(ch), &c.dir)?);
+        }
+        let lines: Vec<(L, Vec<f64>)> = runs
+            .iter()
+            .filter_map(|(name, r)| {
+                let rs = r.timeseries.as_ref()?.get("tied_up_net")?;
+                (rs.mean.len() == b.mean.len()).then(|| {
+                    let d = rs.mean.iter().zip(&b.mean).map(|(r, b)| r - b).collect();
+                    (name.clone(), d)
+                })
+            })
+            .collect();
+        if !lines.is_empty() {
+            let ch = chart::difference(
+                L::new(
+                    "全年配对差：营运资金占用（扣除融资），改革后 − 基准",
+                    "Paired difference over the year: working capital tied up, net, reform − baseline",
+                ),
+                &bt.dates,
+                &lines,
+                family,
+                lang,
+            );
+            blocks.extend(run::chart_block(Some(ch), &c.dir)?);
+        }
+    }
+    Ok(Section {
+        title: L::new("二、改革前后对比", "2. Baseline vs reform"),
+        blocks,
+    })
+}
+
+/// Section 3: each reform's mechanisms, risk and pool balances.
+fn mechanism_section(c: &Compare, lang: Lang) -> Result<Option<Section>, BriefError> {
+    let runs = reform_runs(c);
+    let several = runs.len() > 1;
+    let named = |t: L, name: &L| {
+        if several {
+            L::new(
+                format!("{}：{}", name.zh, t.zh),
+                format!("{}: {}", name.en, t.en),
+            )
+        } else {
+            L::new(format!("改革方案：{}", t.zh), format!("Reform: {}", t.en))
+        }
+    };
+    let mut blocks = Vec::new();
+    for (name, r) in &runs {
+        for t in [run::mechanism_table(r), run::risk_table(r)]
+            .into_iter()
+            .flatten()
+        {
+            let mut t = reform_titled(t);
+            if several {
+                t.title = named(
+                    L::new(
+                        t.title.zh.trim_start_matches("改革方案："),
+                        t.title.en.trim_start_matches("Reform: "),
+                    ),
+                    name,
+                );
+            }
+            blocks.push(Block::Table(t));
+        }
+        if let Some(ts) = &r.timeseries {
+            for ch in run::pool_charts(ts, r, lang) {
+                let ch = ch.map(|mut ch| {
+                    ch.title = named(ch.title.clone(), name);
+                    ch
+                });
+                blocks.extend(run::chart_block(Some(ch), &c.dir)?);
+            }
+        }
+    }
+    Ok((!blocks.is_empty()).then(|| Section {
+        title: L::new(
+            "三、改革方案的融资机制与风险",
+            "3. The reforms' mechanisms and risk",
+        ),
+        blocks,
+    }))
+}
+
+/// Meta lines: baseline and reform files with their policies, paths and seed.
+fn meta(c: &Compare) -> Vec<L> {
+    let (bm, rm) = (&c.base.manifest, &c.reform.manifest);
     let (bf, rf) = (
         files(&c.manifest, "base_files"),
         files(&c.manifest, "reform_files"),
     );
     let (bp, rp) = (policy_name(bm), policy_name(rm));
-    let with_policy = |f: &str, p: &str| {
-        if p.is_empty() {
-            f.to_string()
-        } else if f.is_empty() {
-            p.to_string()
-        } else {
-            format!("{f}（{p}）")
-        }
+    let with = |f: &str, p: &str, open: &str, close: &str| match (f.is_empty(), p.is_empty()) {
+        (_, true) => f.to_string(),
+        (true, false) => p.to_string(),
+        (false, false) => format!("{f}{open}{p}{close}"),
     };
-    let with_policy_en = |f: &str, p: &str| {
-        if p.is_empty() {
-            f.to_string()
-        } else if f.is_empty() {
-            p.to_string()
-        } else {
-            format!("{f} ({p})")
-        }
-    };
-    meta.push(L::new(
-        format!("基准：{}", with_policy(&bf, &bp)),
-        format!("Baseline: {}", with_policy_en(&bf, &bp)),
-    ));
-    meta.push(L::new(
-        format!("改革：{}", with_policy(&rf, &rp)),
-        format!("Reform: {}", with_policy_en(&rf, &rp)),
-    ));
     let paths = Some(text(&c.manifest, "paths"))
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| text(bm, "paths"));
     let seed = Some(text(&c.manifest, "seed"))
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| text(bm, "seed"));
-    meta.push(L::new(
-        format!("模拟路径 {paths} 条 · 随机种子 {seed} · 两种情形共用随机数（配对比较）"),
-        format!("{paths} simulated paths · seed {seed} · both cases share their random numbers (paired comparison)"),
-    ));
-
-    let mut sections = Vec::new();
-    let mut s1 = vec![Block::Table(delta_table(c))];
-    if let (Some(bt), Some(rt)) = (&c.base.timeseries, &c.reform.timeseries)
-        && let (Some(b), Some(r)) = (bt.get("tied_up_net"), rt.get("tied_up_net"))
-    {
-        let bands = [
-            Band {
-                series: b,
-                label: L::new("基准", "Baseline"),
-                color: 1,
-            },
-            Band {
-                series: r,
-                label: L::new("改革后", "Reform"),
-                color: 0,
-            },
-        ];
-        let ch = chart::fan(
-            L::new(
-                "营运资金占用（扣除融资）：基准与改革后",
-                "Working capital tied up, net: baseline and reform",
+    vec![
+        L::new(
+            format!("基准：{}", with(&bf, &bp, "（", "）")),
+            format!("Baseline: {}", with(&bf, &bp, " (", ")")),
+        ),
+        L::new(
+            format!("改革：{}", with(&rf, &rp, "（", "）")),
+            format!("Reform: {}", with(&rf, &rp, " (", ")")),
+        ),
+        L::new(
+            format!("模拟路径 {paths} 条 · 随机种子 {seed} · 各情形共用随机数（配对比较）"),
+            format!(
+                "{paths} simulated paths · seed {seed} · all cases share their random numbers (paired comparison)"
             ),
-            &bt.dates,
-            &bands,
-            lang,
-        );
-        s1.extend(run::chart_block(Some(ch), &c.dir)?);
-    }
-    sections.push(Section {
-        title: L::new("一、改革前后对比", "1. Baseline vs reform"),
-        blocks: s1,
-    });
+        ),
+        L::new(
+            "简报由 refundsim 根据本目录的模拟结果生成；金额为各路径均值。",
+            "Generated by refundsim from the simulation results in this directory; amounts are means over paths.",
+        ),
+    ]
+}
 
-    let mut s2 = Vec::new();
-    s2.extend(
-        run::mechanism_table(&c.reform)
-            .map(reform_titled)
-            .map(Block::Table),
-    );
-    s2.extend(
-        run::risk_table(&c.reform)
-            .map(reform_titled)
-            .map(Block::Table),
-    );
-    if let Some(ts) = &c.reform.timeseries {
-        for ch in run::pool_charts(ts, lang) {
-            let ch = ch.map(|mut ch| {
-                ch.title = L::new(
-                    format!("改革方案：{}", ch.title.zh),
-                    format!("Reform: {}", ch.title.en),
-                );
-                ch
-            });
-            s2.extend(run::chart_block(Some(ch), &c.dir)?);
-        }
-    }
-    if !s2.is_empty() {
-        sections.push(Section {
-            title: L::new(
-                "二、改革方案的融资机制与风险",
-                "2. The reform's mechanisms and risk",
-            ),
-            blocks: s2,
-        });
-    }
-    if let Some(t) = platform_table(c) {
-        sections.push(Section {
-            title: L::new("三、分平台", "3. By platform"),
-            blocks: vec![Block::Table(t)],
-        });
-    }
-    run::renumber(&mut sections);
+/// Provenance rows and input files of a comparison and its arms.
+/// Provenance rows (label, value) and input files (role, path, sha256) of a brief.
+type Sources = (Vec<(L, String)>, Vec<(L, String, String)>);
 
-    let headlines = run::population_headline(bm)
-        .into_iter()
-        .chain(
-            KEY.iter()
-                .filter_map(|k| c.delta.iter().find(|d| d.metric == *k))
-                .filter(|d| !idle(d))
-                .filter_map(headline),
-        )
-        .collect();
-
+fn sources(c: &Compare) -> Sources {
+    let (bm, rm) = (&c.base.manifest, &c.reform.manifest);
     let mut provenance = run::provenance(&c.manifest, None);
-    if !bf.is_empty() {
-        provenance.push((L::new("基准情景文件", "Baseline files"), bf));
-    }
-    if !rf.is_empty() {
-        provenance.push((L::new("改革方案文件", "Reform files"), rf));
-    }
-    let sets = files(&c.manifest, "sets");
-    if !sets.is_empty() {
-        provenance.push((L::new("参数覆盖 --set", "Overrides --set"), sets));
+    for (key, label) in [
+        ("base_files", L::new("基准情景文件", "Baseline files")),
+        ("reform_files", L::new("改革方案文件", "Reform files")),
+        ("sets", L::new("参数覆盖 --set", "Overrides --set")),
+    ] {
+        let v = files(&c.manifest, key);
+        if !v.is_empty() {
+            provenance.push((label, v));
+        }
     }
     let (rb, rr) = (L::new("基准", "Baseline"), L::new("改革", "Reform"));
     provenance.extend(run::provenance(bm, Some((&rb, &c.manifest))));
@@ -371,15 +729,68 @@ pub fn build(c: &Compare, lang: Lang) -> Result<Doc, BriefError> {
         inputs.extend(run::inputs(bm, &rb));
         inputs.extend(run::inputs(rm, &rr));
     }
+    (provenance, inputs)
+}
 
-    meta.push(L::new(
-        "简报由 refundsim 根据本目录的模拟结果生成；金额为各路径均值。",
-        "Generated by refundsim from the simulation results in this directory; amounts are means over paths.",
-    ));
+/// Key findings: the population, the best reform, every reform that costs more
+/// than it saves, then the key metrics of a single reform.
+fn headlines(c: &Compare, es: &[Effect]) -> Vec<L> {
+    let mut out: Vec<L> = run::population_headline(&c.base.manifest)
+        .into_iter()
+        .collect();
+    if es.len() > 1
+        && let Some(best) = es.first().filter(|e| e.released.0.is_finite())
+    {
+        let n = |zh| fmt::one(&Num::new(best.released.0, Q::Cny), zh);
+        out.push(L::new(
+            format!(
+                "{} 个改革方案中，{}释放的营运资金最多：日均 {}。",
+                es.len(),
+                best.name.zh,
+                n(true)
+            ),
+            format!(
+                "Of {} reforms, {} releases the most working capital: {} on an average day.",
+                es.len(),
+                best.name.en,
+                n(false)
+            ),
+        ));
+    }
+    out.extend(es.iter().filter(|e| costs_more(e)).map(costs_more_sentence));
+    if es.len() == 1 {
+        out.extend(
+            KEY.iter()
+                .filter_map(|k| delta_of(c, &es[0].arm, k))
+                .filter(|d| !idle(d))
+                .filter_map(headline),
+        );
+    }
+    out
+}
+
+/// Builds the brief of a comparison.
+pub fn build(c: &Compare, lang: Lang) -> Result<Doc, BriefError> {
+    let bt = run::title(&c.base.manifest);
+    let title = L::new(
+        format!("{} — 改革前后对比", bt.zh),
+        format!("{} — baseline vs reform", bt.en),
+    );
+    let es = effects(c);
+    let mut sections = vec![ranking_section(c, &es, lang)?, delta_section(c, &es, lang)?];
+    sections.extend(mechanism_section(c, lang)?);
+    if let Some(t) = platform_table(c) {
+        sections.push(Section {
+            title: L::new("四、分平台", "4. By platform"),
+            blocks: vec![Block::Table(t)],
+        });
+    }
+    run::renumber(&mut sections);
+    let (provenance, inputs) = sources(c);
     Ok(Doc {
         title,
-        meta,
-        headlines,
+        meta: meta(c),
+        headlines: headlines(c, &es),
         sections,
         provenance,
         inputs,

@@ -106,79 +106,8 @@ pub fn size(dir: &Path, m: &Value, lang: Lang) -> Result<Doc, BriefError> {
         .collect();
     let key = labels::key(&lever);
     let mname = labels::metric(&metric);
-    let value = a["value"].as_f64();
     let level = share.unwrap_or(threshold);
-    // The one-sentence answer.
-    let op_zh = if target.contains('<') {
-        "不超过"
-    } else {
-        "不低于"
-    };
-    let op_en = if target.contains('<') {
-        "at most"
-    } else {
-        "at least"
-    };
-    let headline = match (value, share) {
-        (Some(v), Some(p)) => {
-            let (s, lo, hi) = (
-                a["statistic"].as_f64().unwrap_or(f64::NAN),
-                a["ci_low"].as_f64().unwrap_or(f64::NAN),
-                a["ci_high"].as_f64().unwrap_or(f64::NAN),
-            );
-            L::new(
-                format!(
-                    "{}为 {} 时，在 {:.0}%（{:.0}–{:.0}%）的年份中{}{} {}（目标：至少 {:.0}% 的年份）。",
-                    key.zh,
-                    lever_value(&lever, v).zh,
-                    100.0 * s,
-                    100.0 * lo,
-                    100.0 * hi,
-                    mname.zh,
-                    op_zh,
-                    fmt::one(&Num::new(threshold, q(&metric)), true),
-                    100.0 * p
-                ),
-                format!(
-                    "{} of {} keeps {} {} {} in {:.0}% ({:.0}–{:.0}%) of years (target: {:.0}% of years).",
-                    key.en,
-                    lever_value(&lever, v).en,
-                    mname.en.to_lowercase(),
-                    op_en,
-                    fmt::one(&Num::new(threshold, q(&metric)), false),
-                    100.0 * s,
-                    100.0 * lo,
-                    100.0 * hi,
-                    100.0 * p
-                ),
-            )
-        }
-        (Some(v), None) => L::new(
-            format!(
-                "{}为 {} 时，{}的均值{} {}。",
-                key.zh,
-                lever_value(&lever, v).zh,
-                mname.zh,
-                op_zh,
-                fmt::one(&Num::new(threshold, qq), true)
-            ),
-            format!(
-                "{} of {} keeps the mean of {} {} {}.",
-                key.en,
-                lever_value(&lever, v).en,
-                mname.en.to_lowercase(),
-                op_en,
-                fmt::one(&Num::new(threshold, qq), false)
-            ),
-        ),
-        (None, _) => L::new(
-            format!("在所给范围内，{}的任何取值都达不到目标 {target}。", key.zh),
-            format!(
-                "No value of {} in the range meets {target}.",
-                key.en.to_lowercase()
-            ),
-        ),
-    };
+    let headline = size_headline(&a, &lever, &target, &metric, threshold, qq);
     let mut headlines = vec![headline];
     if let Some(Value::Array(w)) = a.get("warnings") {
         for x in w.iter().filter_map(Value::as_str) {
@@ -188,65 +117,12 @@ pub fn size(dir: &Path, m: &Value, lang: Lang) -> Result<Doc, BriefError> {
             ));
         }
     }
-    // Chart: statistic against the lever, target line, chosen value.
-    let (x0, x1) = points
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
-            (a.min(p.0), b.max(p.0))
-        });
-    let div = if fmt::is_amount_key(&lever) && x1 >= 1e4 {
-        if x1 >= 1e8 { 1e8 } else { 1e4 }
-    } else {
-        1.0
-    };
-    let unit = match div {
-        1e8 => L::new("亿元", "CNY 100 mn"),
-        1e4 => L::new("万元", "CNY 10,000"),
-        _ => L::same(""),
-    };
-    let ticks: Vec<(f64, String)> = {
-        let n = 6;
-        (0..=n)
-            .map(|i| {
-                let x = x0 + (x1 - x0) * i as f64 / n as f64;
-                (x / div, fmt::trimmed(x / div))
-            })
-            .collect()
-    };
     let stat_label = if share.is_some() {
         L::new("达标年份占比", "share of years meeting the target")
     } else {
         L::new(format!("{}均值", mname.zh), format!("mean {}", mname.en))
     };
-    let mut lines = vec![
-        Line {
-            label: stat_label.clone(),
-            points: points.iter().map(|p| (p.0 / div, p.1, p.2, p.3)).collect(),
-        },
-        Line {
-            label: L::new("目标", "target"),
-            points: vec![
-                (x0 / div, level, f64::NAN, f64::NAN),
-                (x1 / div, level, f64::NAN, f64::NAN),
-            ],
-        },
-    ];
-    if let (Some(v), Some(s)) = (value, a["statistic"].as_f64()) {
-        lines.push(Line {
-            label: L::new("所选取值", "chosen value"),
-            points: vec![(v / div, s, f64::NAN, f64::NAN)],
-        });
-    }
-    let title = L::new(
-        format!("{} 与 {}（{}）", stat_label.zh, key.zh, unit.zh),
-        format!(
-            "{} against {} ({})",
-            stat_label.en,
-            key.en.to_lowercase(),
-            unit.en
-        ),
-    );
-    let chart = chart::curves(title, ticks, &lines, qq, stat_label.clone(), lang);
+    let chart = size_chart(&a, &lever, &points, &stat_label, level, qq, lang);
     let mut s1 = Vec::new();
     s1.extend(run::chart_block(Some(chart), dir)?);
     let mut t = Table::new(
@@ -296,6 +172,150 @@ pub fn size(dir: &Path, m: &Value, lang: Lang) -> Result<Doc, BriefError> {
         provenance: prov,
         inputs: run::inputs(m, &L::new("输入文件", "Input")),
     })
+}
+
+/// The one-sentence answer of a size study.
+fn size_headline(a: &Value, lever: &str, target: &str, metric: &str, threshold: f64, qq: Q) -> L {
+    let key = labels::key(lever);
+    let mname = labels::metric(metric);
+    let (value, share) = (a["value"].as_f64(), a["confidence"].as_f64());
+    let op_zh = if target.contains('<') {
+        "不超过"
+    } else {
+        "不低于"
+    };
+    let op_en = if target.contains('<') {
+        "at most"
+    } else {
+        "at least"
+    };
+    match (value, share) {
+        (Some(v), Some(p)) => {
+            let (s, lo, hi) = (
+                a["statistic"].as_f64().unwrap_or(f64::NAN),
+                a["ci_low"].as_f64().unwrap_or(f64::NAN),
+                a["ci_high"].as_f64().unwrap_or(f64::NAN),
+            );
+            L::new(
+                format!(
+                    "{}为 {} 时，在 {:.0}%（{:.0}–{:.0}%）的年份中{}{} {}（目标：至少 {:.0}% 的年份）。",
+                    key.zh,
+                    lever_value(lever, v).zh,
+                    100.0 * s,
+                    100.0 * lo,
+                    100.0 * hi,
+                    mname.zh,
+                    op_zh,
+                    fmt::one(&Num::new(threshold, q(metric)), true),
+                    100.0 * p
+                ),
+                format!(
+                    "{} of {} keeps {} {} {} in {:.0}% ({:.0}–{:.0}%) of years (target: {:.0}% of years).",
+                    key.en,
+                    lever_value(lever, v).en,
+                    mname.en.to_lowercase(),
+                    op_en,
+                    fmt::one(&Num::new(threshold, q(metric)), false),
+                    100.0 * s,
+                    100.0 * lo,
+                    100.0 * hi,
+                    100.0 * p
+                ),
+            )
+        }
+        (Some(v), None) => L::new(
+            format!(
+                "{}为 {} 时，{}的均值{} {}。",
+                key.zh,
+                lever_value(lever, v).zh,
+                mname.zh,
+                op_zh,
+                fmt::one(&Num::new(threshold, qq), true)
+            ),
+            format!(
+                "{} of {} keeps the mean of {} {} {}.",
+                key.en,
+                lever_value(lever, v).en,
+                mname.en.to_lowercase(),
+                op_en,
+                fmt::one(&Num::new(threshold, qq), false)
+            ),
+        ),
+        (None, _) => L::new(
+            format!("在所给范围内，{}的任何取值都达不到目标 {target}。", key.zh),
+            format!(
+                "No value of {} in the range meets {target}.",
+                key.en.to_lowercase()
+            ),
+        ),
+    }
+}
+
+/// The chart of a size study: the statistic against the lever with its
+/// intervals, the target line and the chosen value.
+fn size_chart(
+    a: &Value,
+    lever: &str,
+    points: &[(f64, f64, f64, f64, bool)],
+    stat_label: &L,
+    level: f64,
+    qq: Q,
+    lang: Lang,
+) -> Result<super::Chart, String> {
+    let key = labels::key(lever);
+    let (x0, x1) = points
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+            (a.min(p.0), b.max(p.0))
+        });
+    let div = if fmt::is_amount_key(lever) && x1 >= 1e4 {
+        if x1 >= 1e8 { 1e8 } else { 1e4 }
+    } else {
+        1.0
+    };
+    let unit = match div {
+        1e8 => L::new("亿元", "CNY 100 mn"),
+        1e4 => L::new("万元", "CNY 10,000"),
+        _ => L::same(""),
+    };
+    let ticks: Vec<(f64, String)> = {
+        let n = 6;
+        (0..=n)
+            .map(|i| {
+                let x = x0 + (x1 - x0) * i as f64 / n as f64;
+                (x / div, fmt::trimmed(x / div))
+            })
+            .collect()
+    };
+    let mut lines = vec![
+        Line {
+            label: stat_label.clone(),
+            points: points.iter().map(|p| (p.0 / div, p.1, p.2, p.3)).collect(),
+        },
+        Line {
+            label: L::new("目标", "target"),
+            points: vec![
+                (x0 / div, level, f64::NAN, f64::NAN),
+                (x1 / div, level, f64::NAN, f64::NAN),
+            ],
+        },
+    ];
+    if let (Some(v), Some(s)) = (a["value"].as_f64(), a["statistic"].as_f64()) {
+        lines.push(Line {
+            label: L::new("所选取值", "chosen value"),
+            points: vec![(v / div, s, f64::NAN, f64::NAN)],
+        });
+    }
+    let title = L::new(
+        format!("{} 与 {}（{}）", stat_label.zh, key.zh, unit.zh),
+        format!(
+            "{} against {} ({})",
+            stat_label.en,
+            key.en.to_lowercase(),
+            unit.en
+        ),
+    );
+    chart::curves(title, ticks, &lines, qq, stat_label.clone(), lang)
 }
 
 /// Rows of a CSV file as maps from column to text.

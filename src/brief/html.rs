@@ -38,6 +38,10 @@ td .en { display: block; color: var(--muted); font-size: 12px; }
 th.n, td.n { text-align: right; }
 tbody td:first-child { white-space: nowrap; }
 td.n { white-space: nowrap; }
+table.wide { font-size: 12.5px; }
+table.wide th, table.wide td { padding: 5px 6px; }
+table.wide td.n, table.wide tbody td:first-child { white-space: normal; }
+table.wide td.n .en { white-space: normal; }
 tbody tr:nth-child(even) { background: #fafbfc; }
 tr.b td { font-weight: 600; background: #f3f6f9; }
 td.empty { color: #9aa5b1; }
@@ -52,8 +56,11 @@ footer { margin-top: 40px; font-size: 13px; }
 footer h2 { font-size: 16px; }
 footer td { border-bottom: 1px solid var(--line); }
 footer code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 12px; word-break: break-all; }
-@media print { main { max-width: none; padding: 0; } figure, table { page-break-inside: avoid; } }
+@media print { main { max-width: none; padding: 0; } figure, table { page-break-inside: avoid; } .scroll { overflow: visible; } }
 "#;
+
+/// Tables with more columns than this let their numbers wrap (class `wide`).
+const WIDE: usize = 6;
 
 /// Escapes text for HTML.
 fn esc(s: &str) -> String {
@@ -105,8 +112,14 @@ fn note(out: &mut String, n: &Option<L>, lang: Lang) {
 fn table(out: &mut String, t: &Table, lang: Lang) {
     let _ = writeln!(
         out,
-        "<figure class=\"table\"><figcaption>{}</figcaption><div class=\"scroll\"><table>",
-        label(&t.title, lang)
+        "<figure class=\"table\"><figcaption>{}</figcaption><div class=\"scroll\"><table{}>",
+        label(&t.title, lang),
+        // Many columns: numbers wrap inside their cells instead of running off the page.
+        if t.cols.len() > WIDE {
+            " class=\"wide\""
+        } else {
+            ""
+        }
     );
     out.push_str("<thead><tr>");
     for (i, c) in t.cols.iter().enumerate() {

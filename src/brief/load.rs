@@ -186,14 +186,47 @@ pub struct Compare {
     pub manifest: Value,
     pub base: Run,
     pub reform: Run,
+    /// Every reform arm (name, run), in delta.csv's order: one for a two-arm
+    /// comparison (`reform/`); several when `compare` was given several `--reform`s.
+    /// A reform whose run folder is not found has no entry here.
+    pub reforms: Vec<(String, Run)>,
     pub delta: Vec<Delta>,
+    /// effectiveness.csv (MODEL.md §11), when `compare` wrote it.
+    pub effectiveness: Option<Vec<Effect>>,
     /// Damage found while reading, of both runs and delta.csv.
     pub warnings: Vec<String>,
+}
+
+impl Compare {
+    /// The reform names of delta.csv, in order of first appearance (one empty
+    /// name for a delta.csv without a `reform` column).
+    pub fn reform_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for d in &self.delta {
+            if !out.contains(&d.arm) {
+                out.push(d.arm.clone());
+            }
+        }
+        out
+    }
+}
+
+/// A row of effectiveness.csv: a derived comparison measure of one reform with
+/// its paired 95% interval.
+#[derive(Debug, Clone)]
+pub struct Effect {
+    pub reform: String,
+    pub metric: String,
+    pub value: f64,
+    pub lo: f64,
+    pub hi: f64,
 }
 
 /// A row of delta.csv.
 #[derive(Debug, Clone)]
 pub struct Delta {
+    /// The reform this row compares (empty in a two-arm delta.csv without the column).
+    pub arm: String,
     pub metric: String,
     pub unit: String,
     pub base: f64,
@@ -213,6 +246,8 @@ pub struct Sweep {
     /// Grid keys, in order (first varies slowest).
     pub keys: Vec<String>,
     pub points: Vec<Point>,
+    /// `--exceed` targets (`turnover.blocked_share<=0.05`), in column order.
+    pub exceed: Vec<String>,
     /// Damage found while reading sweep.csv.
     pub warnings: Vec<String>,
 }
@@ -225,6 +260,10 @@ pub struct Point {
     pub values: Vec<String>,
     /// Key metric → (mean, ci_low, ci_high).
     pub metrics: HashMap<String, (f64, f64, f64)>,
+    /// Key metric → (p5, p50, p95) over paths (sweeps written since they are reported).
+    pub percentiles: HashMap<String, (f64, f64, f64)>,
+    /// Per `--exceed` target (as in [`Sweep::exceed`]): (share of paths, Wilson low, high).
+    pub exceed: Vec<(f64, f64, f64)>,
 }
 
 /// Reads `dir/manifest.json` and its kind.
@@ -641,10 +680,47 @@ fn side(dir: &Path, name: &str) -> Result<Run, BriefError> {
     run(&sub, m)
 }
 
+/// The run folder of the `i`-th reform (from 0, in the order given to `compare`,
+/// which is delta.csv's order) of a comparison of `n` reforms, if it holds a
+/// manifest: `reform/` for a two-arm comparison, `reforms/<i + 1>/` otherwise
+/// (the layout `compare` writes).
+fn reform_dir(dir: &Path, i: usize, n: usize) -> Option<PathBuf> {
+    let sub = if n == 1 {
+        dir.join("reform")
+    } else {
+        dir.join("reforms").join((i + 1).to_string())
+    };
+    sub.join("manifest.json").is_file().then_some(sub)
+}
+
+/// Reads effectiveness.csv when present.
+fn effectiveness(
+    dir: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Vec<Effect>>, BriefError> {
+    let Some(csv) = optional(dir, "effectiveness.csv", Kind::Compare.command())? else {
+        return Ok(None);
+    };
+    let names = ["reform", "metric", "value", "ci_low", "ci_high"];
+    let idx: Vec<usize> = names.iter().map(|n| csv.col(n)).collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for (line, r) in &csv.rows {
+        let cell = |k: usize| r.get(idx[k]).map(String::as_str).unwrap_or("");
+        out.push(Effect {
+            reform: csv.text(r, idx[0]),
+            metric: cell(1).to_string(),
+            value: csv.num(*line, names[2], cell(2))?,
+            lo: csv.num(*line, names[3], cell(3))?,
+            hi: csv.num(*line, names[4], cell(4))?,
+        });
+    }
+    warnings.extend(csv.damage());
+    Ok(Some(out))
+}
+
 /// Reads a comparison directory.
 pub fn compare(dir: &Path, manifest: Value) -> Result<Compare, BriefError> {
     let base = side(dir, "base")?;
-    let reform = side(dir, "reform")?;
     let csv = required(
         dir,
         "delta.csv",
@@ -663,6 +739,7 @@ pub fn compare(dir: &Path, manifest: Value) -> Result<Compare, BriefError> {
         "significant",
     ];
     let idx: Vec<usize> = names.iter().map(|n| csv.col(n)).collect::<Result<_, _>>()?;
+    let reform_col = csv.header.iter().position(|h| h == "reform");
     let mut delta = Vec::new();
     for (line, r) in &csv.rows {
         let cell = |k: usize| r.get(idx[k]).map(String::as_str).unwrap_or("");
@@ -679,6 +756,7 @@ pub fn compare(dir: &Path, manifest: Value) -> Result<Compare, BriefError> {
             }
         };
         delta.push(Delta {
+            arm: reform_col.map(|i| csv.text(r, i)).unwrap_or_default(),
             metric: cell(0).to_string(),
             unit: cell(1).to_string(),
             base: n(2)?,
@@ -691,14 +769,35 @@ pub fn compare(dir: &Path, manifest: Value) -> Result<Compare, BriefError> {
         });
     }
     let mut warnings = base.warnings.clone();
-    warnings.extend(reform.warnings.iter().cloned());
     warnings.extend(csv.damage());
+    let mut names: Vec<String> = Vec::new();
+    for d in &delta {
+        if !names.contains(&d.arm) {
+            names.push(d.arm.clone());
+        }
+    }
+    let mut reforms = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        if let Some(sub) = reform_dir(dir, i, names.len()) {
+            let (_, m) = self::manifest(&sub)?;
+            let r = run(&sub, m)?;
+            warnings.extend(r.warnings.iter().cloned());
+            reforms.push((name.clone(), r));
+        }
+    }
+    let reform = match reforms.first() {
+        Some((_, r)) => r.clone(),
+        None => side(dir, "reform")?,
+    };
+    let effectiveness = effectiveness(dir, &mut warnings)?;
     Ok(Compare {
         dir: dir.to_path_buf(),
         manifest,
         base,
         reform,
+        reforms,
         delta,
+        effectiveness,
         warnings,
     })
 }
@@ -742,23 +841,49 @@ pub fn sweep(dir: &Path, manifest: Value) -> Result<Sweep, BriefError> {
             metric_cols.push((m.to_string(), csv.col(h)?, lo, hi));
         }
     }
+    // Appended columns: percentiles of each metric, shares of --exceed targets.
+    let mut pct_cols = Vec::new();
+    for (m, ..) in &metric_cols {
+        let find = |s: &str| csv.header.iter().position(|h| *h == format!("{m}_{s}"));
+        if let (Some(a), Some(b), Some(c)) = (find("p5"), find("p50"), find("p95")) {
+            pct_cols.push((m.clone(), a, b, c));
+        }
+    }
+    let mut exceed_cols = Vec::new();
+    for h in &csv.header {
+        if let Some(t) = h.strip_suffix("_share") {
+            let lo = csv.col(&format!("{t}_ci_low"))?;
+            let hi = csv.col(&format!("{t}_ci_high"))?;
+            exceed_cols.push((t.to_string(), csv.col(h)?, lo, hi));
+        }
+    }
     let mut points = Vec::new();
     for (line, r) in &csv.rows {
+        let n = |i: usize| {
+            csv.num(
+                *line,
+                &csv.header[i],
+                r.get(i).map(String::as_str).unwrap_or(""),
+            )
+        };
         let mut metrics = HashMap::new();
         for (m, i, lo, hi) in &metric_cols {
-            let n = |i: usize| {
-                csv.num(
-                    *line,
-                    &csv.header[i],
-                    r.get(i).map(String::as_str).unwrap_or(""),
-                )
-            };
             metrics.insert(m.clone(), (n(*i)?, n(*lo)?, n(*hi)?));
         }
+        let mut percentiles = HashMap::new();
+        for (m, a, b, c) in &pct_cols {
+            percentiles.insert(m.clone(), (n(*a)?, n(*b)?, n(*c)?));
+        }
+        let exceed = exceed_cols
+            .iter()
+            .map(|(_, i, lo, hi)| Ok((n(*i)?, n(*lo)?, n(*hi)?)))
+            .collect::<Result<Vec<_>, BriefError>>()?;
         points.push(Point {
             point: csv.text(r, p),
             values: key_idx.iter().map(|&i| csv.text(r, i)).collect(),
             metrics,
+            percentiles,
+            exceed,
         });
     }
     if points.is_empty() {
@@ -769,6 +894,7 @@ pub fn sweep(dir: &Path, manifest: Value) -> Result<Sweep, BriefError> {
         manifest,
         keys,
         points,
+        exceed: exceed_cols.into_iter().map(|c| c.0).collect(),
         warnings: csv.damage().into_iter().collect(),
     })
 }

@@ -136,6 +136,7 @@ pub fn render(doc: &Doc, lang: Lang) -> String {
         }
         out.push('\n');
     }
+    let mut figures = 0;
     for s in &doc.sections {
         let _ = writeln!(out, "## {}\n", text(&s.title, lang, " "));
         for b in &s.blocks {
@@ -143,8 +144,14 @@ pub fn render(doc: &Doc, lang: Lang) -> String {
                 Block::Para(l) => para(&mut out, l, lang),
                 Block::Table(t) => table(&mut out, t, lang),
                 Block::Chart(c) => {
-                    let see = L::new("图见 brief.html", "chart in brief.html").get(lang);
-                    let _ = writeln!(out, "*{}（{see}）*\n", text(&c.title, lang, " "));
+                    // The chart file beside brief.md (see super::figure_file).
+                    let file = super::figure_file(figures);
+                    figures += 1;
+                    let title = text(&c.title, lang, " ");
+                    let _ = writeln!(out, "**{title}**\n\n![{title}]({file})\n");
+                    if let Some(n) = &c.note {
+                        let _ = writeln!(out, "*{}*\n", text(n, lang, "*\n\n*"));
+                    }
                 }
             }
         }

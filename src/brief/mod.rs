@@ -29,6 +29,7 @@ mod xlsx;
 
 use std::path::{Path, PathBuf};
 
+pub use chart::y_range;
 pub use load::Kind;
 
 /// Which language(s) a brief is written in.
@@ -165,11 +166,31 @@ pub enum BriefError {
     },
 }
 
+/// The file name of the `i`-th chart (from 0) of a brief, written beside
+/// brief.md: `brief-fig1.svg`, `brief-fig2.svg`, …
+pub fn figure_file(i: usize) -> String {
+    format!("brief-fig{}.svg", i + 1)
+}
+
+/// The charts of a document, in reading order (the order of [`figure_file`]).
+pub(crate) fn charts(doc: &Doc) -> Vec<&Chart> {
+    doc.sections
+        .iter()
+        .flat_map(|s| &s.blocks)
+        .filter_map(|b| match b {
+            Block::Chart(c) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Writes `brief.md`, `brief.html` and `brief.xlsx` into `dir` — a run, comparison
-/// or sweep directory, told apart by `manifest.json`'s `"kind"` — and returns
-/// their paths in that order. All three are rendered in memory first and then
-/// written all or none (see [`crate::output::write_all_or_none`]): on any failure
-/// the earlier brief files are left as they were.
+/// or sweep directory, told apart by `manifest.json`'s `"kind"` — and each chart
+/// as `brief-figN.svg` beside them (linked from brief.md), and returns their
+/// paths in that order. All are rendered in memory first and then written all
+/// or none (see [`crate::output::write_all_or_none`]): on any failure the earlier
+/// brief files are left as they were. Figures of an earlier brief beyond this
+/// one's count are removed afterwards.
 pub fn brief(dir: &Path, lang: Lang) -> Result<Vec<PathBuf>, BriefError> {
     let doc = build(dir, lang)?;
     let md = md::render(&doc, lang);
@@ -179,11 +200,17 @@ pub fn brief(dir: &Path, lang: Lang) -> Result<Vec<PathBuf>, BriefError> {
         what: "brief.xlsx".into(),
         problem: e.to_string(),
     })?;
-    let files = [
+    let svgs: Vec<(PathBuf, String)> = charts(&doc)
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| (dir.join(figure_file(i)), chart::standalone(c, lang)))
+        .collect();
+    let mut files = vec![
         (dir.join("brief.md"), md.as_bytes()),
         (dir.join("brief.html"), html.as_bytes()),
         (dir.join("brief.xlsx"), xlsx.as_slice()),
     ];
+    files.extend(svgs.iter().map(|(p, s)| (p.clone(), s.as_bytes())));
     crate::output::write_all_or_none(&files).map_err(|e| match e {
         crate::output::OutputError::Interrupted => BriefError::Interrupted,
         crate::output::OutputError::Io { path, source } => BriefError::Io {
@@ -197,6 +224,7 @@ pub fn brief(dir: &Path, lang: Lang) -> Result<Vec<PathBuf>, BriefError> {
             source: std::io::Error::other(other.to_string()),
         },
     })?;
+    crate::output::remove_stale_figures(dir, svgs.len());
     Ok(files.into_iter().map(|f| f.0).collect())
 }
 

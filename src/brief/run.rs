@@ -75,6 +75,25 @@ pub fn title(m: &Value) -> L {
     L::new(zh, en)
 }
 
+/// A run's title naming its policy stack: the title (which names the overlays
+/// of a stack, see [`crate::naming`]), followed by the resolved policy's name
+/// when the title does not already say it.
+pub fn stack_title(m: &Value) -> L {
+    let t = title(m);
+    let policy = m
+        .get("scenario")
+        .and_then(|s| s.get("policy"))
+        .map(|p| text(p, "name"))
+        .unwrap_or_default();
+    if policy.is_empty() || t.en.contains(&policy) || t.zh.contains(&policy) {
+        return t;
+    }
+    L::new(
+        format!("{}（政策：{policy}）", t.zh),
+        format!("{} — policy: {policy}", t.en),
+    )
+}
+
 /// "Mean ± 95% CI" of a row of summary.csv as a number.
 pub fn mean_ci(s: &Stats, q: Q) -> Cell {
     if s.is_empty() {
@@ -536,10 +555,41 @@ pub fn tied_up_chart(ts: &TimeSeries, lang: Lang) -> Option<Result<Chart, String
     ))
 }
 
+/// The size of the pool behind a pool series, as a reference line: the turnover
+/// pool's capital K; the guarantee pool's loan capacity G × leverage; the credit
+/// risk fund's capacity, risk fund × fund leverage.
+fn pool_level(r: &Run, series: &str) -> Option<chart::Level> {
+    let sc = r.manifest.get("scenario")?;
+    let f = |m: &str, k: &str| sc.get(m)?.get(k)?.as_f64();
+    let (value, label) = match series {
+        "turnover.balance" => (
+            f("turnover", "capital")?,
+            L::new("周转池资本金 K", "Turnover pool capital K"),
+        ),
+        "guarantee.outstanding" => (
+            f("guarantee", "capital")? * f("guarantee", "leverage").unwrap_or(1.0),
+            L::new(
+                "担保贷款容量（资本金 × 放大倍数）",
+                "Loan capacity (capital × leverage)",
+            ),
+        ),
+        "credit.drawn" => (
+            f("credit", "risk_fund")? * f("credit", "fund_leverage").unwrap_or(1.0),
+            L::new(
+                "信用贷容量（风险补偿资金 × 放大倍数）",
+                "Credit capacity (risk fund × leverage)",
+            ),
+        ),
+        _ => return None,
+    };
+    Some(chart::Level { value, label })
+}
+
 /// The pools' balance and loans outstanding over the year: one chart per series
-/// present (their scales differ too much to share an axis).
-pub fn pool_charts(ts: &TimeSeries, lang: Lang) -> Vec<Result<Chart, String>> {
-    [
+/// present (their scales differ too much to share an axis), each with the pool's
+/// size as a line, all in one unit (chosen from the largest of them).
+pub fn pool_charts(ts: &TimeSeries, r: &Run, lang: Lang) -> Vec<Result<Chart, String>> {
+    let pools = [
         (
             "turnover.balance",
             L::new("全年周转池可用余额", "Turnover pool balance over the year"),
@@ -558,19 +608,41 @@ pub fn pool_charts(ts: &TimeSeries, lang: Lang) -> Vec<Result<Chart, String>> {
                 "Foreign-trade credit outstanding over the year",
             ),
         ),
-    ]
-    .into_iter()
-    .enumerate()
-    .filter_map(|(i, (name, title))| {
-        let s = ts.get(name)?;
-        let band = Band {
-            series: s,
-            label: labels::series(name),
-            color: 2 + i,
-        };
-        Some(chart::fan(title, &ts.dates, &[band], lang))
-    })
-    .collect()
+    ];
+    // One unit for the family: the largest balance, capital or capacity shown.
+    let family = pools
+        .iter()
+        .filter_map(|(name, _)| ts.get(name).map(|s| (name, s)))
+        .flat_map(|(name, s)| {
+            s.p95
+                .iter()
+                .copied()
+                .chain(pool_level(r, name).map(|l| l.value))
+                .collect::<Vec<_>>()
+        })
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, |a, v| a.max(v.abs()));
+    pools
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, (name, title))| {
+            let s = ts.get(name)?;
+            let band = Band {
+                series: s,
+                label: labels::series(name),
+                color: 2 + i,
+            };
+            let levels: Vec<chart::Level> = pool_level(r, name).into_iter().collect();
+            Some(chart::fan_ext(
+                title,
+                &ts.dates,
+                &[band],
+                &levels,
+                Some(family).filter(|f| *f > 0.0),
+                lang,
+            ))
+        })
+        .collect()
 }
 
 /// Converts a chart failure into an error naming the directory.
@@ -811,7 +883,7 @@ pub fn build(r: &Run, lang: Lang) -> Result<Doc, BriefError> {
         ))),
     }
     if let Some(ts) = &r.timeseries {
-        for c in pool_charts(ts, lang) {
+        for c in pool_charts(ts, r, lang) {
             s2.extend(chart_block(Some(c), &r.dir)?);
         }
     }
@@ -842,7 +914,7 @@ pub fn build(r: &Run, lang: Lang) -> Result<Doc, BriefError> {
     renumber(&mut sections);
 
     Ok(Doc {
-        title: title(m),
+        title: stack_title(m),
         meta: vec![
             meta(m),
             L::new(

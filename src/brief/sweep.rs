@@ -152,22 +152,13 @@ fn present(s: &Sweep) -> Vec<&'static str> {
 
 fn long_table(s: &Sweep) -> Table {
     let ms = present(s);
-    let mut cols = vec![L::new("组合", "Point")];
-    cols.extend(s.keys.iter().map(|k| labels::key(k)));
-    cols.extend(ms.iter().map(|m| labels::metric(m)));
     let mut t = Table::new(
         L::new("全部结果", "All points"),
         L::new("各参数组合的主要指标", "Key metrics at every grid point"),
-        cols,
+        point_cols(s, ms.iter().map(|m| labels::metric(m))),
     );
     for p in &s.points {
-        let mut row = vec![Cell::Text(L::same(p.point.clone()))];
-        row.extend(
-            s.keys
-                .iter()
-                .zip(&p.values)
-                .map(|(k, v)| Cell::Text(value(v, k))),
-        );
+        let mut row = point_cells(s, p);
         row.extend(ms.iter().map(|m| cell(p, m)));
         t.rows.push(row);
     }
@@ -176,6 +167,138 @@ fn long_table(s: &Sweep) -> Table {
         "Mean ± 95% confidence interval; all points share their random numbers, so differences between points come from the parameters rather than sampling. Metrics zero or undefined at every point are not listed.",
     ));
     t
+}
+
+/// The point's label: its grid values, `key = value` joined.
+fn point_label(s: &Sweep, p: &Point) -> L {
+    let parts: Vec<(L, L)> = s
+        .keys
+        .iter()
+        .zip(&p.values)
+        .map(|(k, v)| (labels::key(k), value(v, k)))
+        .collect();
+    L::new(
+        parts
+            .iter()
+            .map(|(k, v)| format!("{} = {}", k.zh, v.zh))
+            .collect::<Vec<_>>()
+            .join("，"),
+        parts
+            .iter()
+            .map(|(k, v)| format!("{} = {}", k.en, v.en))
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
+}
+
+/// The first columns of a per-point table: the point and its grid values.
+fn point_cells(s: &Sweep, p: &Point) -> Vec<Cell> {
+    let mut row = vec![Cell::Text(L::same(p.point.clone()))];
+    row.extend(
+        s.keys
+            .iter()
+            .zip(&p.values)
+            .map(|(k, v)| Cell::Text(value(v, k))),
+    );
+    row
+}
+
+/// Headers of a per-point table: point, grid keys, then `more`.
+fn point_cols(s: &Sweep, more: impl IntoIterator<Item = L>) -> Vec<L> {
+    let mut cols = vec![L::new("组合", "Point")];
+    cols.extend(s.keys.iter().map(|k| labels::key(k)));
+    cols.extend(more);
+    cols
+}
+
+/// The spread over paths of each key metric at every point: the median with the
+/// 5th–95th percentile range (None for a sweep.csv written before percentiles).
+fn percentile_table(s: &Sweep) -> Option<Table> {
+    let ms: Vec<&str> = present(s)
+        .into_iter()
+        .filter(|m| s.points.iter().any(|p| p.percentiles.contains_key(*m)))
+        .collect();
+    if ms.is_empty() {
+        return None;
+    }
+    let mut t = Table::new(
+        L::new("分位数", "Percentiles"),
+        L::new(
+            "各参数组合主要指标的年度分布：中位数（5%分位 ~ 95%分位）",
+            "The spread of key metrics over simulated years: median (5th ~ 95th percentile)",
+        ),
+        point_cols(s, ms.iter().map(|m| labels::metric(m))),
+    );
+    for p in &s.points {
+        let mut row = point_cells(s, p);
+        row.extend(ms.iter().map(|m| match p.percentiles.get(*m) {
+            Some(&(p5, p50, p95)) if p50.is_finite() => Cell::Num(Num {
+                range: Some((p5, p95)).filter(|(a, b)| a.is_finite() && b.is_finite()),
+                ..Num::new(p50, q(m))
+            }),
+            _ => Cell::Empty,
+        }));
+        t.rows.push(row);
+    }
+    t.note = Some(L::new(
+        "中位数及括号内的5%–95%分位：一年中可能出现的结果范围（不是均值的置信区间）。",
+        "Median with the 5th–95th percentile in brackets: the range of outcomes a year may bring (not a confidence interval of the mean).",
+    ));
+    Some(t)
+}
+
+/// A `--exceed` target for people: `周转池排队占比 ≤ 5%` / `Share of requests … ≤ 5%`.
+fn target_label(t: &str) -> L {
+    let Ok(target) = crate::size::Target::parse_flag(t, "--exceed") else {
+        return L::same(t);
+    };
+    let name = labels::metric(&target.metric);
+    let op = match t.find(['<', '>']).map(|i| &t[i..]) {
+        Some(r) if r.starts_with("<=") => "≤",
+        Some(r) if r.starts_with(">=") => "≥",
+        Some(r) if r.starts_with('<') => "<",
+        _ => ">",
+    };
+    let n = Num::new(target.threshold, q(&target.metric));
+    L::new(
+        format!("{} {op} {}", name.zh, fmt::one(&n, true)),
+        format!("{} {op} {}", name.en, fmt::one(&n, false)),
+    )
+}
+
+/// The share of paths meeting each `--exceed` target at every point, with its
+/// Wilson 95% interval (None without targets).
+fn exceed_table(s: &Sweep) -> Option<Table> {
+    if s.exceed.is_empty() {
+        return None;
+    }
+    let mut t = Table::new(
+        L::new("达标概率", "Thresholds"),
+        L::new(
+            "达到阈值的年份占比（95%置信区间）",
+            "Share of simulated years meeting each threshold (95% CI)",
+        ),
+        point_cols(s, s.exceed.iter().map(|t| target_label(t))),
+    );
+    for p in &s.points {
+        let mut row = point_cells(s, p);
+        row.extend(p.exceed.iter().map(|&(v, lo, hi)| {
+            if v.is_finite() {
+                Cell::Num(Num {
+                    range: Some((lo, hi)).filter(|(a, b)| a.is_finite() && b.is_finite()),
+                    ..Num::new(v, Q::Pct)
+                })
+            } else {
+                Cell::Empty
+            }
+        }));
+        t.rows.push(row);
+    }
+    t.note = Some(L::new(
+        "在该指标有定义的模拟路径（年份）中达到阈值的占比；括号内为 Wilson 95%置信区间。",
+        "Share of the simulated paths (years) on which the metric is defined that meet the threshold; Wilson 95% confidence interval in brackets.",
+    ));
+    Some(t)
 }
 
 /// Curves of `metric` against the first key.
@@ -347,17 +470,49 @@ fn headlines(s: &Sweep) -> Vec<L> {
             ),
         ));
     }
+    out.extend(exceed_headlines(s));
     out
 }
 
-/// Builds the brief of a sweep.
-pub fn build(s: &Sweep, lang: Lang) -> Result<Doc, BriefError> {
+/// For each `--exceed` target: the share of years meeting it at the best point.
+fn exceed_headlines(s: &Sweep) -> Vec<L> {
+    let mut out = Vec::new();
+    for (i, t) in s.exceed.iter().enumerate() {
+        let best = s
+            .points
+            .iter()
+            .filter_map(|p| p.exceed.get(i).map(|v| (p, *v)))
+            .filter(|(_, v)| v.0.is_finite())
+            .max_by(|a, b| a.1.0.total_cmp(&b.1.0));
+        let Some((p, (v, lo, hi))) = best else {
+            continue;
+        };
+        let n = Num {
+            range: Some((lo, hi)),
+            ..Num::new(v, Q::Pct)
+        };
+        let (tl, at) = (target_label(t), point_label(s, p));
+        out.push(L::new(
+            format!(
+                "“{}”成立的年份占比最高的组合是 {}：{}。",
+                tl.zh,
+                at.zh,
+                fmt::one(&n, true)
+            ),
+            format!(
+                "\"{}\" holds in the largest share of simulated years at {}: {}.",
+                tl.en,
+                at.en,
+                fmt::one(&n, false)
+            ),
+        ));
+    }
+    out
+}
+
+/// Lines under the title: the grid, the paths and the seed.
+fn meta(s: &Sweep) -> Vec<L> {
     let m = &s.manifest;
-    let base = title(s);
-    let title = L::new(
-        format!("{} — 参数扫描", base.zh),
-        format!("{} — parameter sweep", base.en),
-    );
     let dims: Vec<(L, usize)> = s
         .keys
         .iter()
@@ -370,7 +525,7 @@ pub fn build(s: &Sweep, lang: Lang) -> Result<Doc, BriefError> {
         })
         .collect();
     let (paths, seed) = (text(m, "paths"), text(m, "seed"));
-    let meta = vec![
+    vec![
         L::new(
             format!(
                 "扫描参数：{}，共 {} 个组合",
@@ -399,30 +554,11 @@ pub fn build(s: &Sweep, lang: Lang) -> Result<Doc, BriefError> {
             "简报由 refundsim 根据本目录的模拟结果生成；金额为均值 ± 95%置信区间。",
             "Generated by refundsim from the simulation results in this directory; amounts are mean ± 95% confidence interval.",
         ),
-    ];
+    ]
+}
 
-    let mut s1 = vec![Block::Table(pivot(s))];
-    for metric in ["tied_up_net_avg", "days_to_cash_avg", "fiscal_cost"] {
-        s1.extend(run::chart_block(curves(s, metric, lang), &s.dir)?);
-    }
-    let mut sections = vec![
-        Section {
-            title: L::new(
-                "一、营运资金占用随参数的变化",
-                "1. Working capital tied up across the grid",
-            ),
-            blocks: s1,
-        },
-        Section {
-            title: L::new(
-                "二、全部组合的主要指标",
-                "2. Key metrics at every grid point",
-            ),
-            blocks: vec![Block::Table(long_table(s))],
-        },
-    ];
-    run::renumber(&mut sections);
-
+/// Provenance rows: the grid, then the manifest's seed, paths and versions.
+fn provenance(m: &Value) -> Vec<(L, String)> {
     let mut provenance = Vec::new();
     let grid: Vec<String> = m
         .get("grid")
@@ -461,12 +597,50 @@ pub fn build(s: &Sweep, lang: Lang) -> Result<Doc, BriefError> {
             ("generator", "随机数生成器", "Generator"),
         ],
     ));
+    provenance
+}
+
+/// Builds the brief of a sweep.
+pub fn build(s: &Sweep, lang: Lang) -> Result<Doc, BriefError> {
+    let m = &s.manifest;
+    let base = title(s);
+    let title = L::new(
+        format!("{} — 参数扫描", base.zh),
+        format!("{} — parameter sweep", base.en),
+    );
+    let mut s1 = vec![Block::Table(pivot(s))];
+    for metric in ["tied_up_net_avg", "days_to_cash_avg", "fiscal_cost"] {
+        s1.extend(run::chart_block(curves(s, metric, lang), &s.dir)?);
+    }
+    let mut sections = vec![Section {
+        title: L::new(
+            "一、营运资金占用随参数的变化",
+            "1. Working capital tied up across the grid",
+        ),
+        blocks: s1,
+    }];
+    if let Some(t) = exceed_table(s) {
+        sections.push(Section {
+            title: L::new("二、达到阈值的概率", "2. How often thresholds are met"),
+            blocks: vec![Block::Table(t)],
+        });
+    }
+    let mut all = vec![Block::Table(long_table(s))];
+    all.extend(percentile_table(s).map(Block::Table));
+    sections.push(Section {
+        title: L::new(
+            "三、全部组合的主要指标",
+            "3. Key metrics at every grid point",
+        ),
+        blocks: all,
+    });
+    run::renumber(&mut sections);
     Ok(Doc {
         title,
-        meta,
+        meta: meta(s),
         headlines: headlines(s),
         sections,
-        provenance,
+        provenance: provenance(m),
         inputs: run::inputs(m, &L::new("输入文件", "Input")),
     })
 }
