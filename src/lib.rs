@@ -53,7 +53,9 @@ mod layering {
     use std::path::Path;
 
     /// Pairs still importing each other, each with the issue that removes it.
-    const KNOWN: &[(&str, &str)] = &[("engine", "finance")]; // issue 8, branch `mech`
+    /// `sweep` names `size::Target` for `--exceed` and `size` names
+    /// `sweep::SweepError`: to be removed by moving `Target` below both.
+    const KNOWN: &[(&str, &str)] = &[("size", "sweep")];
 
     fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
         for e in std::fs::read_dir(dir).unwrap() {
