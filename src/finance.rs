@@ -40,7 +40,7 @@ pub fn series_names(s: &Scenario) -> Vec<&'static str> {
 /// rows are empty (NaN) where it is off, the default rows without `[credit_risk]`.
 pub fn source_on(source: Source, s: &Scenario) -> bool {
     match source {
-        Source::Claims | Source::Timeline | Source::Mechanisms => true,
+        Source::Claims | Source::Timeline | Source::Mechanisms | Source::Budget => true,
         Source::Defaults => s.credit_risk.is_some(),
         Source::Pool(m) => m.enabled(s),
     }

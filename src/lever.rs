@@ -13,7 +13,7 @@
 
 use std::fmt::Write as _;
 
-use crate::scenario::build::parse_amount;
+use crate::input::parse_amount;
 use crate::scenario::keys::{self, KeyDef, Shape};
 use crate::scenario::tree::{Node, Value};
 
@@ -84,10 +84,12 @@ pub fn def_key(key: &str) -> String {
 }
 
 fn is_lever_def(d: &KeyDef) -> bool {
-    matches!(d.shape, Shape::Value | Shape::Dist | Shape::ValueOrSection)
-        && !NOT_LEVERS
-            .iter()
-            .any(|p| d.key.starts_with(p) || d.key.ends_with(p))
+    matches!(
+        d.shape(),
+        Shape::Value | Shape::Dist | Shape::ValueOrSection
+    ) && !NOT_LEVERS
+        .iter()
+        .any(|p| d.key.starts_with(p) || d.key.ends_with(p))
 }
 
 /// A node's numeric value, if it is a number or an amount.
@@ -363,7 +365,7 @@ pub fn defaults(root: &Node) -> Vec<Lever> {
                 Some(Value::Array(items)) => {
                     (1..=items.len()).map(|i| format!("{a}.{i}")).collect()
                 }
-                Some(Value::Table(_)) if d.shape == Shape::ValueOrSection => continue,
+                Some(Value::Table(_)) if d.shape() == Shape::ValueOrSection => continue,
                 Some(_) => vec![a],
             };
             for k in keys {

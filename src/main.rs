@@ -17,7 +17,8 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use refundsim::engine::{self, Model};
-use refundsim::report::{self, RunInfo, Staging};
+use refundsim::output::{OutputError, Staging, check_destination};
+use refundsim::report::{self, RunInfo};
 use refundsim::scenario::{Scenario, ScenarioError};
 
 /// Monte Carlo simulator of export VAT-refund liquidity for Guizhou's 1+7 platforms.
@@ -357,9 +358,9 @@ fn failed(e: impl Into<anyhow::Error>) -> Failure {
 const INTERRUPTED: u8 = 130;
 
 /// A failure while writing outputs: exit 130 when it was Ctrl-C, else 1.
-fn write_failed(e: report::OutputError) -> Failure {
+fn write_failed(e: OutputError) -> Failure {
     Failure {
-        code: if matches!(e, report::OutputError::Interrupted) {
+        code: if matches!(e, OutputError::Interrupted) {
             INTERRUPTED
         } else {
             1
@@ -577,7 +578,7 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
         .out
         .clone()
         .unwrap_or_else(|| compare_folder(&plan));
-    report::check_destination(&dest, a.control.force).map_err(usage)?;
+    check_destination(&dest, a.control.force).map_err(usage)?;
     // Warnings of every arm (the population's once) and of the pairing, shown
     // before the work and recorded in every manifest.
     warn(&plan.warnings);
@@ -701,7 +702,7 @@ fn sweep(a: SweepArgs) -> Result<(), Failure> {
     bar.finish_and_clear();
     let csv = result.map_err(|e| match e {
         sweep::SweepError::Interrupted { .. }
-        | sweep::SweepError::Output(report::OutputError::Interrupted) => Failure {
+        | sweep::SweepError::Output(OutputError::Interrupted) => Failure {
             code: INTERRUPTED,
             error: e.into(),
         },
@@ -733,7 +734,7 @@ fn study_failure(e: refundsim::size::StudyError) -> Failure {
         }
         StudyError::Run(
             e @ (refundsim::sweep::SweepError::Cancelled
-            | refundsim::sweep::SweepError::Output(report::OutputError::Interrupted)),
+            | refundsim::sweep::SweepError::Output(OutputError::Interrupted)),
         ) => Failure {
             code: INTERRUPTED,
             error: e.into(),
@@ -1116,7 +1117,7 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(&s.name));
-    report::check_destination(&dest, a.control.force).map_err(usage)?;
+    check_destination(&dest, a.control.force).map_err(usage)?;
     let model = Model::new(s);
     warn(&model.warnings);
     let bar = progress(model.scenario.paths as u64, a.control.quiet, "simulating");
@@ -1181,7 +1182,7 @@ fn run(a: RunArgs) -> Result<(), Failure> {
         staging.write(name, text.as_bytes()).map_err(write_failed)?;
     }
     let written = staging.commit(a.control.force).map_err(|e| match e {
-        report::OutputError::Interrupted => write_failed(e),
+        OutputError::Interrupted => write_failed(e),
         e => failed(anyhow::Error::new(e).context("the run finished but could not be saved")),
     })?;
     let claims_written = match claims_file {
@@ -1207,7 +1208,7 @@ fn run(a: RunArgs) -> Result<(), Failure> {
 /// reported at the end, so the run itself is never cut short by it.
 struct ClaimsFile {
     file: refundsim::output::StreamFile,
-    error: Option<report::OutputError>,
+    error: Option<OutputError>,
 }
 
 impl ClaimsFile {
@@ -1338,7 +1339,7 @@ fn run_shard(
             s.name, shard.index, shard.count
         ))
     });
-    report::check_destination(&dest, a.control.force).map_err(usage)?;
+    check_destination(&dest, a.control.force).map_err(usage)?;
     let model = Model::new(s);
     warn(&model.warnings);
     let bar = progress(local as u64, a.control.quiet, "simulating");
@@ -1372,7 +1373,7 @@ fn run_shard(
         staging.write(name, bytes).map_err(write_failed)?;
     }
     let written = staging.commit(a.control.force).map_err(|e| match e {
-        report::OutputError::Interrupted => write_failed(e),
+        OutputError::Interrupted => write_failed(e),
         e => failed(anyhow::Error::new(e).context("the shard finished but could not be saved")),
     })?;
     say!(
@@ -1387,7 +1388,7 @@ fn run_shard(
 /// `merge SHARD_DIR… --out DIR`.
 fn merge(a: MergeArgs) -> Result<(), Failure> {
     use refundsim::shard::ShardSet;
-    report::check_destination(&a.out, a.force).map_err(usage)?;
+    check_destination(&a.out, a.force).map_err(usage)?;
     let threads = threads_of(a.threads);
     let kind = a
         .dirs

@@ -21,6 +21,8 @@ pub enum Source {
     Mechanisms,
     /// Correlated exporter defaults (`credit_risk`); defined without credit lines.
     Defaults,
+    /// The refund budget (`policy.quota`): 0, not empty, without one.
+    Budget,
     /// One liquidity mechanism: its rows are empty where it is off.
     Pool(Mechanism),
 }
@@ -33,6 +35,7 @@ impl Source {
             Source::Timeline => "refund timeline (policy)".into(),
             Source::Mechanisms => "all enabled mechanisms".into(),
             Source::Defaults => "exporter defaults (credit_risk)".into(),
+            Source::Budget => "the refund budget (policy.quota)".into(),
             Source::Pool(m) => format!("{} (pools.{})", m.label().1.to_lowercase(), m.name()),
         }
     }
@@ -99,6 +102,7 @@ const CLAIMS: Source = Source::Claims;
 const TIMELINE: Source = Source::Timeline;
 const MECHANISMS: Source = Source::Mechanisms;
 const DEFAULTS: Source = Source::Defaults;
+const BUDGET: Source = Source::Budget;
 const TURNOVER: Source = Source::Pool(Mechanism::Turnover);
 const GUARANTEE: Source = Source::Pool(Mechanism::Guarantee);
 const CREDIT: Source = Source::Pool(Mechanism::Credit);
@@ -272,13 +276,13 @@ metrics! {
     ServiceLoss = "service.loss", "CNY/yr", true, Flow, SERVICE,
         "综合服务企业代垫损失（每年）", "Service company losses per year",
         "Advances lost on denied claims: advance × loss_given_denial, dated by the denial; private money, not in fiscal_cost.";
-    BudgetBindingMonths = "budget.binding_months", "count/yr", false, Flow, TIMELINE,
+    BudgetBindingMonths = "budget.binding_months", "count/yr", false, Flow, BUDGET,
         "退税计划指标不足的月数（每年）", "Months the refund budget ran out, per year",
         "Months in the window in which the refund budget (policy.quota) ran out before all approved claims were paid: on some working day of the month the head of the queue was ready but the month's remaining budget did not cover it (a month counts once, if that happened on a window day). 0 without policy.quota.";
-    BudgetBacklogAvg = "budget.backlog_avg", "CNY", true, Stock, TIMELINE,
+    BudgetBacklogAvg = "budget.backlog_avg", "CNY", true, Stock, BUDGET,
         "等待退税计划指标的已审核退税（日均）", "Approved refunds waiting for the budget, daily average",
         "Approved claims waiting for the refund budget (ready at t4, not yet paid at t5), end of day, averaged over the window; a claim waits on days t4 … t5 − 1. 0 without policy.quota (claims are paid at t4).";
-    BudgetWaitDaysAvg = "budget.wait_days_avg", "days", true, Ratio, TIMELINE,
+    BudgetWaitDaysAvg = "budget.wait_days_avg", "days", true, Ratio, BUDGET,
         "等待退税计划指标天数（平均）", "Days waited for the refund budget, average",
         "Calendar days t5 − t4 that claims waited for the refund budget, averaged over the claims paid in the window, weighted by refund amount. 0 without policy.quota; empty when no refund was paid in the window.";
     FiscalCostNet = "fiscal_cost_net", "CNY/yr", false, Flow, MECHANISMS,
@@ -364,6 +368,7 @@ mod tests {
             match m.source {
                 Source::Pool(k) => assert_eq!(prefix, Some(k.name()), "{}", m.name),
                 Source::Defaults => assert_eq!(prefix, Some("credit"), "{}", m.name),
+                Source::Budget => assert_eq!(prefix, Some("budget"), "{}", m.name),
                 _ => assert_eq!(prefix, None, "{}", m.name),
             }
             assert!(!m.zh.is_empty() && !m.en.is_empty(), "{}", m.name);

@@ -9,8 +9,6 @@
 
 use std::fmt::Write as _;
 
-pub use crate::output::{OutputError, Staging, check_destination, is_refundsim_output};
-
 use rayon::prelude::*;
 
 use crate::engine::{Model, RunOutput};

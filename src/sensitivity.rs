@@ -55,7 +55,7 @@ pub fn parse_param(root: &crate::scenario::tree::Node, arg: &str) -> Result<Para
     let parts: Vec<&str> = v.split(',').collect();
     let nums: Option<Vec<f64>> = parts
         .iter()
-        .map(|p| crate::scenario::build::parse_amount(p))
+        .map(|p| crate::input::parse_amount(p))
         .collect();
     match nums.as_deref() {
         Some([lo, hi]) if lo < hi => {

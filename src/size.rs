@@ -100,7 +100,7 @@ impl Target {
                 "{flag} `{s}`: `{metric}` is not a metric{hint}; `refundsim explain` lists the metrics in summary.csv"
             ));
         }
-        let threshold = crate::scenario::build::parse_amount(rhs)
+        let threshold = crate::input::parse_amount(rhs)
             .ok_or_else(|| format!("{flag} `{s}`: `{rhs}` is not a number; {how}"))?;
         Ok(Target {
             metric,
@@ -182,7 +182,7 @@ pub fn parse_range(s: &str) -> Result<(f64, f64), String> {
         )
     };
     let (a, b) = s.split_once(':').ok_or_else(bad)?;
-    let p = |x: &str| crate::scenario::build::parse_amount(x);
+    let p = |x: &str| crate::input::parse_amount(x);
     match (p(a), p(b)) {
         (Some(lo), Some(hi)) if lo < hi => Ok((lo, hi)),
         _ => Err(bad()),
@@ -315,7 +315,7 @@ impl Search {
         let confidence = Confidence::parse(confidence).map_err(StudyError::Usage)?;
         let mut step = match step {
             None => (hi - lo) / 100.0,
-            Some(s) => match crate::scenario::build::parse_amount(s) {
+            Some(s) => match crate::input::parse_amount(s) {
                 Some(x) if x > 0.0 && x <= hi - lo => x,
                 _ => {
                     return Err(StudyError::Usage(format!(

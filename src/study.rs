@@ -12,6 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
+use crate::output;
 use crate::scenario::Scenario;
 use crate::sweep::{self, SweepError};
 
@@ -30,12 +31,12 @@ pub fn column<'a>(cols: &'a Columns, metric: &str) -> &'a [f64] {
 /// resolved form.
 pub fn point_id(s: &Scenario) -> String {
     let json = serde_json::to_string(s).expect("serialisable");
-    crate::scenario::build::sha256_hex(json.as_bytes())[..16].to_string()
+    crate::input::sha256_hex(json.as_bytes())[..16].to_string()
 }
 
 /// sha256 of a study's defining JSON (its kind, arguments and point scenarios).
 pub fn fingerprint(v: &serde_json::Value) -> String {
-    crate::scenario::build::sha256_hex(v.to_string().as_bytes())
+    crate::input::sha256_hex(v.to_string().as_bytes())
 }
 
 /// A study directory being filled.
@@ -68,7 +69,7 @@ impl<'a> Study<'a> {
         let points = sweep::open_study_dir(dir, &kind, &fp, force)?;
         let mut m = manifest;
         m["complete"] = serde_json::Value::Bool(false);
-        sweep::write_atomic(&dir.join("manifest.json"), &pretty(&m))?;
+        output::write_file(&dir.join("manifest.json"), pretty(&m).as_bytes())?;
         Ok(Study {
             dir: dir.to_path_buf(),
             points,
@@ -109,14 +110,14 @@ impl<'a> Study<'a> {
         extra: serde_json::Value,
     ) -> Result<PathBuf, SweepError> {
         for (name, text) in files {
-            sweep::write_atomic(&self.dir.join(name), text)?;
+            output::write_file(&self.dir.join(name), text.as_bytes())?;
         }
         let mut m = self.manifest;
         if let (Some(o), serde_json::Value::Object(e)) = (m.as_object_mut(), extra) {
             o.extend(e);
         }
         m["complete"] = serde_json::Value::Bool(true);
-        sweep::write_atomic(&self.dir.join("manifest.json"), &pretty(&m))?;
+        output::write_file(&self.dir.join("manifest.json"), pretty(&m).as_bytes())?;
         Ok(self.dir)
     }
 }

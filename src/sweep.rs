@@ -13,7 +13,8 @@ use std::sync::atomic::AtomicBool;
 
 use crate::engine::{self, Model};
 use crate::metrics;
-use crate::report::{self, RunInfo, Staging, num};
+use crate::output::{self, OutputError, Staging};
+use crate::report::{self, RunInfo, num};
 use crate::scenario::Scenario;
 use crate::shard::Shard;
 use crate::stats::Summary;
@@ -88,8 +89,8 @@ pub fn parse_axis(arg: &str) -> Result<Axis, String> {
         let parts: Vec<&str> = v.split(':').collect();
         if parts.len() == 3
             && let (Ok(a), Ok(b)) = (
-                crate::scenario::build::amount(parts[0]),
-                crate::scenario::build::amount(parts[1]),
+                crate::input::amount(parts[0]),
+                crate::input::amount(parts[1]),
             )
         {
             let n = match parts[2].trim().parse::<usize>() {
@@ -225,7 +226,7 @@ impl Plan {
         if !problems.is_empty() {
             return Err(crate::scenario::ScenarioError { problems });
         }
-        let fingerprint = crate::scenario::build::sha256_hex(fp.as_bytes());
+        let fingerprint = crate::input::sha256_hex(fp.as_bytes());
         Ok(Plan {
             files: files.to_vec(),
             sets: sets.to_vec(),
@@ -265,7 +266,7 @@ pub enum SweepError {
     Cancelled,
     /// Writing failed.
     #[error(transparent)]
-    Output(#[from] report::OutputError),
+    Output(#[from] OutputError),
     /// Sweep shards that cannot be merged (bad usage: exit 2).
     #[error("{0}")]
     Shards(String),
@@ -320,11 +321,6 @@ fn manifest_value(plan: &Plan, complete: bool) -> serde_json::Value {
     })
 }
 
-/// Writes `text` to `path` atomically (see [`crate::output::write_file`]).
-pub fn write_atomic(path: &Path, text: &str) -> Result<(), report::OutputError> {
-    crate::output::write_file(path, text.as_bytes())
-}
-
 /// Whether `dir` may hold this sweep (see [`check_study_dir`]).
 pub fn check_dir(dir: &Path, plan: &Plan, force: bool) -> Result<bool, SweepError> {
     check_dir_shard(dir, plan, force, None)
@@ -358,7 +354,7 @@ pub fn check_study_dir(
 ) -> Result<bool, SweepError> {
     crate::output::check_destination(dir, true).or_else(|e| match e {
         // Checked below: a study being resumed, or replaced with --force.
-        report::OutputError::NotOurs(_) | report::OutputError::Foreign { .. } => Ok(()),
+        OutputError::NotOurs(_) | OutputError::Foreign { .. } => Ok(()),
         e => Err(e),
     })?;
     if std::fs::symlink_metadata(dir).is_err() {
@@ -378,7 +374,7 @@ pub fn check_study_dir(
     }
     match crate::output::check_replaceable(dir) {
         Ok(()) => Ok(false),
-        Err(report::OutputError::NotOurs(_)) => Err(SweepError::Foreign(dir.to_path_buf())),
+        Err(OutputError::NotOurs(_)) => Err(SweepError::Foreign(dir.to_path_buf())),
         Err(e) => Err(e.into()),
     }
 }
@@ -414,7 +410,7 @@ pub fn run_shard(
         "sweep"
     };
     let points_dir = open_study_dir(dir, kind, &study_fingerprint(plan, shard), force)?;
-    write_atomic(&dir.join("manifest.json"), &manifest(plan, false, shard))?;
+    output::write_file(&dir.join("manifest.json"), manifest(plan, false, shard).as_bytes())?;
     let total = plan.points.len();
     for (done, (_, s)) in plan.points.iter().enumerate() {
         if shard.is_some_and(|sh| !sh.owns(done as u64)) {
@@ -427,13 +423,13 @@ pub fn run_shard(
         })?;
     }
     if shard.is_some() {
-        write_atomic(&dir.join("manifest.json"), &manifest(plan, true, shard))?;
+        output::write_file(&dir.join("manifest.json"), manifest(plan, true, shard).as_bytes())?;
         return Ok(dir.to_path_buf());
     }
     let rows = read_rows(&points_dir, total)?;
     let csv_path = dir.join("sweep.csv");
-    write_atomic(&csv_path, &sweep_csv(plan, &rows))?;
-    write_atomic(&dir.join("manifest.json"), &manifest(plan, true, None))?;
+    output::write_file(&csv_path, sweep_csv(plan, &rows).as_bytes())?;
+    output::write_file(&dir.join("manifest.json"), manifest(plan, true, None).as_bytes())?;
     Ok(csv_path)
 }
 
@@ -629,7 +625,7 @@ pub fn open_study_dir(
         crate::output::remove_output_dir(dir)?;
     }
     let points_dir = dir.join("points");
-    std::fs::create_dir_all(&points_dir).map_err(|source| report::OutputError::Io {
+    std::fs::create_dir_all(&points_dir).map_err(|source| OutputError::Io {
         path: points_dir.clone(),
         source,
     })?;
@@ -663,8 +659,8 @@ pub fn run_point(
         elapsed_seconds: started.elapsed().as_secs_f64(),
         command: Vec::new(),
     };
-    let cancelled = |e: report::OutputError| match e {
-        report::OutputError::Interrupted => SweepError::Cancelled,
+    let cancelled = |e: OutputError| match e {
+        OutputError::Interrupted => SweepError::Cancelled,
         e => e.into(),
     };
     let staging = Staging::new(pdir).map_err(cancelled)?;
@@ -707,11 +703,11 @@ fn point_problem(pdir: &Path, s: &Scenario) -> Option<String> {
 /// Deletes the files a point's run writes from a damaged point folder (its
 /// manifest may be damaged too, so it cannot vouch for the folder), and the
 /// folder if that empties it. Anything else is left for the commit to refuse.
-fn clear_point(pdir: &Path) -> Result<(), report::OutputError> {
+fn clear_point(pdir: &Path) -> Result<(), OutputError> {
     for name in crate::output::run_files() {
         let f = pdir.join(name);
         if f.is_file() {
-            std::fs::remove_file(&f).map_err(|source| report::OutputError::Io {
+            std::fs::remove_file(&f).map_err(|source| OutputError::Io {
                 path: f.clone(),
                 source,
             })?;
@@ -784,7 +780,7 @@ fn cell_value(v: &str) -> String {
         })
         .unwrap_or(t);
     if unquoted.contains(['亿', '万'])
-        && let Some(x) = crate::scenario::build::parse_amount(unquoted)
+        && let Some(x) = crate::input::parse_amount(unquoted)
     {
         return format!("{x}");
     }

@@ -149,7 +149,7 @@ fn toml_quote(s: &str) -> String {
 fn key() -> impl Strategy<Value = String> {
     let known: Vec<&'static str> = KEYS
         .iter()
-        .filter(|d| d.shape != Shape::Section && d.shape != Shape::Tables)
+        .filter(|d| d.shape() != Shape::Section && d.shape() != Shape::Tables)
         .map(|d| d.key)
         .collect();
     prop_oneof![

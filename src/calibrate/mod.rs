@@ -715,7 +715,7 @@ fn read_records(ctx: &Context, opts: &Options) -> Result<Read, CalibrateError> {
     })?;
     let bad: u64 = bad_counts.values().sum();
     let sha256 = std::fs::read(path)
-        .map(|b| crate::scenario::build::sha256_hex(&b))
+        .map(|b| crate::input::sha256_hex(&b))
         .unwrap_or_default();
     if rows > 0 && bad as f64 > opts.max_bad * rows as f64 {
         let share = 100.0 * bad as f64 / rows as f64;
@@ -1048,7 +1048,7 @@ fn exporters(path: &Path, seed: u64) -> Result<Vec<PlatformFit>, CalibrateError>
         })?;
         let line = rec.position().map(|p| p.line());
         let get = |i: usize| rec.get(i).unwrap_or("").trim();
-        let x: f64 = crate::scenario::build::parse_amount(get(ce))
+        let x: f64 = crate::input::parse_amount(get(ce))
             .filter(|x| *x > 0.0)
             .ok_or_else(|| {
                 err(

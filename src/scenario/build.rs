@@ -3,66 +3,13 @@
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use sha2::{Digest, Sha256};
 
-use super::keys::{self, KeyDef, Shape};
+use super::keys;
+use super::keys::{self as k, Key, KeyDef, Shape, Ty, kind};
 use super::tree::{self, Node, Origin, Source, Sources, Value};
 use super::*;
 use crate::calendar;
-
-/// Parses an amount: a number, or `"3亿"`, `"300万"`, `"3e8"`, optionally ending in 元.
-/// None for anything [`amount`] rejects.
-pub fn parse_amount(s: &str) -> Option<f64> {
-    amount(s).ok()
-}
-
-/// Parses an amount like [`parse_amount`], saying what is wrong when it cannot.
-///
-/// Commas are thousands separators only (`"1,500万"`, groups of three digits);
-/// `"1,5亿"` is an error rather than 15亿. Spaces and `_` are ignored.
-pub fn amount(s: &str) -> Result<f64, String> {
-    let shown = clip(s);
-    let t = s.trim().trim_end_matches('元').replace(['_', ' '], "");
-    let (num, mult) = if let Some(x) = t.strip_suffix('亿') {
-        (x, 1e8)
-    } else if let Some(x) = t.strip_suffix('万') {
-        (x, 1e4)
-    } else {
-        (t.as_str(), 1.0)
-    };
-    let num = if num.contains(',') {
-        let int = num
-            .trim_start_matches(['-', '+'])
-            .split(['.', 'e', 'E'])
-            .next()
-            .unwrap_or("");
-        let groups: Vec<&str> = int.split(',').collect();
-        let grouped = !num.split(['.', 'e', 'E']).skip(1).any(|x| x.contains(','))
-            && (1..=3).contains(&groups[0].len())
-            && groups[1..].iter().all(|g| g.len() == 3)
-            && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()));
-        if !grouped {
-            return Err(format!(
-                "`{shown}`: a comma may only separate thousands (groups of 3 digits, as in \"1,500万\"); write a decimal point for a fraction, e.g. \"{}\"",
-                shown.trim().replace(',', ".")
-            ));
-        }
-        num.replace(',', "")
-    } else {
-        num.to_string()
-    };
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("`{shown}` is not an amount"))?;
-    let v = v * mult;
-    if v.is_nan() {
-        return Err(format!("`{shown}` is not an amount"));
-    }
-    if v.is_infinite() {
-        return Err(format!("`{shown}` is too large for a number"));
-    }
-    Ok(v)
-}
+use crate::input::{amount, clip, printable, sha256_hex};
 
 struct Ctx {
     src: Sources,
@@ -76,6 +23,9 @@ struct Ctx {
     /// A scenario file could not be parsed: checks of missing sections and across
     /// sections are skipped, as the broken file may settle them.
     partial: bool,
+    /// The keys whose values were read, in order (checked by a test: every
+    /// declared value key is read by the builder).
+    read: Vec<&'static str>,
 }
 
 /// Where a value sits: the node (if written) and the key path shown to the user.
@@ -101,15 +51,10 @@ impl Ctx {
         self.problems.push(p);
     }
 
-    /// Looks up `leaf` in table `t` whose shown path is `prefix` and whose key
-    /// definition path is `defprefix`.
-    fn at<'a>(&self, t: Option<&'a Node>, prefix: &str, defprefix: &str, leaf: &str) -> At<'a> {
-        let defkey = if defprefix.is_empty() {
-            leaf.to_string()
-        } else {
-            format!("{defprefix}.{leaf}")
-        };
-        let def = keys::find(&defkey).unwrap_or_else(|| panic!("undocumented key {defkey}"));
+    /// Where the key `key` sits in table `t`, whose shown path is `prefix`.
+    fn at<'a, T>(&self, t: Option<&'a Node>, prefix: &str, key: &'static Key<T>) -> At<'a> {
+        let def = &key.def;
+        let leaf = keys::leaf(def.key);
         At {
             node: t.and_then(|t| t.get(leaf)),
             parent: t.map(|t| t.at).unwrap_or_default(),
@@ -120,6 +65,32 @@ impl Ctx {
             },
             def,
         }
+    }
+
+    /// The value of `key` in table `t` (shown as `prefix`), read as its declared
+    /// kind; `None` after reporting a problem.
+    fn get<T: Read>(
+        &mut self,
+        t: Option<&Node>,
+        prefix: &str,
+        key: &'static Key<T>,
+    ) -> Option<T::Out> {
+        let a = self.at(t, prefix, key);
+        self.read.push(key.def.key);
+        T::read(self, a)
+    }
+
+    /// The value of the choice `key` among `options`.
+    fn pick<T: Copy>(
+        &mut self,
+        t: Option<&Node>,
+        prefix: &str,
+        key: &'static Key<kind::Choice>,
+        options: &[(&str, T)],
+    ) -> Option<T> {
+        let a = self.at(t, prefix, key);
+        self.read.push(key.def.key);
+        self.choice(a, options)
     }
 
     /// The written node, or the default parsed from the key table, or a "missing" problem.
@@ -152,7 +123,7 @@ impl Ctx {
     }
 
     fn range_msg(def: &KeyDef) -> String {
-        if def.shape == Shape::Dist {
+        if def.shape() == Shape::Dist {
             format!(
                 "allowed: {}; every value from {} to {}{}",
                 def.allowed,
@@ -437,7 +408,7 @@ impl Ctx {
     fn dist_of(&mut self, n: &Node, shown: &str, def: &KeyDef) -> Option<Dist> {
         // Messages state the bounds of every value (lists of distributions too).
         let def = &KeyDef {
-            shape: Shape::Dist,
+            ty: Ty::Distribution,
             ..*def
         };
         let d = match &n.value {
@@ -445,73 +416,8 @@ impl Ctx {
             Value::Table(t) if t.len() == 1 => {
                 let (form, kat, v) = &t[0];
                 let shown_f = format!("{shown}.{form}");
-                let nums = |c: &mut Ctx, v: &Node, len: Option<usize>| -> Option<Vec<f64>> {
-                    let items = match &v.value {
-                        Value::Array(items)
-                            if len.is_none_or(|l| items.len() == l) && !items.is_empty() =>
-                        {
-                            items.clone()
-                        }
-                        _ => {
-                            c.err(
-                                v.at,
-                                &shown_f,
-                                format!(
-                                    "expected {} numbers, found {}",
-                                    len.map(|l| l.to_string()).unwrap_or("a list of".into()),
-                                    v.show()
-                                ),
-                            );
-                            return None;
-                        }
-                    };
-                    let mut out = Vec::new();
-                    for it in &items {
-                        out.push(c.number_of(it, &shown_f, def, false)?);
-                    }
-                    Some(out)
-                };
-                let mean_cv = |c: &mut Ctx, v: &Node| -> Option<(f64, f64)> {
-                    let (Some(m), Some(cv)) = (v.get("mean"), v.get("cv")) else {
-                        c.err(
-                            v.at,
-                            &shown_f,
-                            format!("expected {{ mean = m, cv = c }}, found {}", v.show()),
-                        );
-                        return None;
-                    };
-                    if let Some(extra) = v
-                        .entries()
-                        .and_then(|e| e.iter().find(|(k, _, _)| k != "mean" && k != "cv"))
-                    {
-                        c.err(
-                            extra.1,
-                            &format!("{shown_f}.{}", extra.0),
-                            "unknown key; allowed: mean, cv",
-                        );
-                        return None;
-                    }
-                    let mean = c.number_of(m, &format!("{shown_f}.mean"), def, false)?;
-                    let cvdef = KeyDef {
-                        min: 0.0,
-                        max: 10.0,
-                        allowed: "a coefficient of variation from 0 to 10",
-                        ..*def
-                    };
-                    let cv = c.number_of(cv, &format!("{shown_f}.cv"), &cvdef, false)?;
-                    if mean <= 0.0 && cv > 0.0 {
-                        c.err(
-                            m.at,
-                            &format!("{shown_f}.mean"),
-                            format!(
-                                "the mean must be above 0 (and at most {}) when cv > 0; write {{ fixed = 0 }} for no time at all",
-                                show_bound(def.max)
-                            ),
-                        );
-                        return None;
-                    }
-                    Some((mean, cv))
-                };
+                let nums = |c: &mut Ctx, v: &Node, len| c.dist_numbers(v, &shown_f, def, len);
+                let mean_cv = |c: &mut Ctx, v: &Node| c.mean_cv(v, &shown_f, def);
                 match form.as_str() {
                     "fixed" => Dist::Fixed(self.number_of(v, &shown_f, def, false)?),
                     "uniform" => {
@@ -585,6 +491,81 @@ impl Ctx {
             }
         };
         Some(d)
+    }
+
+    /// The numbers of a distribution's list (`len` of them, or at least one).
+    fn dist_numbers(
+        &mut self,
+        v: &Node,
+        shown_f: &str,
+        def: &KeyDef,
+        len: Option<usize>,
+    ) -> Option<Vec<f64>> {
+        let items = match &v.value {
+            Value::Array(items) if len.is_none_or(|l| items.len() == l) && !items.is_empty() => {
+                items.clone()
+            }
+            _ => {
+                self.err(
+                    v.at,
+                    shown_f,
+                    format!(
+                        "expected {} numbers, found {}",
+                        len.map(|l| l.to_string()).unwrap_or("a list of".into()),
+                        v.show()
+                    ),
+                );
+                return None;
+            }
+        };
+        let mut out = Vec::new();
+        for it in &items {
+            out.push(self.number_of(it, shown_f, def, false)?);
+        }
+        Some(out)
+    }
+
+    /// `{ mean = m, cv = c }` of a lognormal or gamma distribution.
+    fn mean_cv(&mut self, v: &Node, shown_f: &str, def: &KeyDef) -> Option<(f64, f64)> {
+        let (Some(m), Some(cv)) = (v.get("mean"), v.get("cv")) else {
+            self.err(
+                v.at,
+                shown_f,
+                format!("expected {{ mean = m, cv = c }}, found {}", v.show()),
+            );
+            return None;
+        };
+        if let Some(extra) = v
+            .entries()
+            .and_then(|e| e.iter().find(|(k, _, _)| k != "mean" && k != "cv"))
+        {
+            self.err(
+                extra.1,
+                &format!("{shown_f}.{}", extra.0),
+                "unknown key; allowed: mean, cv",
+            );
+            return None;
+        }
+        let mean = self.number_of(m, &format!("{shown_f}.mean"), def, false)?;
+        let cvdef = KeyDef {
+            min: 0.0,
+            max: 10.0,
+            allowed: "a coefficient of variation from 0 to 10",
+            ..*def
+        };
+        let cv = self.number_of(cv, &format!("{shown_f}.cv"), &cvdef, false)?;
+        if mean <= 0.0 && cv > 0.0 {
+            self.err(
+                m.at,
+                &format!("{shown_f}.mean"),
+                format!(
+                    "the mean must be above 0 (and at most {}) when cv > 0; write {{ fixed = 0 }} for no time at all",
+                    show_bound(def.max)
+                ),
+            );
+            return None;
+        }
+        Some((mean, cv))
     }
 
     fn dist(&mut self, a: At) -> Option<Dist> {
@@ -668,11 +649,11 @@ impl Ctx {
                         format!("unknown key.{hint} Keys allowed here: {}", known.join(", ")),
                     );
                 }
-                Some(def) => match def.shape {
+                Some(def) => match def.shape() {
                     Shape::Section | Shape::ValueOrSection => {
                         if child.entries().is_some() {
                             self.unknown_keys(child, &full_shown, &full_def)
-                        } else if def.shape == Shape::Section {
+                        } else if def.shape() == Shape::Section {
                             self.err(
                                 child.at,
                                 &full_shown,
@@ -707,6 +688,227 @@ impl Ctx {
     }
 }
 
+/// How a key of one kind ([`keys::kind`]) is read from the tree.
+trait Read {
+    /// The spec field's type.
+    type Out;
+    /// Reads it, or reports every problem and returns `None`.
+    fn read(c: &mut Ctx, a: At) -> Option<Self::Out>;
+}
+
+macro_rules! read_with {
+    ($($kind:ident => $out:ty, $method:ident;)*) => {$(
+        impl Read for kind::$kind {
+            type Out = $out;
+            fn read(c: &mut Ctx, a: At) -> Option<$out> {
+                c.$method(a)
+            }
+        }
+    )*};
+}
+
+read_with! {
+    Number => f64, num;
+    Amount => f64, amount;
+    OptAmount => Option<f64>, opt_amount;
+    Integer => i64, int;
+    Seed => u64, seed;
+    Bool => bool, boolean;
+    Text => String, text;
+    Date => NaiveDate, date;
+    DateRanges => Vec<(NaiveDate, NaiveDate)>, date_ranges;
+    Dates => Vec<NaiveDate>, dates;
+    Distribution => Dist, dist;
+    Numbers4 => [f64; 4], numbers4;
+    Dists4 => [Dist; 4], dists4;
+    Season => [f64; 12], season;
+    Classes => [bool; 4], classes;
+    Mechanisms => Vec<Mechanism>, mechanisms;
+    NumberOrTable => ShipmentRate, shipment_rate;
+    OptFactor => Option<f64>, opt_factor;
+    MonthlyAmounts => [f64; 12], monthly_amounts;
+}
+
+/// Readers of the kinds that are more than one value.
+impl Ctx {
+    fn date(&mut self, a: At) -> Option<NaiveDate> {
+        let n = self.node_or_default(&a)?;
+        self.date_of(&n, &a.shown)
+    }
+
+    /// Exactly as written: an integer seed never passes through a float.
+    fn seed(&mut self, a: At) -> Option<u64> {
+        let n = self.node_or_default(&a)?;
+        match n.value {
+            Value::Int(i) if i >= 0 => Some(i as u64),
+            Value::Float(f) if f.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&f) => {
+                Some(f as u64)
+            }
+            _ => {
+                self.err(
+                    n.at,
+                    &a.shown,
+                    format!("{} is not a seed; {}", n.show(), Ctx::range_msg(a.def)),
+                );
+                None
+            }
+        }
+    }
+
+    fn date_ranges(&mut self, a: At) -> Option<Vec<(NaiveDate, NaiveDate)>> {
+        let n = self.node_or_default(&a);
+        let mut out = Some(Vec::new());
+        if let Some(n) = n
+            && let Some(items) = self.array(&n, &a.shown, None, a.def).cloned()
+        {
+            for (i, it) in items.iter().enumerate() {
+                let shown = format!("{}[{i}]", a.shown);
+                let pair = match &it.value {
+                    Value::Array(p) if p.len() == 2 => {
+                        let a0 = self.date_of(&p[0], &shown);
+                        let b0 = self.date_of(&p[1], &shown);
+                        match (a0, b0) {
+                            (Some(x), Some(y)) if x <= y => Some((x, y)),
+                            (Some(_), Some(_)) => {
+                                self.err(it.at, &shown, "the first date is after the last");
+                                None
+                            }
+                            _ => None,
+                        }
+                    }
+                    _ => {
+                        self.err(
+                            it.at,
+                            &shown,
+                            format!("expected [first, last] dates, found {}", it.show()),
+                        );
+                        None
+                    }
+                };
+                match (pair, &mut out) {
+                    (Some(p), Some(v)) => v.push(p),
+                    _ => out = None,
+                }
+            }
+        }
+        out
+    }
+
+    fn dates(&mut self, a: At) -> Option<Vec<NaiveDate>> {
+        let n = self.node_or_default(&a);
+        let mut out = Some(Vec::new());
+        if let Some(n) = n
+            && let Some(items) = self.array(&n, &a.shown, None, a.def).cloned()
+        {
+            for (i, it) in items.iter().enumerate() {
+                match (self.date_of(it, &format!("{}[{i}]", a.shown)), &mut out) {
+                    (Some(d), Some(v)) => v.push(d),
+                    _ => out = None,
+                }
+            }
+        }
+        out
+    }
+
+    /// Twelve monthly factors, normalised to mean 1.
+    fn season(&mut self, a: At) -> Option<[f64; 12]> {
+        let n = self.node_or_default(&a)?;
+        let items = self.array(&n, &a.shown, Some(12), a.def)?.clone();
+        let mut s = [0.0; 12];
+        for (i, it) in items.iter().enumerate() {
+            s[i] = self.number_of(it, &format!("{}[{i}]", a.shown), a.def, false)?;
+        }
+        let mean = s.iter().sum::<f64>() / 12.0;
+        if mean <= 0.0 {
+            self.err(
+                n.at,
+                &a.shown,
+                "all twelve factors are 0; at least one month must ship",
+            );
+            return None;
+        }
+        Some(s.map(|x| x / mean))
+    }
+
+    fn mechanisms(&mut self, a: At) -> Option<Vec<Mechanism>> {
+        let n = self.node_or_default(&a)?;
+        let items = self.array(&n, &a.shown, None, a.def)?.clone();
+        let mut out = Vec::new();
+        for (i, it) in items.iter().enumerate() {
+            let m = match &it.value {
+                Value::Str(s) if Mechanism::from_name(s).is_some() => {
+                    Mechanism::from_name(s).expect("checked")
+                }
+                _ => {
+                    let allowed: Vec<String> = Mechanism::ALL
+                        .iter()
+                        .map(|m| format!("\"{}\"", m.name()))
+                        .collect();
+                    self.err(
+                        it.at,
+                        &format!("finance.order[{i}]"),
+                        format!(
+                            "{} is not a mechanism; allowed: {}",
+                            it.show(),
+                            allowed.join(", ")
+                        ),
+                    );
+                    return None;
+                }
+            };
+            if out.contains(&m) {
+                self.err(
+                    it.at,
+                    &format!("finance.order[{i}]"),
+                    format!("{} is listed twice", it.show()),
+                );
+                return None;
+            }
+            out.push(m);
+        }
+        Some(out)
+    }
+
+    /// A number (a fixed rate) or `{ base, elasticity, min, max }`.
+    fn shipment_rate(&mut self, a: At) -> Option<ShipmentRate> {
+        let n = self.node_or_default(&a)?;
+        match &n.value {
+            Value::Table(_) => {
+                let p = "exporters.shipments_per_year";
+                let t = Some(&n);
+                let base = self.get(t, p, &k::EXPORTERS_SHIPMENTS_PER_YEAR_BASE);
+                let elasticity = self.get(t, p, &k::EXPORTERS_SHIPMENTS_PER_YEAR_ELASTICITY);
+                let min = self.get(t, p, &k::EXPORTERS_SHIPMENTS_PER_YEAR_MIN);
+                let max = self.get(t, p, &k::EXPORTERS_SHIPMENTS_PER_YEAR_MAX);
+                let (base, elasticity, min, max) = (base?, elasticity?, min?, max?);
+                if min > max || base <= 0.0 || max <= 0.0 {
+                    self.err(n.at, p, format!("need base > 0 and 0 ≤ min ≤ max; found base {base}, min {min}, max {max}"));
+                    return None;
+                }
+                Some(ShipmentRate {
+                    base,
+                    elasticity,
+                    min,
+                    max,
+                })
+            }
+            _ => {
+                let v = self.number_of(&n, &a.shown, a.def, false)?;
+                if v <= 0.0 {
+                    self.err(n.at, &a.shown, "must be positive");
+                    return None;
+                }
+                Some(ShipmentRate {
+                    base: v,
+                    elasticity: 0.0,
+                    min: v,
+                    max: v,
+                })
+            }
+        }
+    }
+}
+
 /// ` days` after a bound, from the key's unit (empty for unitless keys).
 fn unit_suffix(def: &KeyDef) -> String {
     if def.unit.is_empty() {
@@ -736,34 +938,6 @@ fn relocate(n: &mut Node, at: Origin) {
         Value::Array(a) => a.iter_mut().for_each(|c| relocate(c, at)),
         _ => {}
     }
-}
-
-/// `s` with control characters (newlines, tabs) escaped, for a one-line message.
-pub fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_debug().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-/// A user's text for a message: one line, at most 60 characters.
-pub fn clip(s: &str) -> String {
-    let head: String = s.chars().take(60).collect();
-    let more = if s.chars().count() > 60 { "…" } else { "" };
-    format!("{}{more}", printable(&head))
-}
-
-/// Hex sha256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The merged tree of scenario sources: files merged left to right, then `--set`
@@ -858,22 +1032,7 @@ pub fn build(
     files: Vec<(String, String, PathBuf)>,
     sets: &[String],
 ) -> Result<Scenario, ScenarioError> {
-    let Merged {
-        src,
-        dirs,
-        inputs,
-        root,
-        problems,
-        partial,
-    } = merge_sources(files, sets);
-    let mut c = Ctx {
-        src,
-        dirs,
-        problems,
-        inputs,
-        lenient: partial,
-        partial,
-    };
+    let (mut c, root) = context(files, sets);
     c.unknown_keys(&root, "", "");
     let s = build_typed(&mut c, &root);
     if c.problems.is_empty() {
@@ -885,8 +1044,155 @@ pub fn build(
     }
 }
 
+/// The merged tree and a context holding the problems met while merging.
+fn context(files: Vec<(String, String, PathBuf)>, sets: &[String]) -> (Ctx, Node) {
+    let Merged {
+        src,
+        dirs,
+        inputs,
+        root,
+        problems,
+        partial,
+    } = merge_sources(files, sets);
+    let c = Ctx {
+        src,
+        dirs,
+        problems,
+        inputs,
+        lenient: partial,
+        partial,
+        read: Vec::new(),
+    };
+    (c, root)
+}
+
+/// `[scenario]`: the fields of [`Scenario`] that are not sections.
+struct Head {
+    name: String,
+    title: String,
+    title_zh: String,
+    start_date: NaiveDate,
+    warmup_days: i32,
+    horizon_days: i32,
+    paths: u32,
+    seed: u64,
+}
+
 fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
-    let sc = root.get("scenario");
+    // Every section first (in this order, which is the order of the problems),
+    // so that all problems are reported; `?` only when assembling.
+    let head = head(c, root);
+    let calendar = calendar_spec(c, root);
+    let economy = economy(c, root);
+    let sectors = sectors(c, root);
+    let platforms = platforms(c, root);
+    let exporters = exporters(c, root);
+    let policy = policy(c, root);
+    let (order, trigger) = finance(c, root);
+    let pools = section(root, &k::POOLS);
+    let turnover = pool(
+        c,
+        pools,
+        &k::POOLS_TURNOVER,
+        &k::POOLS_TURNOVER_ENABLED,
+        turnover_spec,
+    );
+    let guarantee = pool(
+        c,
+        pools,
+        &k::POOLS_GUARANTEE,
+        &k::POOLS_GUARANTEE_ENABLED,
+        guarantee_spec,
+    );
+    let credit = pool(
+        c,
+        pools,
+        &k::POOLS_CREDIT,
+        &k::POOLS_CREDIT_ENABLED,
+        credit_spec,
+    );
+    let service = pool(
+        c,
+        pools,
+        &k::POOLS_SERVICE,
+        &k::POOLS_SERVICE_ENABLED,
+        service_spec,
+    );
+    let credit_risk = credit_risk(c, root);
+    let (population, population_file) = population(c, root, &platforms, &sectors);
+
+    if c.partial {
+        return None;
+    }
+    let on = Enabled {
+        turnover: turnover
+            .as_ref()
+            .and_then(|t| t.as_ref())
+            .map(|t| t.eligible),
+        guarantee: guarantee
+            .as_ref()
+            .and_then(|g| g.as_ref())
+            .map(|g| g.eligible),
+        credit: credit.as_ref().and_then(|c| c.as_ref()).map(|c| c.eligible),
+        service: service
+            .as_ref()
+            .and_then(|s| s.as_ref())
+            .map(|s| s.eligible),
+    };
+    across_sections(c, root, &on, order.as_ref());
+    let total_exporters = match (&population, &platforms) {
+        (Some(Some(rows)), _) => rows.len(),
+        (_, Some(pl)) => pl.iter().map(|p| p.exporters as usize).sum(),
+        _ => 1,
+    };
+    if total_exporters == 0 {
+        let at = root.get("platform").map(|n| n.at).unwrap_or(root.at);
+        c.err(
+            at,
+            "platform.exporters",
+            "no exporters at all; give at least one platform a positive `exporters`",
+        );
+    }
+
+    let head = head?;
+    Some(Scenario {
+        name: head.name,
+        title: head.title,
+        title_zh: head.title_zh,
+        start_date: head.start_date,
+        warmup_days: head.warmup_days,
+        horizon_days: head.horizon_days,
+        paths: head.paths,
+        seed: head.seed,
+        calendar: calendar?,
+        economy: economy?,
+        sectors: sectors?,
+        platforms: platforms?,
+        exporters: exporters?,
+        population: population?,
+        population_file,
+        policy: policy?,
+        finance: Finance {
+            order: order?,
+            trigger: trigger?,
+        },
+        turnover: turnover?,
+        guarantee: guarantee?,
+        credit: credit?,
+        credit_risk: credit_risk?,
+        service: service?,
+        inputs: c.inputs.clone(),
+    })
+}
+
+/// The table of a top-level section, if written.
+fn section<'a>(root: &'a Node, key: &'static Key<kind::Section>) -> Option<&'a Node> {
+    root.get(key.def.key)
+}
+
+/// `[scenario]`.
+fn head(c: &mut Ctx, root: &Node) -> Option<Head> {
+    let sc = section(root, &k::SCENARIO);
     if sc.is_none() && !c.partial {
         c.err(
             root.at,
@@ -894,7 +1200,8 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
             "missing [scenario] section; it needs at least name and start_date",
         );
     }
-    let name = c.text(c.at(sc, "scenario", "scenario", "name"));
+    let p = "scenario";
+    let name = c.get(sc, p, &k::SCENARIO_NAME);
     if let Some(n) = &name
         && (n.is_empty()
             || !n
@@ -902,8 +1209,9 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
                 .all(|ch| ch.is_alphanumeric() || "-_.".contains(ch))
             || n.starts_with('.'))
     {
-        let at = sc
-            .and_then(|s| s.get("name"))
+        let at = c
+            .at(sc, p, &k::SCENARIO_NAME)
+            .node
             .map(|n| n.at)
             .unwrap_or_default();
         c.err(
@@ -912,42 +1220,38 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
             format!("\"{n}\" cannot name an output folder; use letters, digits, '-', '_' and '.'"),
         );
     }
-    let title = c.text(c.at(sc, "scenario", "scenario", "title"));
-    let title_zh = c.text(c.at(sc, "scenario", "scenario", "title_zh"));
-    let start_date = {
-        let a = c.at(sc, "scenario", "scenario", "start_date");
-        c.node_or_default(&a).and_then(|n| c.date_of(&n, &a.shown))
-    };
-    let warmup_days = c.int(c.at(sc, "scenario", "scenario", "warmup_days"));
-    let horizon_days = c.int(c.at(sc, "scenario", "scenario", "horizon_days"));
-    let paths = c.int(c.at(sc, "scenario", "scenario", "paths"));
-    // Exactly as written: an integer seed never passes through a float.
-    let seed = {
-        let a = c.at(sc, "scenario", "scenario", "seed");
-        c.node_or_default(&a).and_then(|n| match n.value {
-            Value::Int(i) if i >= 0 => Some(i as u64),
-            Value::Float(f) if f.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&f) => {
-                Some(f as u64)
-            }
-            _ => {
-                c.err(
-                    n.at,
-                    &a.shown,
-                    format!("{} is not a seed; {}", n.show(), Ctx::range_msg(a.def)),
-                );
-                None
-            }
-        })
-    };
+    let title = c.get(sc, p, &k::SCENARIO_TITLE);
+    let title_zh = c.get(sc, p, &k::SCENARIO_TITLE_ZH);
+    let start_date = c.get(sc, p, &k::SCENARIO_START_DATE);
+    let warmup_days = c.get(sc, p, &k::SCENARIO_WARMUP_DAYS);
+    let horizon_days = c.get(sc, p, &k::SCENARIO_HORIZON_DAYS);
+    let paths = c.get(sc, p, &k::SCENARIO_PATHS);
+    let seed = c.get(sc, p, &k::SCENARIO_SEED);
+    Some(Head {
+        name: name?,
+        title: title?,
+        title_zh: title_zh?,
+        start_date: start_date?,
+        warmup_days: warmup_days? as i32,
+        horizon_days: horizon_days? as i32,
+        paths: paths? as u32,
+        seed: seed?,
+    })
+}
 
-    // Calendar.
-    let cal = root.get("calendar");
-    let working_days = c.choice(
-        c.at(cal, "calendar", "calendar", "working_days"),
+/// `[calendar]`.
+fn calendar_spec(c: &mut Ctx, root: &Node) -> Option<CalendarSpec> {
+    let cal = section(root, &k::CALENDAR);
+    let p = "calendar";
+    let working_days = c.pick(
+        cal,
+        p,
+        &k::CALENDAR_WORKING_DAYS,
         &[("mon-fri", WorkingDays::MonFri), ("all", WorkingDays::All)],
     );
-    let (file, official) = match cal.and_then(|t| t.get("file")) {
-        Some(n) => match c.file(n, "calendar.file") {
+    let file_at = c.at(cal, p, &k::CALENDAR_FILE);
+    let (file, official) = match file_at.node {
+        Some(n) => match c.file(n, &file_at.shown) {
             Some((name, path, text)) => match calendar::parse_official(&text) {
                 Ok(o) => (Some(name), Some(o)),
                 Err(errs) => {
@@ -977,97 +1281,44 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
             ),
         ),
     };
-    let holidays = {
-        let a = c.at(cal, "calendar", "calendar", "holidays");
-        let n = c.node_or_default(&a);
-        let mut out = Some(Vec::new());
-        if let Some(n) = n
-            && let Some(items) = c.array(&n, &a.shown, None, a.def).cloned()
-        {
-            for (i, it) in items.iter().enumerate() {
-                let shown = format!("{}[{i}]", a.shown);
-                let pair = match &it.value {
-                    Value::Array(p) if p.len() == 2 => {
-                        let a0 = c.date_of(&p[0], &shown);
-                        let b0 = c.date_of(&p[1], &shown);
-                        match (a0, b0) {
-                            (Some(x), Some(y)) if x <= y => Some((x, y)),
-                            (Some(_), Some(_)) => {
-                                c.err(it.at, &shown, "the first date is after the last");
-                                None
-                            }
-                            _ => None,
-                        }
-                    }
-                    _ => {
-                        c.err(
-                            it.at,
-                            &shown,
-                            format!("expected [first, last] dates, found {}", it.show()),
-                        );
-                        None
-                    }
-                };
-                match (pair, &mut out) {
-                    (Some(p), Some(v)) => v.push(p),
-                    _ => out = None,
-                }
-            }
-        }
-        out
-    };
-    let workdays = {
-        let a = c.at(cal, "calendar", "calendar", "workdays");
-        let n = c.node_or_default(&a);
-        let mut out = Some(Vec::new());
-        if let Some(n) = n
-            && let Some(items) = c.array(&n, &a.shown, None, a.def).cloned()
-        {
-            for (i, it) in items.iter().enumerate() {
-                match (c.date_of(it, &format!("{}[{i}]", a.shown)), &mut out) {
-                    (Some(d), Some(v)) => v.push(d),
-                    _ => out = None,
-                }
-            }
-        }
-        out
-    };
+    let holidays = c.get(cal, p, &k::CALENDAR_HOLIDAYS);
+    let workdays = c.get(cal, p, &k::CALENDAR_WORKDAYS);
+    Some(CalendarSpec {
+        working_days: working_days?,
+        file: file?,
+        official: official?,
+        holidays: holidays?,
+        workdays: workdays?,
+    })
+}
 
-    // Economy.
-    let ec = root.get("economy");
-    let opportunity_rate = c.num(c.at(ec, "economy", "economy", "opportunity_rate"));
-    let gov_rate = c.num(c.at(ec, "economy", "economy", "gov_rate"));
-    let season = {
-        let a = c.at(ec, "economy", "economy", "season");
-        let n = c.node_or_default(&a);
-        n.and_then(|n| {
-            let items = c.array(&n, &a.shown, Some(12), a.def)?.clone();
-            let mut s = [0.0; 12];
-            for (i, it) in items.iter().enumerate() {
-                s[i] = c.number_of(it, &format!("{}[{i}]", a.shown), a.def, false)?;
-            }
-            let mean = s.iter().sum::<f64>() / 12.0;
-            if mean <= 0.0 {
-                c.err(
-                    n.at,
-                    &a.shown,
-                    "all twelve factors are 0; at least one month must ship",
-                );
-                return None;
-            }
-            Some(s.map(|x| x / mean))
-        })
-    };
-    let demand_sigma = c.num(c.at(ec, "economy", "economy", "demand_sigma"));
-    let demand_factor = demand_factor(c, c.at(ec, "economy", "economy", "demand_factor"));
+/// `[economy]`.
+fn economy(c: &mut Ctx, root: &Node) -> Option<Economy> {
+    let ec = section(root, &k::ECONOMY);
+    let p = "economy";
+    let opportunity_rate = c.get(ec, p, &k::ECONOMY_OPPORTUNITY_RATE);
+    let gov_rate = c.get(ec, p, &k::ECONOMY_GOV_RATE);
+    let season = c.get(ec, p, &k::ECONOMY_SEASON);
+    let demand_sigma = c.get(ec, p, &k::ECONOMY_DEMAND_SIGMA);
+    let demand_factor = c.get(ec, p, &k::ECONOMY_DEMAND_FACTOR);
+    Some(Economy {
+        opportunity_rate: opportunity_rate?,
+        gov_rate: gov_rate?,
+        season: season?,
+        demand_sigma: demand_sigma?,
+        demand_factor: demand_factor?,
+    })
+}
 
-    // Sectors and platforms.
-    let sectors = tables(c, root, "sector", |c, t, shown| {
+/// `[[sector]]`, with shares summing to 1.
+fn sectors(c: &mut Ctx, root: &Node) -> Option<Vec<Sector>> {
+    let sectors = tables(c, root, &k::SECTOR, |c, t, shown| {
         // Every field first, so that all of a table's problems are reported.
-        let name = c.text(c.at(Some(t), shown, "sector", "name"));
-        let name_zh = c.text(c.at(Some(t), shown, "sector", "name_zh"));
-        let refund_rate = c.num(c.at(Some(t), shown, "sector", "refund_rate"));
-        let share = c.num(c.at(Some(t), shown, "sector", "share"));
+        let t = Some(t);
+        let name = c.get(t, shown, &k::SECTOR_NAME);
+        let name_zh = c.get(t, shown, &k::SECTOR_NAME_ZH);
+        let refund_rate = c.get(t, shown, &k::SECTOR_REFUND_RATE);
+        let share = c.get(t, shown, &k::SECTOR_SHARE);
         Some(Sector {
             name: name?,
             name_zh: name_zh?,
@@ -1089,8 +1340,21 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
             );
         }
     }
-    let platforms = tables(c, root, "platform", |c, t, shown| {
-        let class_mix = c.numbers4(c.at(Some(t), shown, "platform", "class_mix"));
+    sectors
+}
+
+/// `[[platform]]`, with class mixes summing to 1.
+fn platforms(c: &mut Ctx, root: &Node) -> Option<Vec<Platform>> {
+    let from_file = c
+        .at(
+            section(root, &k::POPULATION),
+            "population",
+            &k::POPULATION_FILE,
+        )
+        .node
+        .is_some();
+    tables(c, root, &k::PLATFORM, |c, t, shown| {
+        let class_mix = c.get(Some(t), shown, &k::PLATFORM_CLASS_MIX);
         if let Some(m) = class_mix {
             let total: f64 = m.iter().sum();
             if (total - 1.0).abs() > 1e-6 {
@@ -1105,20 +1369,19 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
                 );
             }
         }
-        let exporters = if root.get("population").and_then(|p| p.get("file")).is_some()
-            && t.get("exporters").is_none()
-        {
+        let exporters = if from_file && t.get("exporters").is_none() {
             Some(0)
         } else {
-            c.int(c.at(Some(t), shown, "platform", "exporters"))
+            c.get(Some(t), shown, &k::PLATFORM_EXPORTERS)
         };
         // Every field first, so that all of a table's problems are reported.
-        let name = c.text(c.at(Some(t), shown, "platform", "name"));
-        let name_zh = c.text(c.at(Some(t), shown, "platform", "name_zh"));
-        let pilot = c.boolean(c.at(Some(t), shown, "platform", "pilot"));
-        let export_median = c.amount(c.at(Some(t), shown, "platform", "export_median"));
-        let export_sigma = c.num(c.at(Some(t), shown, "platform", "export_sigma"));
-        let trading_share = c.num(c.at(Some(t), shown, "platform", "trading_share"));
+        let t = Some(t);
+        let name = c.get(t, shown, &k::PLATFORM_NAME);
+        let name_zh = c.get(t, shown, &k::PLATFORM_NAME_ZH);
+        let pilot = c.get(t, shown, &k::PLATFORM_PILOT);
+        let export_median = c.get(t, shown, &k::PLATFORM_EXPORT_MEDIAN);
+        let export_sigma = c.get(t, shown, &k::PLATFORM_EXPORT_SIGMA);
+        let trading_share = c.get(t, shown, &k::PLATFORM_TRADING_SHARE);
         Some(Platform {
             name: name?,
             name_zh: name_zh?,
@@ -1129,45 +1392,22 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
             trading_share: trading_share?,
             class_mix: class_mix?,
         })
-    });
+    })
+}
 
-    // Exporters.
-    let ex = root.get("exporters");
-    let shipments_per_year = {
-        let a = c.at(ex, "exporters", "exporters", "shipments_per_year");
-        let n = c.node_or_default(&a);
-        n.and_then(|n| match &n.value {
-            Value::Table(_) => {
-                let p = "exporters.shipments_per_year";
-                let base = c.num(c.at(Some(&n), p, p, "base"));
-                let elasticity = c.num(c.at(Some(&n), p, p, "elasticity"));
-                let min = c.num(c.at(Some(&n), p, p, "min"));
-                let max = c.num(c.at(Some(&n), p, p, "max"));
-                let (base, elasticity, min, max) = (base?, elasticity?, min?, max?);
-                if min > max || base <= 0.0 || max <= 0.0 {
-                    c.err(n.at, p, format!("need base > 0 and 0 ≤ min ≤ max; found base {base}, min {min}, max {max}"));
-                    return None;
-                }
-                Some(ShipmentRate { base, elasticity, min, max })
-            }
-            _ => {
-                let v = c.number_of(&n, &a.shown, a.def, false)?;
-                if v <= 0.0 {
-                    c.err(n.at, &a.shown, "must be positive");
-                    return None;
-                }
-                Some(ShipmentRate { base: v, elasticity: 0.0, min: v, max: v })
-            }
-        })
-    };
-    let shipment_value_sigma = c.num(c.at(ex, "exporters", "exporters", "shipment_value_sigma"));
-    let manufacturer_cash_share =
-        c.dist(c.at(ex, "exporters", "exporters", "manufacturer_cash_share"));
+/// `[exporters]`.
+fn exporters(c: &mut Ctx, root: &Node) -> Option<ExporterSpec> {
+    let ex = section(root, &k::EXPORTERS);
+    let p = "exporters";
+    let shipments_per_year = c.get(ex, p, &k::EXPORTERS_SHIPMENTS_PER_YEAR);
+    let shipment_value_sigma = c.get(ex, p, &k::EXPORTERS_SHIPMENT_VALUE_SIGMA);
+    let manufacturer_cash_share = c.get(ex, p, &k::EXPORTERS_MANUFACTURER_CASH_SHARE);
     if let Some(d) = &manufacturer_cash_share
         && matches!(d, Dist::Lognormal { .. } | Dist::Gamma { .. })
     {
-        let at = ex
-            .and_then(|e| e.get("manufacturer_cash_share"))
+        let at = c
+            .at(ex, p, &k::EXPORTERS_MANUFACTURER_CASH_SHARE)
+            .node
             .map(|n| n.at)
             .unwrap_or_default();
         c.err(
@@ -1176,280 +1416,255 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
             "a share must stay within 0 and 1; use fixed, uniform, triangular or empirical",
         );
     }
+    Some(ExporterSpec {
+        shipments_per_year: shipments_per_year?,
+        shipment_value_sigma: shipment_value_sigma?,
+        manufacturer_cash_share: manufacturer_cash_share?,
+    })
+}
 
-    // Policy.
-    let po = root.get("policy");
-    let policy_name = c.text(c.at(po, "policy", "policy", "name"));
-    let class_treatment = {
-        let a = c.at(po, "policy", "policy", "class_treatment");
-        c.numbers4(a).and_then(|v| {
-            if v.iter().any(|x| x.fract() != 0.0) {
-                let at = po
-                    .and_then(|p| p.get("class_treatment"))
-                    .map(|n| n.at)
-                    .unwrap_or_default();
-                c.err(
-                    at,
-                    "policy.class_treatment",
-                    "classes are whole numbers 1 to 4",
-                );
-                return None;
-            }
-            Some(v.map(|x| x as u8))
-        })
-    };
-    let docs = c.dist(c.at(po, "policy", "policy", "docs"));
-    let filing = {
-        let a = c.at(po, "policy", "policy", "filing");
-        let f = a.node.cloned().unwrap_or(Node {
-            value: Value::Table(vec![]),
-            at: a.parent,
-            inline: false,
-        });
-        let p = "policy.filing";
-        let mode = c.choice(
-            c.at(Some(&f), p, p, "mode"),
-            &[("monthly", 0), ("continuous", 1)],
-        );
-        // The other mode's key is an error only when written together with `mode`
-        // (same file or --set); a base file's key is simply left behind when an
-        // overlay or --set switches the mode.
-        let mode_source = f.get("mode").map_or(f.at.source, |n| n.at.source);
-        let stray = |c: &mut Ctx, key: &str, needs: &str| {
-            if let Some((_, kat, _)) = f
-                .entries()
-                .and_then(|e| e.iter().find(|(k, _, _)| k == key))
-                && kat.source == mode_source
-            {
-                c.err(
-                    *kat,
-                    &format!("policy.filing.{key}"),
-                    format!(
-                        "{key} applies to {needs} filing only; remove it or set mode = \"{needs}\""
-                    ),
-                );
-            }
-        };
-        match mode {
-            Some(0) => {
-                stray(c, "lag", "continuous");
-                c.int(c.at(Some(&f), p, p, "window_workdays"))
-                    .map(|w| Filing::Monthly {
-                        window_workdays: w as u32,
-                    })
-            }
-            Some(_) => {
-                stray(c, "window_workdays", "monthly");
-                c.dist(c.at(Some(&f), p, p, "lag"))
-                    .map(|lag| Filing::Continuous { lag })
-            }
-            None => None,
-        }
-    };
-    let review = c.dists4(c.at(po, "policy", "policy", "review"));
-    let (verification_prob, verification_days) = {
-        let a = c.at(po, "policy", "policy", "verification");
-        let v = a.node.cloned();
-        let p = "policy.verification";
-        (
-            c.numbers4(c.at(v.as_ref(), p, p, "prob")),
-            c.dist(c.at(v.as_ref(), p, p, "days")),
-        )
-    };
-    let denial_prob = c.numbers4(c.at(po, "policy", "policy", "denial_prob"));
-    let treasury = c.dist(c.at(po, "policy", "policy", "treasury"));
-    let quota = match po.and_then(|p| p.get("quota")) {
-        None => Some(None),
-        Some(q) => {
-            let p = "policy.quota";
-            let monthly = monthly_amounts(c, c.at(Some(q), p, p, "monthly"));
-            let order = c.choice(
-                c.at(Some(q), p, p, "order"),
-                &[
-                    ("fifo", QuotaOrder::Fifo),
-                    ("pilot_first", QuotaOrder::PilotFirst),
-                    ("class", QuotaOrder::Class),
-                ],
+/// `[policy]`.
+fn policy(c: &mut Ctx, root: &Node) -> Option<Policy> {
+    let po = section(root, &k::POLICY);
+    let p = "policy";
+    let name = c.get(po, p, &k::POLICY_NAME);
+    let class_treatment = c.get(po, p, &k::POLICY_CLASS_TREATMENT).and_then(|v| {
+        if v.iter().any(|x| x.fract() != 0.0) {
+            let at = c
+                .at(po, p, &k::POLICY_CLASS_TREATMENT)
+                .node
+                .map(|n| n.at)
+                .unwrap_or_default();
+            c.err(
+                at,
+                "policy.class_treatment",
+                "classes are whole numbers 1 to 4",
             );
-            Some(
-                monthly
-                    .zip(order)
-                    .map(|(monthly, order)| Quota { monthly, order }),
-            )
+            return None;
+        }
+        Some(v.map(|x| x as u8))
+    });
+    let docs = c.get(po, p, &k::POLICY_DOCS);
+    let filing = filing(c, po);
+    let review = c.get(po, p, &k::POLICY_REVIEW);
+    let verification = c.at(po, p, &k::POLICY_VERIFICATION).node;
+    let pv = "policy.verification";
+    let verification_prob = c.get(verification, pv, &k::POLICY_VERIFICATION_PROB);
+    let verification_days = c.get(verification, pv, &k::POLICY_VERIFICATION_DAYS);
+    let denial_prob = c.get(po, p, &k::POLICY_DENIAL_PROB);
+    let treasury = c.get(po, p, &k::POLICY_TREASURY);
+    let quota = match c.at(po, p, &k::POLICY_QUOTA).node {
+        None => Some(None),
+        Some(q) => quota(c, q).map(Some),
+    };
+    Some(Policy {
+        name: name?,
+        class_treatment: class_treatment?,
+        docs: docs?,
+        filing: filing?,
+        review: review?,
+        verification_prob: verification_prob?,
+        verification_days: verification_days?,
+        denial_prob: denial_prob?,
+        treasury: treasury?,
+        quota: quota?,
+    })
+}
+
+/// `[policy.filing]`.
+fn filing(c: &mut Ctx, po: Option<&Node>) -> Option<Filing> {
+    let a = c.at(po, "policy", &k::POLICY_FILING);
+    let f = a.node.cloned().unwrap_or(Node {
+        value: Value::Table(vec![]),
+        at: a.parent,
+        inline: false,
+    });
+    let p = "policy.filing";
+    let mode = c.pick(
+        Some(&f),
+        p,
+        &k::POLICY_FILING_MODE,
+        &[("monthly", 0), ("continuous", 1)],
+    );
+    // The other mode's key is an error only when written together with `mode`
+    // (same file or --set); a base file's key is simply left behind when an
+    // overlay or --set switches the mode.
+    let mode_source = f.get("mode").map_or(f.at.source, |n| n.at.source);
+    let stray = |c: &mut Ctx, key: &str, needs: &str| {
+        if let Some((_, kat, _)) = f
+            .entries()
+            .and_then(|e| e.iter().find(|(k, _, _)| k == key))
+            && kat.source == mode_source
+        {
+            c.err(
+                *kat,
+                &format!("policy.filing.{key}"),
+                format!(
+                    "{key} applies to {needs} filing only; remove it or set mode = \"{needs}\""
+                ),
+            );
         }
     };
+    match mode {
+        Some(0) => {
+            stray(c, "lag", "continuous");
+            c.get(Some(&f), p, &k::POLICY_FILING_WINDOW_WORKDAYS)
+                .map(|w| Filing::Monthly {
+                    window_workdays: w as u32,
+                })
+        }
+        Some(_) => {
+            stray(c, "window_workdays", "monthly");
+            c.get(Some(&f), p, &k::POLICY_FILING_LAG)
+                .map(|lag| Filing::Continuous { lag })
+        }
+        None => None,
+    }
+}
 
-    // Finance and pools.
-    let fi = root.get("finance");
-    let order = {
-        let a = c.at(fi, "finance", "finance", "order");
-        c.node_or_default(&a).and_then(|n| {
-            let items = c.array(&n, &a.shown, None, a.def)?.clone();
-            let mut out = Vec::new();
-            for (i, it) in items.iter().enumerate() {
-                let m = match &it.value {
-                    Value::Str(s) if Mechanism::from_name(s).is_some() => {
-                        Mechanism::from_name(s).expect("checked")
-                    }
-                    _ => {
-                        let allowed: Vec<String> = Mechanism::ALL
-                            .iter()
-                            .map(|m| format!("\"{}\"", m.name()))
-                            .collect();
-                        c.err(
-                            it.at,
-                            &format!("finance.order[{i}]"),
-                            format!(
-                                "{} is not a mechanism; allowed: {}",
-                                it.show(),
-                                allowed.join(", ")
-                            ),
-                        );
-                        return None;
-                    }
-                };
-                if out.contains(&m) {
-                    c.err(
-                        it.at,
-                        &format!("finance.order[{i}]"),
-                        format!("{} is listed twice", it.show()),
-                    );
-                    return None;
-                }
-                out.push(m);
-            }
-            Some(out)
-        })
-    };
-    let trigger = c.choice(
-        c.at(fi, "finance", "finance", "trigger"),
+/// `[policy.quota]`, written as the table `q`.
+fn quota(c: &mut Ctx, q: &Node) -> Option<Quota> {
+    let p = "policy.quota";
+    let monthly = c.get(Some(q), p, &k::POLICY_QUOTA_MONTHLY);
+    let order = c.pick(
+        Some(q),
+        p,
+        &k::POLICY_QUOTA_ORDER,
+        &[
+            ("fifo", QuotaOrder::Fifo),
+            ("pilot_first", QuotaOrder::PilotFirst),
+            ("class", QuotaOrder::Class),
+        ],
+    );
+    monthly
+        .zip(order)
+        .map(|(monthly, order)| Quota { monthly, order })
+}
+
+/// `[finance]`: the offer order and the trigger (each checked on its own: the
+/// order is needed across sections even when the trigger is wrong).
+fn finance(c: &mut Ctx, root: &Node) -> (Option<Vec<Mechanism>>, Option<Trigger>) {
+    let fi = section(root, &k::FINANCE);
+    let p = "finance";
+    let order = c.get(fi, p, &k::FINANCE_ORDER);
+    let trigger = c.pick(
+        fi,
+        p,
+        &k::FINANCE_TRIGGER,
         &[
             ("declared", Trigger::Declared),
             ("filed", Trigger::Filed),
             ("approved", Trigger::Approved),
         ],
     );
-    let pools = root.get("pools");
-    // A pool written with `enabled = false` is off, but every value written in it
-    // is still checked (a typo there would bite the day it is switched on).
-    let pool = |c: &mut Ctx, name: &str| -> Option<(Node, String, bool)> {
-        let t = pools.and_then(|p| p.get(name))?.clone();
-        let p = format!("pools.{name}");
-        let on = c.boolean(c.at(Some(&t), &p, &p, "enabled")) == Some(true);
-        Some((t, p, on))
-    };
-    let turnover = match pool(c, "turnover") {
-        None => Some(None),
-        Some((t, p, true)) => turnover_spec(c, &t, &p).map(Some),
-        Some((t, p, false)) => {
-            c.leniently(|c| turnover_spec(c, &t, &p));
-            Some(None)
-        }
-    };
-    let guarantee = match pool(c, "guarantee") {
-        None => Some(None),
-        Some((t, p, true)) => guarantee_spec(c, &t, &p).map(Some),
-        Some((t, p, false)) => {
-            c.leniently(|c| guarantee_spec(c, &t, &p));
-            Some(None)
-        }
-    };
-    let credit = match pool(c, "credit") {
-        None => Some(None),
-        Some((t, p, true)) => credit_spec(c, &t, &p).map(Some),
-        Some((t, p, false)) => {
-            c.leniently(|c| credit_spec(c, &t, &p));
-            Some(None)
-        }
-    };
-    let service = match pool(c, "service") {
-        None => Some(None),
-        Some((t, p, true)) => service_spec(c, &t, &p).map(Some),
-        Some((t, p, false)) => {
-            c.leniently(|c| service_spec(c, &t, &p));
-            Some(None)
-        }
-    };
-    let credit_risk = match root.get("credit_risk") {
-        None => Some(None),
-        Some(t) => {
-            let p = "credit_risk";
-            let pd = c.numbers4(c.at(Some(t), p, p, "pd_by_class"));
-            let rho = c.num(c.at(Some(t), p, p, "rho"));
-            let sector_rho = c.num(c.at(Some(t), p, p, "sector_rho"));
-            if let (Some(r), Some(s)) = (rho, sector_rho)
-                && r + s >= 1.0
-            {
-                c.err(
-                    t.get("rho").map(|n| n.at).unwrap_or(t.at),
-                    "credit_risk.rho",
-                    format!("rho + sector_rho = {} must stay below 1", r + s),
-                );
-            }
-            (|| {
-                Some(Some(CreditRisk {
-                    pd_by_class: pd?,
-                    rho: rho?,
-                    sector_rho: sector_rho?,
-                }))
-            })()
-        }
-    };
+    (order, trigger)
+}
 
-    // Population file (needs platforms and sectors for its names).
-    let (population, population_file) = match root.get("population").and_then(|p| p.get("file")) {
-        None => (Some(None), None),
-        Some(n) => match (c.file(n, "population.file"), &platforms, &sectors) {
-            (Some((name, path, text)), Some(pl), Some(se)) => {
-                match crate::population::parse_csv(&text, pl, se) {
-                    Ok(rows) => (Some(Some(rows)), Some(name)),
-                    Err(errs) => {
-                        for e in errs {
-                            c.problems.push(Problem {
-                                location: format!("{}:{}", path.display(), e.line),
-                                key: format!("population.file column `{}`", e.column),
-                                message: e.message,
-                            });
-                        }
-                        (None, None)
-                    }
-                }
-            }
-            _ => (None, None),
-        },
+/// A pool section (`[pools.turnover]`): `Some(None)` when absent or switched off,
+/// `None` when it has problems. A pool written with `enabled = false` is off, but
+/// every value written in it is still checked (a typo there would bite the day it
+/// is switched on).
+fn pool<T>(
+    c: &mut Ctx,
+    pools: Option<&Node>,
+    key: &'static Key<kind::Section>,
+    enabled: &'static Key<kind::Bool>,
+    spec: fn(&mut Ctx, &Node, &str) -> Option<T>,
+) -> Option<Option<T>> {
+    let Some(t) = c.at(pools, "pools", key).node.cloned() else {
+        return Some(None);
     };
-
-    if c.partial {
-        return None;
+    let p = key.def.key;
+    if c.get(Some(&t), p, enabled) == Some(true) {
+        spec(c, &t, p).map(Some)
+    } else {
+        c.leniently(|c| spec(c, &t, p));
+        Some(None)
     }
-    // Contradictions across sections: an enabled mechanism no claim can reach.
-    for (name, classes) in [
-        (
-            "turnover",
-            turnover
-                .as_ref()
-                .and_then(|t| t.as_ref())
-                .map(|t| t.eligible),
-        ),
-        (
-            "guarantee",
-            guarantee
-                .as_ref()
-                .and_then(|g| g.as_ref())
-                .map(|g| g.eligible),
-        ),
-        (
-            "credit",
-            credit.as_ref().and_then(|c| c.as_ref()).map(|c| c.eligible),
-        ),
-        (
-            "service",
-            service
-                .as_ref()
-                .and_then(|s| s.as_ref())
-                .map(|s| s.eligible),
-        ),
-    ] {
+}
+
+/// `[credit_risk]`: `Some(None)` when absent.
+fn credit_risk(c: &mut Ctx, root: &Node) -> Option<Option<CreditRisk>> {
+    let Some(t) = section(root, &k::CREDIT_RISK) else {
+        return Some(None);
+    };
+    let p = "credit_risk";
+    let t = Some(t);
+    let pd = c.get(t, p, &k::CREDIT_RISK_PD_BY_CLASS);
+    let rho = c.get(t, p, &k::CREDIT_RISK_RHO);
+    let sector_rho = c.get(t, p, &k::CREDIT_RISK_SECTOR_RHO);
+    if let (Some(r), Some(s)) = (rho, sector_rho)
+        && r + s >= 1.0
+    {
+        let at = c.at(t, p, &k::CREDIT_RISK_RHO).node.map(|n| n.at);
+        c.err(
+            at.unwrap_or(t.map(|t| t.at).unwrap_or_default()),
+            "credit_risk.rho",
+            format!("rho + sector_rho = {} must stay below 1", r + s),
+        );
+    }
+    Some(Some(CreditRisk {
+        pd_by_class: pd?,
+        rho: rho?,
+        sector_rho: sector_rho?,
+    }))
+}
+
+/// `population.file`, read once platforms and sectors are known (it names them):
+/// the rows (`Some(None)` when not set) and the file as written.
+fn population(
+    c: &mut Ctx,
+    root: &Node,
+    platforms: &Option<Vec<Platform>>,
+    sectors: &Option<Vec<Sector>>,
+) -> (Option<Option<Vec<ExporterRow>>>, Option<String>) {
+    let a = c.at(
+        section(root, &k::POPULATION),
+        "population",
+        &k::POPULATION_FILE,
+    );
+    let Some(n) = a.node else {
+        return (Some(None), None);
+    };
+    let (Some((name, path, text)), Some(pl), Some(se)) = (c.file(n, &a.shown), platforms, sectors)
+    else {
+        return (None, None);
+    };
+    let pl: Vec<&str> = pl.iter().map(|p| p.name.as_str()).collect();
+    let se: Vec<&str> = se.iter().map(|s| s.name.as_str()).collect();
+    match crate::input::population_csv::parse_csv(&text, &pl, &se) {
+        Ok(rows) => (Some(Some(rows)), Some(name)),
+        Err(errs) => {
+            for e in errs {
+                c.problems.push(Problem {
+                    location: format!("{}:{}", path.display(), e.line),
+                    key: format!("population.file column `{}`", e.column),
+                    message: e.message,
+                });
+            }
+            (None, None)
+        }
+    }
+}
+
+/// The classes each enabled pool serves (`None` when off or not built).
+struct Enabled {
+    turnover: Option<[bool; 4]>,
+    guarantee: Option<[bool; 4]>,
+    credit: Option<[bool; 4]>,
+    service: Option<[bool; 4]>,
+}
+
+/// Contradictions across sections: an enabled mechanism no claim can reach.
+fn across_sections(c: &mut Ctx, root: &Node, on: &Enabled, order: Option<&Vec<Mechanism>>) {
+    let pools = section(root, &k::POOLS);
+    let each = [
+        ("turnover", on.turnover, Mechanism::Turnover),
+        ("guarantee", on.guarantee, Mechanism::Guarantee),
+        ("credit", on.credit, Mechanism::Credit),
+        ("service", on.service, Mechanism::Service),
+    ];
+    for (name, classes, _) in each {
         if classes == Some([false; 4]) {
             let at = pools
                 .and_then(|p| p.get(name))
@@ -1463,27 +1678,10 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
             );
         }
     }
-    // Contradictions across sections: an enabled mechanism that claims are never offered to.
-    if let Some(order) = &order {
-        for (name, on, m) in [
-            (
-                "turnover",
-                matches!(turnover, Some(Some(_))),
-                Mechanism::Turnover,
-            ),
-            (
-                "guarantee",
-                matches!(guarantee, Some(Some(_))),
-                Mechanism::Guarantee,
-            ),
-            ("credit", matches!(credit, Some(Some(_))), Mechanism::Credit),
-            (
-                "service",
-                matches!(service, Some(Some(_))),
-                Mechanism::Service,
-            ),
-        ] {
-            if on && !order.contains(&m) {
+    // An enabled mechanism that claims are never offered to.
+    if let Some(order) = order {
+        for (name, classes, m) in each {
+            if classes.is_some() && !order.contains(&m) {
                 let at = pools
                     .and_then(|p| p.get(name))
                     .map(|n| n.at)
@@ -1496,145 +1694,27 @@ fn build_typed(c: &mut Ctx, root: &Node) -> Option<Scenario> {
             }
         }
     }
-    let total_exporters = match (&population, &platforms) {
-        (Some(Some(rows)), _) => rows.len(),
-        (_, Some(pl)) => pl.iter().map(|p| p.exporters as usize).sum(),
-        _ => 1,
-    };
-    if total_exporters == 0 {
-        let at = root.get("platform").map(|n| n.at).unwrap_or(root.at);
-        c.err(
-            at,
-            "platform.exporters",
-            "no exporters at all; give at least one platform a positive `exporters`",
-        );
-    }
-
-    Some(Scenario {
-        name: name?,
-        title: title?,
-        title_zh: title_zh?,
-        start_date: start_date?,
-        warmup_days: warmup_days? as i32,
-        horizon_days: horizon_days? as i32,
-        paths: paths? as u32,
-        seed: seed?,
-        calendar: CalendarSpec {
-            working_days: working_days?,
-            file: file?,
-            official: official?,
-            holidays: holidays?,
-            workdays: workdays?,
-        },
-        economy: Economy {
-            opportunity_rate: opportunity_rate?,
-            gov_rate: gov_rate?,
-            season: season?,
-            demand_sigma: demand_sigma?,
-            demand_factor: demand_factor?,
-        },
-        sectors: sectors?,
-        platforms: platforms?,
-        exporters: ExporterSpec {
-            shipments_per_year: shipments_per_year?,
-            shipment_value_sigma: shipment_value_sigma?,
-            manufacturer_cash_share: manufacturer_cash_share?,
-        },
-        population: population?,
-        population_file,
-        policy: Policy {
-            name: policy_name?,
-            class_treatment: class_treatment?,
-            docs: docs?,
-            filing: filing?,
-            review: review?,
-            verification_prob: verification_prob?,
-            verification_days: verification_days?,
-            denial_prob: denial_prob?,
-            treasury: treasury?,
-            quota: quota?,
-        },
-        finance: Finance {
-            order: order?,
-            trigger: trigger?,
-        },
-        turnover: turnover?,
-        guarantee: guarantee?,
-        credit: credit?,
-        credit_risk: credit_risk?,
-        service: service?,
-        inputs: c.inputs.clone(),
-    })
 }
 
 /// `[pools.turnover]` from its table `t` (shown as `p`).
-/// `economy.demand_factor`: absent, or a number greater than 0 (the key's range
-/// gives the upper bound).
-fn demand_factor(c: &mut Ctx, a: At) -> Option<Option<f64>> {
-    let Some(n) = a.node else {
-        return Some(None);
-    };
-    let v = c.number_of(n, &a.shown, a.def, false)?;
-    if v == 0.0 {
-        c.err(
-            n.at,
-            &a.shown,
-            format!(
-                "a demand factor of 0 ships nothing; allowed: {}",
-                a.def.allowed
-            ),
-        );
-        return None;
-    }
-    Some(Some(v))
-}
-
-/// `policy.quota.monthly`: one amount for every month, or a list of 12 amounts,
-/// January first. Every amount is checked (all problems reported); a budget that is
-/// 0 in every month never pays a refund and is refused.
-fn monthly_amounts(c: &mut Ctx, a: At) -> Option<[f64; 12]> {
-    let n = c.node_or_default(&a)?;
-    let out = if matches!(n.value, Value::Array(_)) {
-        let items = c.array(&n, &a.shown, Some(12), a.def)?.clone();
-        let mut out = [0.0; 12];
-        let mut ok = true;
-        for (i, it) in items.iter().enumerate() {
-            match c.number_of(it, &format!("{}[{i}]", a.shown), a.def, true) {
-                Some(v) => out[i] = v,
-                None => ok = false,
-            }
-        }
-        if !ok {
-            return None;
-        }
-        out
-    } else {
-        [c.number_of(&n, &a.shown, a.def, true)?; 12]
-    };
-    if out.iter().all(|x| *x == 0.0) {
-        c.err(
-            n.at,
-            &a.shown,
-            "a budget of 0 never pays a refund; omit [policy.quota] for no limit, or give at least one month a positive amount",
-        );
-        return None;
-    }
-    Some(out)
-}
-
 fn turnover_spec(c: &mut Ctx, t: &Node, p: &str) -> Option<TurnoverSpec> {
     let t = Some(t);
-    let capital = c.amount(c.at(t, p, p, "capital"));
-    let advance_ratio = c.num(c.at(t, p, p, "advance_ratio"));
-    let lag = c.int(c.at(t, p, p, "lag"));
-    let eligible = c.classes(c.at(t, p, p, "eligible_classes"));
-    let max_per_exporter = c.opt_amount(c.at(t, p, p, "max_per_exporter"));
-    let fee_flat = c.num(c.at(t, p, p, "fee_flat"));
-    let fee_rate = c.num(c.at(t, p, p, "fee_rate"));
-    let fees_to_pool = c.boolean(c.at(t, p, p, "fees_to_pool"));
-    let loss_given_denial = c.num(c.at(t, p, p, "loss_given_denial"));
-    let queue_fifo = c.choice(c.at(t, p, p, "queue"), &[("none", false), ("fifo", true)]);
-    let max_wait_days = c.int(c.at(t, p, p, "max_wait_days"));
+    let capital = c.get(t, p, &k::POOLS_TURNOVER_CAPITAL);
+    let advance_ratio = c.get(t, p, &k::POOLS_TURNOVER_ADVANCE_RATIO);
+    let lag = c.get(t, p, &k::POOLS_TURNOVER_LAG);
+    let eligible = c.get(t, p, &k::POOLS_TURNOVER_ELIGIBLE_CLASSES);
+    let max_per_exporter = c.get(t, p, &k::POOLS_TURNOVER_MAX_PER_EXPORTER);
+    let fee_flat = c.get(t, p, &k::POOLS_TURNOVER_FEE_FLAT);
+    let fee_rate = c.get(t, p, &k::POOLS_TURNOVER_FEE_RATE);
+    let fees_to_pool = c.get(t, p, &k::POOLS_TURNOVER_FEES_TO_POOL);
+    let loss_given_denial = c.get(t, p, &k::POOLS_TURNOVER_LOSS_GIVEN_DENIAL);
+    let queue_fifo = c.pick(
+        t,
+        p,
+        &k::POOLS_TURNOVER_QUEUE,
+        &[("none", false), ("fifo", true)],
+    );
+    let max_wait_days = c.get(t, p, &k::POOLS_TURNOVER_MAX_WAIT_DAYS);
     Some(TurnoverSpec {
         capital: capital?,
         advance_ratio: advance_ratio?,
@@ -1653,15 +1733,15 @@ fn turnover_spec(c: &mut Ctx, t: &Node, p: &str) -> Option<TurnoverSpec> {
 /// `[pools.guarantee]` from its table `t` (shown as `p`).
 fn guarantee_spec(c: &mut Ctx, t: &Node, p: &str) -> Option<GuaranteeSpec> {
     let t = Some(t);
-    let capital = c.amount(c.at(t, p, p, "capital"));
-    let leverage = c.num(c.at(t, p, p, "leverage"));
-    let loan_to_refund = c.num(c.at(t, p, p, "loan_to_refund"));
-    let lag = c.int(c.at(t, p, p, "lag"));
-    let rate = c.num(c.at(t, p, p, "rate"));
-    let guarantee_fee = c.num(c.at(t, p, p, "guarantee_fee"));
-    let eligible = c.classes(c.at(t, p, p, "eligible_classes"));
-    let loss_given_denial = c.num(c.at(t, p, p, "loss_given_denial"));
-    let loss_share = c.num(c.at(t, p, p, "loss_share"));
+    let capital = c.get(t, p, &k::POOLS_GUARANTEE_CAPITAL);
+    let leverage = c.get(t, p, &k::POOLS_GUARANTEE_LEVERAGE);
+    let loan_to_refund = c.get(t, p, &k::POOLS_GUARANTEE_LOAN_TO_REFUND);
+    let lag = c.get(t, p, &k::POOLS_GUARANTEE_LAG);
+    let rate = c.get(t, p, &k::POOLS_GUARANTEE_RATE);
+    let guarantee_fee = c.get(t, p, &k::POOLS_GUARANTEE_GUARANTEE_FEE);
+    let eligible = c.get(t, p, &k::POOLS_GUARANTEE_ELIGIBLE_CLASSES);
+    let loss_given_denial = c.get(t, p, &k::POOLS_GUARANTEE_LOSS_GIVEN_DENIAL);
+    let loss_share = c.get(t, p, &k::POOLS_GUARANTEE_LOSS_SHARE);
     Some(GuaranteeSpec {
         capital: capital?,
         leverage: leverage?,
@@ -1678,14 +1758,14 @@ fn guarantee_spec(c: &mut Ctx, t: &Node, p: &str) -> Option<GuaranteeSpec> {
 /// `[pools.credit]` from its table `t` (shown as `p`).
 fn credit_spec(c: &mut Ctx, t: &Node, p: &str) -> Option<CreditSpec> {
     let t = Some(t);
-    let line_share = c.num(c.at(t, p, p, "line_share"));
-    let line_cap = c.opt_amount(c.at(t, p, p, "line_cap"));
-    let rate = c.num(c.at(t, p, p, "rate"));
-    let risk_fund = c.amount(c.at(t, p, p, "risk_fund"));
-    let fund_leverage = c.num(c.at(t, p, p, "fund_leverage"));
-    let loss_share = c.num(c.at(t, p, p, "loss_share"));
-    let lgd = c.num(c.at(t, p, p, "lgd"));
-    let eligible = c.classes(c.at(t, p, p, "eligible_classes"));
+    let line_share = c.get(t, p, &k::POOLS_CREDIT_LINE_SHARE);
+    let line_cap = c.get(t, p, &k::POOLS_CREDIT_LINE_CAP);
+    let rate = c.get(t, p, &k::POOLS_CREDIT_RATE);
+    let risk_fund = c.get(t, p, &k::POOLS_CREDIT_RISK_FUND);
+    let fund_leverage = c.get(t, p, &k::POOLS_CREDIT_FUND_LEVERAGE);
+    let loss_share = c.get(t, p, &k::POOLS_CREDIT_LOSS_SHARE);
+    let lgd = c.get(t, p, &k::POOLS_CREDIT_LGD);
+    let eligible = c.get(t, p, &k::POOLS_CREDIT_ELIGIBLE_CLASSES);
     Some(CreditSpec {
         line_share: line_share?,
         line_cap: line_cap?,
@@ -1701,15 +1781,15 @@ fn credit_spec(c: &mut Ctx, t: &Node, p: &str) -> Option<CreditSpec> {
 /// `[pools.service]` from its table `t` (shown as `p`).
 fn service_spec(c: &mut Ctx, t: &Node, p: &str) -> Option<ServiceSpec> {
     let t = Some(t);
-    let capital = c.amount(c.at(t, p, p, "capital"));
-    let advance_ratio = c.num(c.at(t, p, p, "advance_ratio"));
-    let lag = c.int(c.at(t, p, p, "lag"));
-    let fee_rate = c.num(c.at(t, p, p, "fee_rate"));
-    let fee_flat = c.num(c.at(t, p, p, "fee_flat"));
-    let client_max_exports = c.opt_amount(c.at(t, p, p, "client_max_exports"));
-    let client_share = c.num(c.at(t, p, p, "client_share"));
-    let eligible = c.classes(c.at(t, p, p, "eligible_classes"));
-    let loss_given_denial = c.num(c.at(t, p, p, "loss_given_denial"));
+    let capital = c.get(t, p, &k::POOLS_SERVICE_CAPITAL);
+    let advance_ratio = c.get(t, p, &k::POOLS_SERVICE_ADVANCE_RATIO);
+    let lag = c.get(t, p, &k::POOLS_SERVICE_LAG);
+    let fee_rate = c.get(t, p, &k::POOLS_SERVICE_FEE_RATE);
+    let fee_flat = c.get(t, p, &k::POOLS_SERVICE_FEE_FLAT);
+    let client_max_exports = c.get(t, p, &k::POOLS_SERVICE_CLIENT_MAX_EXPORTS);
+    let client_share = c.get(t, p, &k::POOLS_SERVICE_CLIENT_SHARE);
+    let eligible = c.get(t, p, &k::POOLS_SERVICE_ELIGIBLE_CLASSES);
+    let loss_given_denial = c.get(t, p, &k::POOLS_SERVICE_LOSS_GIVEN_DENIAL);
     Some(ServiceSpec {
         capital: capital?,
         advance_ratio: advance_ratio?,
@@ -1723,14 +1803,72 @@ fn service_spec(c: &mut Ctx, t: &Node, p: &str) -> Option<ServiceSpec> {
     })
 }
 
+/// Readers of the kinds added with the budget stress (issue 9).
+impl Ctx {
+    /// `economy.demand_factor`: absent, or a number greater than 0 (the key's
+    /// range gives the upper bound).
+    fn opt_factor(&mut self, a: At) -> Option<Option<f64>> {
+        let Some(n) = a.node else {
+            return Some(None);
+        };
+        let v = self.number_of(n, &a.shown, a.def, false)?;
+        if v == 0.0 {
+            self.err(
+                n.at,
+                &a.shown,
+                format!(
+                    "a demand factor of 0 ships nothing; allowed: {}",
+                    a.def.allowed
+                ),
+            );
+            return None;
+        }
+        Some(Some(v))
+    }
+
+    /// `policy.quota.monthly`: one amount for every month, or a list of 12
+    /// amounts, January first. Every amount is checked (all problems reported); a
+    /// budget that is 0 in every month never pays a refund and is refused.
+    fn monthly_amounts(&mut self, a: At) -> Option<[f64; 12]> {
+        let n = self.node_or_default(&a)?;
+        let out = if matches!(n.value, Value::Array(_)) {
+            let items = self.array(&n, &a.shown, Some(12), a.def)?.clone();
+            let mut out = [0.0; 12];
+            let mut ok = true;
+            for (i, it) in items.iter().enumerate() {
+                match self.number_of(it, &format!("{}[{i}]", a.shown), a.def, true) {
+                    Some(v) => out[i] = v,
+                    None => ok = false,
+                }
+            }
+            if !ok {
+                return None;
+            }
+            out
+        } else {
+            [self.number_of(&n, &a.shown, a.def, true)?; 12]
+        };
+        if out.iter().all(|x| *x == 0.0) {
+            self.err(
+                n.at,
+                &a.shown,
+                "a budget of 0 never pays a refund; omit [policy.quota] for no limit, or give at least one month a positive amount",
+            );
+            return None;
+        }
+        Some(out)
+    }
+}
+
 /// Builds every element of an array of tables (`[[sector]]`, `[[platform]]`),
 /// checking that names are unique.
 fn tables<T>(
     c: &mut Ctx,
     root: &Node,
-    key: &str,
+    key: &'static Key<kind::Tables>,
     mut one: impl FnMut(&mut Ctx, &Node, &str) -> Option<T>,
 ) -> Option<Vec<T>> {
+    let key = key.def.key;
     let Some(n) = root.get(key) else {
         if !c.partial {
             c.err(
@@ -1781,36 +1919,101 @@ fn tables<T>(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
+    use crate::scenario::keys::KEYS;
 
+    /// Every declared key with a default: its reader (chosen by its declared
+    /// type) accepts the default as if it were written.
     #[test]
-    fn amounts_in_chinese_units() {
-        assert_eq!(parse_amount("3亿"), Some(3e8));
-        assert_eq!(parse_amount("300万"), Some(3e6));
-        assert_eq!(parse_amount("1.5亿元"), Some(1.5e8));
-        assert_eq!(parse_amount("3e8"), Some(3e8));
-        assert_eq!(parse_amount("lots"), None);
-        assert_eq!(parse_amount("1,500万"), Some(1.5e7));
-        assert_eq!(parse_amount("12,345,678"), Some(12_345_678.0));
-        assert_eq!(parse_amount("1,234.5"), Some(1234.5));
-    }
-
-    #[test]
-    fn commas_are_thousands_separators_only() {
-        for bad in [
-            "1,5亿", "1,50万", "1234,567", ",500", "1,,500", "1.5,00", "1e1,000",
-        ] {
-            let e = amount(bad).unwrap_err();
-            assert!(e.contains("thousands"), "{bad}: {e}");
+    fn every_default_is_accepted_by_the_reader_of_its_type() {
+        let (mut c, _) = context(vec![], &[]);
+        for d in KEYS.iter().filter(|d| !d.default.is_empty()) {
+            let a = At {
+                node: None,
+                parent: Origin::default(),
+                shown: d.key.to_string(),
+                def: d,
+            };
+            macro_rules! reads {
+                ($kind:ident) => {
+                    <kind::$kind as Read>::read(&mut c, a).is_some()
+                };
+            }
+            let ok = match d.ty {
+                Ty::Number => reads!(Number),
+                Ty::Amount => reads!(Amount),
+                Ty::OptAmount => reads!(OptAmount),
+                Ty::Integer => reads!(Integer),
+                Ty::Seed => reads!(Seed),
+                Ty::Bool => reads!(Bool),
+                Ty::Text => reads!(Text),
+                Ty::Date => reads!(Date),
+                Ty::DateRanges => reads!(DateRanges),
+                Ty::Dates => reads!(Dates),
+                Ty::Distribution => reads!(Distribution),
+                Ty::Numbers4 => reads!(Numbers4),
+                Ty::Dists4 => reads!(Dists4),
+                Ty::Season => reads!(Season),
+                Ty::Classes => reads!(Classes),
+                Ty::Mechanisms => reads!(Mechanisms),
+                Ty::NumberOrTable => reads!(NumberOrTable),
+                Ty::OptFactor => reads!(OptFactor),
+                Ty::MonthlyAmounts => reads!(MonthlyAmounts),
+                // A word: its options are the builder's (`Ctx::pick`).
+                Ty::Choice => c
+                    .node_or_default(&a)
+                    .is_some_and(|n| matches!(n.value, Value::Str(_))),
+                Ty::Section | Ty::Tables | Ty::Path => true,
+            };
+            assert!(
+                ok && c.problems.is_empty(),
+                "{}: default {} rejected: {:?}",
+                d.key,
+                d.default,
+                c.problems
+            );
         }
-        assert!(amount("1,5亿").unwrap_err().contains("\"1.5亿\""));
     }
 
+    /// Every declared value key is read by the builder (a key in the table that
+    /// fills no spec field would be accepted and silently ignored).
     #[test]
-    fn overflowing_amounts_are_too_large_not_unreadable() {
-        assert!(amount("1e400").unwrap_err().contains("too large"));
-        assert!(amount("1e305亿").unwrap_err().contains("too large"));
-        assert!(amount("lots").unwrap_err().contains("not an amount"));
-        assert!(amount("NaN").unwrap_err().contains("not an amount"));
+    fn the_builder_reads_every_declared_value_key() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let file = |p: &str| {
+            let path = dir.join(p);
+            let text = std::fs::read_to_string(&path).unwrap();
+            (p.to_string(), text, path.parent().unwrap().to_path_buf())
+        };
+        let mut read = BTreeSet::new();
+        for mode in ["monthly", "continuous"] {
+            let extra = format!(
+                "[exporters]\nshipments_per_year = {{ base = 24, elasticity = 0.3, min = 1, max = 100 }}\n\
+                 [credit_risk]\npd_by_class = [0.01, 0.02, 0.03, 0.04]\n\
+                 [policy.filing]\nmode = \"{mode}\"\n"
+            );
+            let files = vec![
+                file("scenarios/guizhou-2020-target.toml"),
+                file("scenarios/policies/full-package.toml"),
+                file("scenarios/policies/budget-priority.toml"),
+                file("scenarios/policies/service-company.toml"),
+                ("extra".into(), extra, dir.clone()),
+            ];
+            let (mut c, root) = context(files, &[]);
+            c.unknown_keys(&root, "", "");
+            let s = build_typed(&mut c, &root);
+            assert!(c.problems.is_empty(), "{:?}", c.problems);
+            assert!(s.is_some());
+            read.extend(c.read);
+        }
+        let unread: Vec<&str> = KEYS
+            .iter()
+            .filter(|d| !matches!(d.ty, Ty::Section | Ty::Tables | Ty::Path))
+            .map(|d| d.key)
+            .filter(|k| !read.contains(k))
+            .collect();
+        assert!(unread.is_empty(), "declared but never read: {unread:?}");
     }
 }

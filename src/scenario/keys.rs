@@ -1,7 +1,24 @@
-//! Every scenario key: unit, default, allowed values and meaning (MODEL.md §9, the scenario file format).
+//! Every scenario key, declared once: name, type, unit, default, range, allowed
+//! values and meaning (MODEL.md §9, the scenario file format).
 //!
-//! This one table drives the validator (unknown keys, ranges, defaults) and
-//! `refundsim explain`, so the documentation cannot drift from what is accepted.
+//! Each entry of the `keys!` table below becomes a typed constant
+//! (`POOLS_TURNOVER_CAPITAL: Key<kind::Amount>`) and a row of [`KEYS`]. The
+//! validator (unknown keys, ranges, defaults, did-you-mean) and `refundsim
+//! explain` walk [`KEYS`]; the builder (`build.rs`) fills each spec field from its
+//! constant, and the constant's kind picks the reader, so a key read as the wrong
+//! type, or a key the table does not declare, does not compile — there is no
+//! string lookup left to fail at run time.
+//!
+//! Why a declarative macro over the origin tree ([`super::tree`]) rather than
+//! typed structs deserialised with spans (as Cargo does): the tree already gives
+//! every value its file:line:col across merged files and `--set` overrides, the
+//! checks run key by key so that *every* problem is reported at once (serde stops
+//! at the first error of a struct), and the messages users and tests rely on
+//! (ranges, did-you-mean, leniency in switched-off pools) stay byte-identical. A
+//! serde mirror would have needed a second, span-carrying value type and custom
+//! deserialisers for amounts and distributions to keep any of that.
+
+use std::marker::PhantomData;
 
 /// How a key's value is shaped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,13 +35,102 @@ pub enum Shape {
     ValueOrSection,
 }
 
+/// The type of a key's value, as declared. Each has a marker type in [`kind`]
+/// that the builder reads it with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    /// A table of further keys.
+    Section,
+    /// An array of tables addressed by `name`.
+    Tables,
+    /// A number within `min..=max`.
+    Number,
+    /// An amount of yuan: a number or `"3亿"`, `"300万"`.
+    Amount,
+    /// An amount that may be left out (no limit).
+    OptAmount,
+    /// A whole number within `min..=max`.
+    Integer,
+    /// The master seed: a whole number read without passing through a float.
+    Seed,
+    /// `true` or `false`.
+    Bool,
+    /// Text in quotes.
+    Text,
+    /// A date `YYYY-MM-DD`.
+    Date,
+    /// A list of `[first, last]` date pairs.
+    DateRanges,
+    /// A list of dates.
+    Dates,
+    /// A file path, relative to the scenario file naming it.
+    Path,
+    /// One word among a fixed list.
+    Choice,
+    /// A distribution (see [`Shape::Dist`]).
+    Distribution,
+    /// Four numbers, one per class.
+    Numbers4,
+    /// Four distributions, one per processing class.
+    Dists4,
+    /// Twelve monthly factors.
+    Season,
+    /// A list of processing classes 1–4.
+    Classes,
+    /// A list of mechanism names.
+    Mechanisms,
+    /// A number, or a table of further keys.
+    NumberOrTable,
+    /// A number above 0 that may be left out.
+    OptFactor,
+    /// One amount for every month, or a list of 12 amounts.
+    MonthlyAmounts,
+}
+
+/// Marker types of [`Ty`], one per variant: `Key<kind::Amount>` is read as an
+/// amount and nothing else.
+pub mod kind {
+    macro_rules! markers {
+        ($($name:ident),*) => {$(
+            #[doc = concat!("Marker of [`super::Ty::", stringify!($name), "`].")]
+            #[derive(Debug, Clone, Copy)]
+            pub struct $name;
+        )*};
+    }
+    markers!(
+        Section,
+        Tables,
+        Number,
+        Amount,
+        OptAmount,
+        Integer,
+        Seed,
+        Bool,
+        Text,
+        Date,
+        DateRanges,
+        Dates,
+        Path,
+        Choice,
+        Distribution,
+        Numbers4,
+        Dists4,
+        Season,
+        Classes,
+        Mechanisms,
+        NumberOrTable,
+        OptFactor,
+        MonthlyAmounts
+    );
+}
+
 /// One documented key.
 #[derive(Debug, Clone, Copy)]
 pub struct KeyDef {
     /// Dotted path; array tables appear without their element name (`platform.exporters`).
     pub key: &'static str,
-    /// How the value is shaped.
-    pub shape: Shape,
+    /// The type of its value.
+    pub ty: Ty,
     /// Unit of the value.
     pub unit: &'static str,
     /// Default as a TOML value; empty when the key is required or has no default.
@@ -39,18 +145,56 @@ pub struct KeyDef {
     pub doc: &'static str,
 }
 
-macro_rules! k {
-    ($key:expr, $shape:ident, $unit:expr, $default:expr, $min:expr, $max:expr, $allowed:expr, $doc:expr) => {
-        KeyDef {
-            key: $key,
-            shape: Shape::$shape,
-            unit: $unit,
-            default: $default,
-            min: $min,
-            max: $max,
-            allowed: $allowed,
-            doc: $doc,
+impl KeyDef {
+    /// How the value is shaped (from its type).
+    pub const fn shape(&self) -> Shape {
+        match self.ty {
+            Ty::Section => Shape::Section,
+            Ty::Tables => Shape::Tables,
+            Ty::Distribution => Shape::Dist,
+            Ty::NumberOrTable => Shape::ValueOrSection,
+            _ => Shape::Value,
         }
+    }
+}
+
+/// A declared key whose value has the type `T` (a marker of [`kind`]).
+#[derive(Debug)]
+pub struct Key<T> {
+    /// Its declaration.
+    pub def: KeyDef,
+    kind: PhantomData<fn() -> T>,
+}
+
+impl<T> Key<T> {
+    const fn new(def: KeyDef) -> Self {
+        Key {
+            def,
+            kind: PhantomData,
+        }
+    }
+}
+
+/// Declares every key once: `IDENT: Kind = (key, unit, default, min, max,
+/// allowed, doc);` makes the constant `IDENT: Key<kind::Kind>` and its row of
+/// [`KEYS`], in the order `explain` lists them.
+macro_rules! keys {
+    ($($id:ident: $ty:ident = ($key:literal, $unit:expr, $default:expr, $min:expr, $max:expr, $allowed:expr, $doc:expr $(,)?);)*) => {
+        $(
+            #[doc = concat!("`", $key, "`")]
+            pub static $id: Key<kind::$ty> = Key::new(KeyDef {
+                key: $key,
+                ty: Ty::$ty,
+                unit: $unit,
+                default: $default,
+                min: $min,
+                max: $max,
+                allowed: $allowed,
+                doc: $doc,
+            });
+        )*
+        /// All keys, in the order `explain` lists them.
+        pub static KEYS: &[&KeyDef] = &[$(&$id.def),*];
     };
 }
 
@@ -59,1149 +203,1034 @@ const DIST: &str = "a number, or { fixed = x }, { uniform = [a, b] }, { triangul
 pub const AMOUNT: &str = "a number of yuan, or a string such as \"3亿\", \"300万\", \"3e8\"";
 const CLASSES: &str = "a list of processing classes from 1 to 4, e.g. [1, 2, 3]";
 
-/// All keys, in the order `explain` lists them.
-pub static KEYS: &[KeyDef] = &[
-    k!(
+keys! {
+    SCENARIO: Section = (
         "scenario",
-        Section,
         "",
         "",
         0.0,
         0.0,
         "a table",
         "Names the run and sets its time frame and Monte Carlo size."
-    ),
-    k!(
+    );
+    SCENARIO_NAME: Text = (
         "scenario.name",
-        Value,
         "text",
         "",
         0.0,
         0.0,
         "letters, digits, '-', '_' and '.'; at most 64 characters",
         "Short name; the run is written to output/<name>/ unless --out is given."
-    ),
-    k!(
+    );
+    SCENARIO_TITLE: Text = (
         "scenario.title",
-        Value,
         "text",
         "\"\"",
         0.0,
         0.0,
         "text of at most 200 characters (no control characters but line breaks and tabs)",
         "English title, shown in summaries and briefs."
-    ),
-    k!(
+    );
+    SCENARIO_TITLE_ZH: Text = (
         "scenario.title_zh",
-        Value,
         "text",
         "\"\"",
         0.0,
         0.0,
         "text of at most 200 characters (no control characters but line breaks and tabs)",
         "Chinese title, shown in briefs."
-    ),
-    k!(
+    );
+    SCENARIO_START_DATE: Date = (
         "scenario.start_date",
-        Value,
         "date",
         "",
         0.0,
         0.0,
         "a date YYYY-MM-DD within 2000–2100",
         "The first measured day (day 0); e.g. \"2017-01-01\" with horizon_days = 365 measures 2017."
-    ),
-    k!(
+    );
+    SCENARIO_WARMUP_DAYS: Integer = (
         "scenario.warmup_days",
-        Value,
         "days",
         "240",
         0.0,
         3650.0,
         "a whole number from 0 to 3650",
         "Days simulated before start_date to fill the refund pipeline; not measured."
-    ),
-    k!(
+    );
+    SCENARIO_HORIZON_DAYS: Integer = (
         "scenario.horizon_days",
-        Value,
         "days",
         "365",
         1.0,
         3650.0,
         "a whole number from 1 to 3650",
         "Length of the measurement window; flows are reported per year (× 365 / horizon_days)."
-    ),
-    k!(
+    );
+    SCENARIO_PATHS: Integer = (
         "scenario.paths",
-        Value,
         "paths",
         "200",
         1.0,
         MAX_PATHS as f64,
         "a whole number from 1 to 10000000 (also the limit of --paths)",
         "Number of Monte Carlo paths (independent replications of the year)."
-    ),
-    k!(
+    );
+    SCENARIO_SEED: Seed = (
         "scenario.seed",
-        Value,
         "",
         "1",
         0.0,
         i64::MAX as f64,
         "a whole number from 0 to 9223372036854775807 (2^63 − 1, the largest TOML integer)",
         "Master seed of every random stream; same seed, same results."
-    ),
-    k!(
+    );
+    CALENDAR: Section = (
         "calendar",
-        Section,
         "",
         "",
         0.0,
         0.0,
         "a table",
         "Which days are working days for the tax bureau and the treasury."
-    ),
-    k!(
+    );
+    CALENDAR_WORKING_DAYS: Choice = (
         "calendar.working_days",
-        Value,
         "",
         "\"mon-fri\"",
         0.0,
         0.0,
         "\"mon-fri\" or \"all\"",
         "mon-fri: weekdays less official holidays plus make-up workdays (调休); all: every day works and holiday lists are ignored."
-    ),
-    k!(
+    );
+    CALENDAR_FILE: Path = (
         "calendar.file",
-        Value,
         "path",
         "",
         0.0,
         0.0,
         "a CSV path, relative to the scenario file that names it (or else to the current directory)",
         "Official holidays and make-up workdays (columns date,kind,holiday; kind holiday or workday). Default: the shipped State Council calendar 2015–2026 (data/cn-public-holidays.csv)."
-    ),
-    k!(
+    );
+    CALENDAR_HOLIDAYS: DateRanges = (
         "calendar.holidays",
-        Value,
         "dates",
         "[]",
         0.0,
         0.0,
         "a list of [first, last] date pairs",
         "Extra closed date ranges, e.g. [[\"2017-06-20\", \"2017-06-21\"]]."
-    ),
-    k!(
+    );
+    CALENDAR_WORKDAYS: Dates = (
         "calendar.workdays",
-        Value,
         "dates",
         "[]",
         0.0,
         0.0,
         "a list of dates",
         "Extra weekend dates that are worked."
-    ),
-    k!(
+    );
+    ECONOMY: Section = (
         "economy",
-        Section,
         "",
         "",
         0.0,
         0.0,
         "a table",
         "Costs of capital, seasonality and demand uncertainty."
-    ),
-    k!(
+    );
+    ECONOMY_OPPORTUNITY_RATE: Number = (
         "economy.opportunity_rate",
-        Value,
         "per year",
         "0.08",
         0.0,
         1.0,
         "a number from 0 to 1",
         "Exporters' cost of capital; prices the working capital tied up (carrying_cost)."
-    ),
-    k!(
+    );
+    ECONOMY_GOV_RATE: Number = (
         "economy.gov_rate",
-        Value,
         "per year",
         "0.03",
         0.0,
         1.0,
         "a number from 0 to 1",
         "Cost of public funds; prices capital committed to the pools (fiscal_cost)."
-    ),
-    k!(
+    );
+    ECONOMY_SEASON: Season = (
         "economy.season",
-        Value,
         "factor",
         "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]",
         0.0,
         100.0,
         "12 non-negative numbers, not all 0",
         "Monthly shipment intensity, January to December; normalised to mean 1."
-    ),
-    k!(
+    );
+    ECONOMY_DEMAND_SIGMA: Number = (
         "economy.demand_sigma",
-        Value,
         "",
         "0",
         0.0,
         2.0,
         "a number from 0 to 2",
         "Sigma of a path-level lognormal demand factor (mean 1) that scales every shipment rate; 0 switches it off."
-    ),
-    k!(
+    );
+    ECONOMY_DEMAND_FACTOR: OptFactor = (
         "economy.demand_factor",
-        Value,
         "factor",
         "",
         0.0,
         100.0,
         "a number greater than 0, at most 100; omit to draw the factor (demand_sigma)",
         "Fixes every path's demand factor (a stress year: 1.25 ships 25% more, 0.8 a slump); economy.demand_sigma is then ignored (a warning in the run says so). Only the factor changes: every other draw is the same, so a stress year pairs with its base on common random numbers."
-    ),
-    k!(
+    );
+    SECTOR: Tables = (
         "sector",
-        Tables,
         "",
         "",
         0.0,
         0.0,
         "one [[sector]] table per sector",
         "Export sectors; each sets the VAT refund rate of its exporters."
-    ),
-    k!(
+    );
+    SECTOR_NAME: Text = (
         "sector.name",
-        Value,
         "text",
         "",
         0.0,
         0.0,
         "a unique short name, one line, at most 64 characters",
         "Sector name, used in population files."
-    ),
-    k!(
+    );
+    SECTOR_NAME_ZH: Text = (
         "sector.name_zh",
-        Value,
         "text",
         "\"\"",
         0.0,
         0.0,
         "text of at most 200 characters (no control characters but line breaks and tabs)",
         "Chinese name."
-    ),
-    k!(
+    );
+    SECTOR_REFUND_RATE: Number = (
         "sector.refund_rate",
-        Value,
         "share of FOB",
         "",
         0.0,
         0.17,
         "a number from 0 to 0.17",
         "Export VAT refund rate (17/15/13/9/5/0 % in 2016; 13/9/6/0 % since 2019)."
-    ),
-    k!(
+    );
+    SECTOR_SHARE: Number = (
         "sector.share",
-        Value,
         "share",
         "",
         0.0,
         1.0,
         "a number from 0 to 1; shares sum to 1",
         "Probability that a drawn exporter is in this sector."
-    ),
-    k!(
+    );
+    PLATFORM: Tables = (
         "platform",
-        Tables,
         "",
         "",
         0.0,
         0.0,
         "one [[platform]] table per platform",
         "The 1+7 platforms (and any comparison group); addressable as platform.<name>.<key>."
-    ),
-    k!(
+    );
+    PLATFORM_NAME: Text = (
         "platform.name",
-        Value,
         "text",
         "",
         0.0,
         0.0,
         "a unique short name (letters, digits, '-', '_'), one line, at most 64 characters",
         "Platform name, used in --set paths and population files."
-    ),
-    k!(
+    );
+    PLATFORM_NAME_ZH: Text = (
         "platform.name_zh",
-        Value,
         "text",
         "\"\"",
         0.0,
         0.0,
         "text of at most 200 characters (no control characters but line breaks and tabs)",
         "Chinese name."
-    ),
-    k!(
+    );
+    PLATFORM_PILOT: Bool = (
         "platform.pilot",
-        Value,
         "",
         "true",
         0.0,
         0.0,
         "true or false",
         "true: a 1+7 platform whose exporters may use the mechanisms and budget priority; false: a comparison group."
-    ),
-    k!(
+    );
+    PLATFORM_EXPORTERS: Integer = (
         "platform.exporters",
-        Value,
         "firms",
         "",
         0.0,
         1e6,
         "a whole number from 0 to 1,000,000",
         "Number of exporters drawn for this platform."
-    ),
-    k!(
+    );
+    PLATFORM_EXPORT_MEDIAN: Amount = (
         "platform.export_median",
-        Value,
         "CNY per year",
         "",
         0.0,
         1e13,
         AMOUNT,
         "Median annual exports of an exporter (the lognormal median)."
-    ),
-    k!(
+    );
+    PLATFORM_EXPORT_SIGMA: Number = (
         "platform.export_sigma",
-        Value,
         "",
         "1.0",
         0.0,
         4.0,
         "a number from 0 to 4",
         "Lognormal sigma of annual exports; the mean is median × exp(sigma²/2)."
-    ),
-    k!(
+    );
+    PLATFORM_TRADING_SHARE: Number = (
         "platform.trading_share",
-        Value,
         "share",
         "0.25",
         0.0,
         1.0,
         "a number from 0 to 1",
         "Probability that an exporter is a trading firm (免退: the whole refund is cash)."
-    ),
-    k!(
+    );
+    PLATFORM_CLASS_MIX: Numbers4 = (
         "platform.class_mix",
-        Value,
         "shares",
         "[0.05, 0.45, 0.42, 0.08]",
         0.0,
         1.0,
         "4 numbers from 0 to 1 summing to 1",
         "Probabilities of export-refund management classes I–IV."
-    ),
-    k!(
+    );
+    EXPORTERS: Section = (
         "exporters",
-        Section,
         "",
         "",
         0.0,
         0.0,
         "a table",
         "How exporters ship and how much of their refund is cash."
-    ),
-    k!(
+    );
+    EXPORTERS_SHIPMENTS_PER_YEAR: NumberOrTable = (
         "exporters.shipments_per_year",
-        ValueOrSection,
         "shipments per year",
         "24",
         0.0,
         100000.0,
         "a number, or { base, elasticity, min, max }",
         "Shipments (declarations) a year: a number for every firm, or base × (annual_exports / export_median)^elasticity clamped to [min, max]."
-    ),
-    k!(
+    );
+    EXPORTERS_SHIPMENTS_PER_YEAR_BASE: Number = (
         "exporters.shipments_per_year.base",
-        Value,
         "shipments per year",
         "24",
         0.0,
         100000.0,
         "a positive number",
         "Shipments a year of a firm at its platform's median exports."
-    ),
-    k!(
+    );
+    EXPORTERS_SHIPMENTS_PER_YEAR_ELASTICITY: Number = (
         "exporters.shipments_per_year.elasticity",
-        Value,
         "",
         "0",
         -2.0,
         2.0,
         "a number from -2 to 2",
         "How shipments grow with firm size."
-    ),
-    k!(
+    );
+    EXPORTERS_SHIPMENTS_PER_YEAR_MIN: Number = (
         "exporters.shipments_per_year.min",
-        Value,
         "shipments per year",
         "1",
         0.0,
         100000.0,
         "a positive number",
         "Smallest shipment rate."
-    ),
-    k!(
+    );
+    EXPORTERS_SHIPMENTS_PER_YEAR_MAX: Number = (
         "exporters.shipments_per_year.max",
-        Value,
         "shipments per year",
         "1000",
         0.0,
         100000.0,
         "a number at least min",
         "Largest shipment rate."
-    ),
-    k!(
+    );
+    EXPORTERS_SHIPMENT_VALUE_SIGMA: Number = (
         "exporters.shipment_value_sigma",
-        Value,
         "",
         "0.5",
         0.0,
         3.0,
         "a number from 0 to 3",
         "Sigma of the lognormal (mean 1) multiplier on each shipment's value; 0 gives equal shipments."
-    ),
-    k!(
+    );
+    EXPORTERS_MANUFACTURER_CASH_SHARE: Distribution = (
         "exporters.manufacturer_cash_share",
-        Dist,
         "share of the refund",
         "0.5",
         0.0,
         1.0,
         DIST,
         "Share of a manufacturer's (免抵退) refund paid as cash; the rest offsets domestic VAT. Drawn once per firm."
-    ),
-    k!(
+    );
+    POPULATION: Section = (
         "population",
-        Section,
         "",
         "",
         0.0,
         0.0,
         "a table",
         "Optionally load exporters from a file instead of drawing them."
-    ),
-    k!(
+    );
+    POPULATION_FILE: Path = (
         "population.file",
-        Value,
         "path",
         "",
         0.0,
         0.0,
         "a CSV path, relative to the scenario file that names it (or else to the current directory)",
         "Exporters with columns id,platform,sector,kind,annual_exports,class and optional cash_share,pd,shipments_per_year; kind is trading or manufacturer."
-    ),
-    k!(
+    );
+    POLICY: Section = (
         "policy",
-        Section,
         "",
         "",
         0.0,
         0.0,
         "a table",
         "The refund-speed policy: every stage of a claim's path through the tax bureau (docs/model.md §5)."
-    ),
-    k!(
+    );
+    POLICY_NAME: Text = (
         "policy.name",
-        Value,
         "text",
         "\"\"",
         0.0,
         0.0,
         "one line of text, at most 200 characters",
         "Name of the policy, shown in summaries."
-    ),
-    k!(
+    );
+    POLICY_CLASS_TREATMENT: Numbers4 = (
         "policy.class_treatment",
-        Value,
         "classes",
         "[1, 2, 3, 4]",
         1.0,
         4.0,
         "4 whole numbers from 1 to 4",
         "Processing class of each actual class I–IV; [1, 1, 1, 4] treats every clean firm as class I (the 2016 opinion)."
-    ),
-    k!(
+    );
+    POLICY_DOCS: Distribution = (
         "policy.docs",
-        Dist,
         "calendar days",
         "{ triangular = [15, 30, 60] }",
         0.0,
         3650.0,
         DIST,
         "Days from shipment to complete documents (customs declaration, VAT invoices)."
-    ),
-    k!(
+    );
+    POLICY_FILING: Section = (
         "policy.filing",
-        Section,
         "",
         "",
         0.0,
         0.0,
         "a table { mode, window_workdays } or { mode, lag }",
         "When documents become a filed claim."
-    ),
-    k!(
+    );
+    POLICY_FILING_MODE: Choice = (
         "policy.filing.mode",
-        Value,
         "",
         "\"monthly\"",
         0.0,
         0.0,
         "\"monthly\" or \"continuous\"",
         "monthly: filed in the month after the documents are complete; continuous: filed lag days after."
-    ),
-    k!(
+    );
+    POLICY_FILING_WINDOW_WORKDAYS: Integer = (
         "policy.filing.window_workdays",
-        Value,
         "working days",
         "15",
         1.0,
         31.0,
         "a whole number from 1 to 31",
         "Monthly filing: the filing day is uniform among the month's first window_workdays working days."
-    ),
-    k!(
+    );
+    POLICY_FILING_LAG: Distribution = (
         "policy.filing.lag",
-        Dist,
         "calendar days",
         "0",
         0.0,
         3650.0,
         DIST,
         "Continuous filing: days from complete documents to filing."
-    ),
-    k!(
+    );
+    POLICY_REVIEW: Dists4 = (
         "policy.review",
-        Value,
         "working days",
         "[5, 15, 20, 25]",
         0.0,
         3650.0,
         "4 distributions, one per processing class I–IV",
         "Tax-bureau review time by processing class."
-    ),
-    k!(
+    );
+    POLICY_VERIFICATION: Section = (
         "policy.verification",
-        Section,
         "",
         "",
         0.0,
         0.0,
         "a table { prob, days }",
         "Verification holds (函调)."
-    ),
-    k!(
+    );
+    POLICY_VERIFICATION_PROB: Numbers4 = (
         "policy.verification.prob",
-        Value,
         "probability",
         "[0, 0, 0, 0]",
         0.0,
         1.0,
         "4 numbers from 0 to 1",
         "Probability of a verification hold by processing class."
-    ),
-    k!(
+    );
+    POLICY_VERIFICATION_DAYS: Distribution = (
         "policy.verification.days",
-        Dist,
         "calendar days",
         "{ uniform = [30, 120] }",
         0.0,
         3650.0,
         DIST,
         "Length of a verification hold."
-    ),
-    k!(
+    );
+    POLICY_DENIAL_PROB: Numbers4 = (
         "policy.denial_prob",
-        Value,
         "probability",
         "[0, 0, 0, 0]",
         0.0,
         1.0,
         "4 numbers from 0 to 1",
         "Probability that a claim is denied, by actual class (treatment does not change risk)."
-    ),
-    k!(
+    );
+    POLICY_TREASURY: Distribution = (
         "policy.treasury",
-        Dist,
         "working days",
         "{ uniform = [3, 5] }",
         0.0,
         3650.0,
         DIST,
         "Days from approval to the treasury paying the refund."
-    ),
-    k!(
+    );
+    POLICY_QUOTA: Section = (
         "policy.quota",
-        Section,
         "",
         "",
         0.0,
         0.0,
         "a table { monthly, order }; omit for no budget limit",
         "The monthly refund budget (退税计划指标)."
-    ),
-    k!(
+    );
+    POLICY_QUOTA_MONTHLY: MonthlyAmounts = (
         "policy.quota.monthly",
-        Value,
         "CNY per month",
         "",
         0.0,
         1e13,
         "an amount from 0 to 1e13 yuan (a number, or a string such as \"1亿\", \"9500万\"), or a list of 12 such amounts, January first (e.g. [\"1亿\", \"6000万\", …]), not all 0",
         "Refunds the treasury can pay each month (one amount for every month, or 12 monthly amounts, January first); each working day the queue is paid from its head while the month's remaining budget covers it, and unpaid claims carry over. A claim larger than a positive month's whole budget is paid when it reaches the head in a month in which nothing has been paid yet, using up that month; a month of 0 pays nothing."
-    ),
-    k!(
+    );
+    POLICY_QUOTA_ORDER: Choice = (
         "policy.quota.order",
-        Value,
         "",
         "\"fifo\"",
         0.0,
         0.0,
         "\"fifo\", \"pilot_first\" or \"class\"",
         "Queue order: first come first served; pilot-platform exporters first (budget priority); or by processing class."
-    ),
-    k!(
+    );
+    FINANCE: Section = (
         "finance",
-        Section,
         "",
         "",
         0.0,
         0.0,
         "a table",
         "How claims are offered to the liquidity mechanisms."
-    ),
-    k!(
+    );
+    FINANCE_ORDER: Mechanisms = (
         "finance.order",
-        Value,
         "",
         "[\"turnover\", \"guarantee\", \"credit\"]",
         0.0,
         0.0,
         "a list of \"turnover\", \"guarantee\", \"credit\", \"service\", each at most once",
         "Order in which a claim is offered to the mechanisms."
-    ),
-    k!(
+    );
+    FINANCE_TRIGGER: Choice = (
         "finance.trigger",
-        Value,
         "",
         "\"filed\"",
         0.0,
         0.0,
         "\"declared\", \"filed\" or \"approved\"",
         "Day a claim asks for financing: declared (t0), filed (t2) or approved (t3)."
-    ),
-    k!(
+    );
+    POOLS: Section = (
         "pools",
-        Section,
         "",
         "",
         0.0,
         0.0,
         "a table",
         "The three liquidity mechanisms of the 2016 opinion."
-    ),
-    k!(
+    );
+    POOLS_TURNOVER: Section = (
         "pools.turnover",
-        Section,
         "",
         "",
         0.0,
         0.0,
         "a table",
         "Refund turnover pool (退税资金周转池): a public revolving fund advancing refunds."
-    ),
-    k!(
+    );
+    POOLS_TURNOVER_ENABLED: Bool = (
         "pools.turnover.enabled",
-        Value,
         "",
         "true",
         0.0,
         0.0,
         "true or false",
         "Whether the pool operates."
-    ),
-    k!(
+    );
+    POOLS_TURNOVER_CAPITAL: Amount = (
         "pools.turnover.capital",
-        Value,
         "CNY",
         "",
         0.0,
         1e13,
         AMOUNT,
         "The pool's capital K."
-    ),
-    k!(
+    );
+    POOLS_TURNOVER_ADVANCE_RATIO: Number = (
         "pools.turnover.advance_ratio",
-        Value,
         "share of the refund",
         "0.8",
         0.0,
         1.0,
         "a number from 0 to 1",
         "Advance A = ratio × refund."
-    ),
-    k!(
+    );
+    POOLS_TURNOVER_LAG: Integer = (
         "pools.turnover.lag",
-        Value,
         "working days",
         "3",
         0.0,
         60.0,
         "a whole number from 0 to 60",
         "Working days from request to cash."
-    ),
-    k!(
+    );
+    POOLS_TURNOVER_ELIGIBLE_CLASSES: Classes = (
         "pools.turnover.eligible_classes",
-        Value,
         "classes",
         "[1, 2, 3]",
         1.0,
         4.0,
         CLASSES,
         "Processing classes the pool serves."
-    ),
-    k!(
+    );
+    POOLS_TURNOVER_MAX_PER_EXPORTER: OptAmount = (
         "pools.turnover.max_per_exporter",
-        Value,
         "CNY",
         "",
         0.0,
         1e13,
         AMOUNT,
         "Most one exporter may have outstanding; omit for no limit."
-    ),
-    k!(
+    );
+    POOLS_TURNOVER_FEE_FLAT: Number = (
         "pools.turnover.fee_flat",
-        Value,
         "share of the advance",
         "0",
         0.0,
         0.2,
         "a number from 0 to 0.2",
         "One-off fee on each advance."
-    ),
-    k!(
+    );
+    POOLS_TURNOVER_FEE_RATE: Number = (
         "pools.turnover.fee_rate",
-        Value,
         "per year",
         "0",
         0.0,
         1.0,
         "a number from 0 to 1",
         "Fee on the advance per year outstanding (calendar days from cash to refund)."
-    ),
-    k!(
+    );
+    POOLS_TURNOVER_FEES_TO_POOL: Bool = (
         "pools.turnover.fees_to_pool",
-        Value,
         "",
         "true",
         0.0,
         0.0,
         "true or false",
         "Whether fees are added to the pool's balance."
-    ),
-    k!(
+    );
+    POOLS_TURNOVER_LOSS_GIVEN_DENIAL: Number = (
         "pools.turnover.loss_given_denial",
-        Value,
         "share",
         "0.5",
         0.0,
         1.0,
         "a number from 0 to 1",
         "Share of an advance lost when its claim is denied."
-    ),
-    k!(
+    );
+    POOLS_TURNOVER_QUEUE: Choice = (
         "pools.turnover.queue",
-        Value,
         "",
         "\"none\"",
         0.0,
         0.0,
         "\"none\" or \"fifo\"",
         "none: a request the balance cannot cover falls through at once; fifo: it waits up to max_wait_days."
-    ),
-    k!(
+    );
+    POOLS_TURNOVER_MAX_WAIT_DAYS: Integer = (
         "pools.turnover.max_wait_days",
-        Value,
         "calendar days",
         "10",
         0.0,
         365.0,
         "a whole number from 0 to 365",
         "Longest wait in the fifo queue."
-    ),
-    k!(
+    );
+    POOLS_GUARANTEE: Section = (
         "pools.guarantee",
-        Section,
         "",
         "",
         0.0,
         0.0,
         "a table",
         "Refund financing guarantee pool (退税融资担保池) backing bank loans against pending refunds."
-    ),
-    k!(
+    );
+    POOLS_GUARANTEE_ENABLED: Bool = (
         "pools.guarantee.enabled",
-        Value,
         "",
         "true",
         0.0,
         0.0,
         "true or false",
         "Whether the pool operates."
-    ),
-    k!(
+    );
+    POOLS_GUARANTEE_CAPITAL: Amount = (
         "pools.guarantee.capital",
-        Value,
         "CNY",
         "",
         0.0,
         1e13,
         AMOUNT,
         "The guarantee fund G."
-    ),
-    k!(
+    );
+    POOLS_GUARANTEE_LEVERAGE: Number = (
         "pools.guarantee.leverage",
-        Value,
         "times",
         "5",
         0.0,
         100.0,
         "a number from 0 to 100",
         "Guaranteed principal outstanding ≤ leverage × (G − losses)."
-    ),
-    k!(
+    );
+    POOLS_GUARANTEE_LOAN_TO_REFUND: Number = (
         "pools.guarantee.loan_to_refund",
-        Value,
         "share of the refund",
         "0.7",
         0.0,
         1.0,
         "a number from 0 to 1",
         "Loan = ratio × refund (≤ 70% under the 2001 circular)."
-    ),
-    k!(
+    );
+    POOLS_GUARANTEE_LAG: Integer = (
         "pools.guarantee.lag",
-        Value,
         "working days",
         "5",
         0.0,
         60.0,
         "a whole number from 0 to 60",
         "Working days from request to cash."
-    ),
-    k!(
+    );
+    POOLS_GUARANTEE_RATE: Number = (
         "pools.guarantee.rate",
-        Value,
         "per year",
         "0.06",
         0.0,
         1.0,
         "a number from 0 to 1",
         "Bank interest, paid from the refund."
-    ),
-    k!(
+    );
+    POOLS_GUARANTEE_GUARANTEE_FEE: Number = (
         "pools.guarantee.guarantee_fee",
-        Value,
         "per year",
         "0.01",
         0.0,
         1.0,
         "a number from 0 to 1",
         "Guarantee fee, paid from the refund."
-    ),
-    k!(
+    );
+    POOLS_GUARANTEE_ELIGIBLE_CLASSES: Classes = (
         "pools.guarantee.eligible_classes",
-        Value,
         "classes",
         "[1, 2, 3]",
         1.0,
         4.0,
         CLASSES,
         "Processing classes the pool serves."
-    ),
-    k!(
+    );
+    POOLS_GUARANTEE_LOSS_GIVEN_DENIAL: Number = (
         "pools.guarantee.loss_given_denial",
-        Value,
         "share",
         "0.6",
         0.0,
         1.0,
         "a number from 0 to 1",
         "Share of a loan's principal lost when its claim is denied."
-    ),
-    k!(
+    );
+    POOLS_GUARANTEE_LOSS_SHARE: Number = (
         "pools.guarantee.loss_share",
-        Value,
         "share",
         "0.8",
         0.0,
         1.0,
         "a number from 0 to 1",
         "The pool's share of a loss; the bank bears the rest."
-    ),
-    k!(
+    );
+    POOLS_CREDIT: Section = (
         "pools.credit",
-        Section,
         "",
         "",
         0.0,
         0.0,
         "a table",
         "Foreign-trade credit loans (外贸信用贷) with a risk-compensation fund."
-    ),
-    k!(
+    );
+    POOLS_CREDIT_ENABLED: Bool = (
         "pools.credit.enabled",
-        Value,
         "",
         "true",
         0.0,
         0.0,
         "true or false",
         "Whether the scheme operates."
-    ),
-    k!(
+    );
+    POOLS_CREDIT_LINE_SHARE: Number = (
         "pools.credit.line_share",
-        Value,
         "share of annual exports",
         "0.1",
         0.0,
         1.0,
         "a number from 0 to 1",
         "Credit line = min(line_share × annual exports, line_cap)."
-    ),
-    k!(
+    );
+    POOLS_CREDIT_LINE_CAP: OptAmount = (
         "pools.credit.line_cap",
-        Value,
         "CNY",
         "",
         0.0,
         1e13,
         AMOUNT,
         "Largest credit line; omit for no cap."
-    ),
-    k!(
+    );
+    POOLS_CREDIT_RATE: Number = (
         "pools.credit.rate",
-        Value,
         "per year",
         "0.06",
         0.0,
         1.0,
         "a number from 0 to 1",
         "Interest on drawn credit."
-    ),
-    k!(
+    );
+    POOLS_CREDIT_RISK_FUND: Amount = (
         "pools.credit.risk_fund",
-        Value,
         "CNY",
         "",
         0.0,
         1e13,
         AMOUNT,
         "The government risk-compensation fund C."
-    ),
-    k!(
+    );
+    POOLS_CREDIT_FUND_LEVERAGE: Number = (
         "pools.credit.fund_leverage",
-        Value,
         "times",
         "10",
         0.0,
         1000.0,
         "a number from 0 to 1000",
         "Total drawn ≤ leverage × (C − the fund's losses)."
-    ),
-    k!(
+    );
+    POOLS_CREDIT_LOSS_SHARE: Number = (
         "pools.credit.loss_share",
-        Value,
         "share",
         "0.5",
         0.0,
         1.0,
         "a number from 0 to 1",
         "The fund's share of a default loss; the bank bears the rest."
-    ),
-    k!(
+    );
+    POOLS_CREDIT_LGD: Number = (
         "pools.credit.lgd",
-        Value,
         "share",
         "0.6",
         0.0,
         1.0,
         "a number from 0 to 1",
         "Loss given default on drawn credit."
-    ),
-    k!(
+    );
+    POOLS_CREDIT_ELIGIBLE_CLASSES: Classes = (
         "pools.credit.eligible_classes",
-        Value,
         "classes",
         "[1, 2, 3]",
         1.0,
         4.0,
         CLASSES,
         "Processing classes the scheme serves."
-    ),
-    k!(
+    );
+    CREDIT_RISK: Section = (
         "credit_risk",
-        Section,
         "",
         "",
         0.0,
         0.0,
         "a table; omit for no defaults",
         "Correlated exporter defaults (one-factor Gaussian copula)."
-    ),
-    k!(
+    );
+    CREDIT_RISK_PD_BY_CLASS: Numbers4 = (
         "credit_risk.pd_by_class",
-        Value,
         "per year",
         "[0.01, 0.03, 0.05, 0.12]",
         0.0,
         1.0,
         "4 numbers from 0 to 1",
         "Annual default probability by actual class."
-    ),
-    k!(
+    );
+    CREDIT_RISK_RHO: Number = (
         "credit_risk.rho",
-        Value,
         "",
         "0.12",
         0.0,
         1.0,
         "a number from 0 to 1; rho + sector_rho < 1",
         "Asset correlation with the systematic factor (Basel: 0.12–0.24)."
-    ),
-    k!(
+    );
+    CREDIT_RISK_SECTOR_RHO: Number = (
         "credit_risk.sector_rho",
-        Value,
         "",
         "0",
         0.0,
         1.0,
         "a number from 0 to 1; rho + sector_rho < 1",
         "Extra correlation within a sector."
-    ),
-    k!(
+    );
+    POOLS_SERVICE: Section = (
         "pools.service",
-        Section,
         "",
         "",
         0.0,
         0.0,
         "a table",
         "Foreign-trade service company advances (外贸综合服务企业代垫退税): a private company advances part of its clients' refunds from its own capital for a fee; open to every platform, no fiscal cost (see docs/model.md)."
-    ),
-    k!(
+    );
+    POOLS_SERVICE_ENABLED: Bool = (
         "pools.service.enabled",
-        Value,
         "",
         "true",
         0.0,
         0.0,
         "true or false",
         "Whether the company advances refunds."
-    ),
-    k!(
+    );
+    POOLS_SERVICE_CAPITAL: Amount = (
         "pools.service.capital",
-        Value,
         "CNY",
         "",
         0.0,
         1e13,
         AMOUNT,
         "The company's own capital S for advances (private money: not in fiscal_cost)."
-    ),
-    k!(
+    );
+    POOLS_SERVICE_ADVANCE_RATIO: Number = (
         "pools.service.advance_ratio",
-        Value,
         "share of the refund",
         "1",
         0.0,
         1.0,
         "a number from 0 to 1",
         "Advance = ratio × refund."
-    ),
-    k!(
+    );
+    POOLS_SERVICE_LAG: Integer = (
         "pools.service.lag",
-        Value,
         "working days",
         "3",
         0.0,
         60.0,
         "a whole number from 0 to 60",
         "Working days from request to cash."
-    ),
-    k!(
+    );
+    POOLS_SERVICE_FEE_RATE: Number = (
         "pools.service.fee_rate",
-        Value,
         "per year",
         "0",
         0.0,
         1.0,
         "a number from 0 to 1",
         "Fee on the advance per year outstanding (calendar days from cash to refund), paid on t5."
-    ),
-    k!(
+    );
+    POOLS_SERVICE_FEE_FLAT: Number = (
         "pools.service.fee_flat",
-        Value,
         "share of the advance",
         "0.04",
         0.0,
         0.2,
         "a number from 0 to 0.2",
         "One-off fee on each advance, paid on t5."
-    ),
-    k!(
+    );
+    POOLS_SERVICE_CLIENT_MAX_EXPORTS: OptAmount = (
         "pools.service.client_max_exports",
-        Value,
         "CNY",
         "",
         0.0,
         1e13,
         AMOUNT,
         "Only exporters with annual exports at most this are clients; omit for no limit."
-    ),
-    k!(
+    );
+    POOLS_SERVICE_CLIENT_SHARE: Number = (
         "pools.service.client_share",
-        Value,
         "share",
         "1",
         0.0,
         1.0,
         "a number from 0 to 1",
         "Probability that an exporter small enough is a client, drawn once per exporter (the same on every path)."
-    ),
-    k!(
+    );
+    POOLS_SERVICE_ELIGIBLE_CLASSES: Classes = (
         "pools.service.eligible_classes",
-        Value,
         "classes",
         "[1, 2, 3]",
         1.0,
         4.0,
         CLASSES,
         "Processing classes the company serves."
-    ),
-    k!(
+    );
+    POOLS_SERVICE_LOSS_GIVEN_DENIAL: Number = (
         "pools.service.loss_given_denial",
-        Value,
         "share",
         "0.5",
         0.0,
         1.0,
         "a number from 0 to 1",
         "Share of an advance lost when its claim is denied."
-    ),
-];
+    );
+}
 
 /// Most characters in a title (`scenario.title`, `title_zh`), `policy.name` or a
 /// Chinese name (`name_zh`): enough for a sentence, short enough for a table cell.
@@ -1224,7 +1253,7 @@ pub fn max_text_chars(key: &str) -> usize {
 
 /// The definition of a key, given as a normalised dotted path.
 pub fn find(key: &str) -> Option<&'static KeyDef> {
-    KEYS.iter().find(|d| d.key == key)
+    KEYS.iter().find(|d| d.key == key).copied()
 }
 
 /// Normalises a user's key: `platform.gui-an.exporters` → `platform.exporters`.
@@ -1240,10 +1269,12 @@ pub fn normalise(key: &str) -> String {
 
 /// The keys directly below `parent` (`""` for the top level).
 pub fn children(parent: &str) -> impl Iterator<Item = &'static KeyDef> + '_ {
-    KEYS.iter().filter(move |d| match d.key.rsplit_once('.') {
-        Some((p, _)) => p == parent,
-        None => parent.is_empty(),
-    })
+    KEYS.iter()
+        .copied()
+        .filter(move |d| match d.key.rsplit_once('.') {
+            Some((p, _)) => p == parent,
+            None => parent.is_empty(),
+        })
 }
 
 /// The last segment of a key.
@@ -1310,7 +1341,7 @@ pub fn explain_one(d: &KeyDef) -> String {
         if let Some((_, meaning)) = OPTIONAL.iter().find(|(k, _)| *k == d.key) {
             meaning
         } else if d.default.is_empty() {
-            match d.shape {
+            match d.shape() {
                 Shape::Section | Shape::Tables => "(optional section)",
                 _ => "(none: required where its section is used)",
             }
@@ -1325,11 +1356,16 @@ pub fn explain_one(d: &KeyDef) -> String {
 /// `refundsim explain [KEY]`: one key, a section and its keys, or everything.
 pub fn explain(key: Option<&str>) -> Result<String, String> {
     match key {
-        None => Ok(KEYS.iter().map(explain_one).collect::<Vec<_>>().join("\n")),
+        None => Ok(KEYS
+            .iter()
+            .map(|d| explain_one(d))
+            .collect::<Vec<_>>()
+            .join("\n")),
         Some(k) => {
             let k = normalise(k);
             let matched: Vec<&KeyDef> = KEYS
                 .iter()
+                .copied()
                 .filter(|d| d.key == k || d.key.starts_with(&format!("{k}.")))
                 .collect();
             if matched.is_empty() {
@@ -1361,7 +1397,7 @@ mod tests {
             if let Some((parent, _)) = d.key.rsplit_once('.') {
                 let p = find(parent).unwrap_or_else(|| panic!("no parent for {}", d.key));
                 assert!(matches!(
-                    p.shape,
+                    p.shape(),
                     Shape::Section | Shape::Tables | Shape::ValueOrSection
                 ));
             }

@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::calendar::{DayKind, WorkingDays};
 use crate::dist::Dist;
+pub use crate::input::population_csv::{ExporterRow, Kind};
 
 /// One problem in a scenario.
 #[derive(Debug, Clone, PartialEq)]
@@ -361,39 +362,6 @@ pub struct CreditRisk {
     pub rho: f64,
     /// Sector correlation.
     pub sector_rho: f64,
-}
-
-/// Whether a firm is a trading firm or a manufacturer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    /// 免退: the whole refund is cash.
-    Trading,
-    /// 免抵退: only the cash share is refunded.
-    Manufacturer,
-}
-
-/// One exporter row of a population file.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ExporterRow {
-    /// Identifier as written.
-    pub id: String,
-    /// Index into `platforms`.
-    pub platform: usize,
-    /// Index into `sectors`.
-    pub sector: usize,
-    /// Trading or manufacturer.
-    pub kind: Kind,
-    /// Annual exports, CNY.
-    pub annual_exports: f64,
-    /// Actual class 1–4.
-    pub class: u8,
-    /// Cash share, if given.
-    pub cash_share: Option<f64>,
-    /// Annual PD, if given.
-    pub pd: Option<f64>,
-    /// Shipments per year, if given.
-    pub shipments_per_year: Option<f64>,
 }
 
 /// An input file and its sha256, for the manifest.

@@ -110,7 +110,7 @@ impl Node {
             }
             Value::Str(s) => {
                 // One line, and not the whole of a 40,000-character title.
-                format!("\"{}\"", super::build::clip(s))
+                format!("\"{}\"", crate::input::clip(s))
             }
             Value::Int(i) => i.to_string(),
             Value::Float(f) => f.to_string(),
@@ -307,7 +307,7 @@ pub fn apply_set(root: &mut Node, sources: &Sources, source: usize) -> Result<()
             let item = d.as_table().get("v").expect("parsed").clone();
             from_item(&item, source, voff).expect("a value")
         }
-        Err(_) if is_bare_word(raw.trim()) || super::build::parse_amount(raw.trim()).is_some() => {
+        Err(_) if is_bare_word(raw.trim()) || crate::input::parse_amount(raw.trim()).is_some() => {
             Node {
                 value: Value::Str(raw.trim().to_string()),
                 // Placed as if parsed after `v = `; the shift below moves it onto the argument.
@@ -321,7 +321,7 @@ pub fn apply_set(root: &mut Node, sources: &Sources, source: usize) -> Result<()
                 key,
                 format!(
                     "`{}` is not a TOML value ({}); write numbers as 5e8, text as \"monthly\", lists as [1, 1, 1, 4], tables as {{ fixed = 5 }}",
-                    super::build::clip(raw.trim()),
+                    crate::input::clip(raw.trim()),
                     e.message().trim()
                 ),
             ));
