@@ -249,7 +249,10 @@ pub fn results_bin(out: &RunOutput, layout: &Layout) -> Vec<u8> {
             claims_simulated,
         } = p;
         b.extend_from_slice(&claims_simulated.to_le_bytes());
-        for v in metrics.iter().chain(p.groups.last().expect("the total group")) {
+        for v in metrics
+            .iter()
+            .chain(p.groups.last().expect("the total group"))
+        {
             b.extend_from_slice(&v.to_le_bytes());
         }
     }

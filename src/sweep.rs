@@ -410,7 +410,10 @@ pub fn run_shard(
         "sweep"
     };
     let points_dir = open_study_dir(dir, kind, &study_fingerprint(plan, shard), force)?;
-    output::write_file(&dir.join("manifest.json"), manifest(plan, false, shard).as_bytes())?;
+    output::write_file(
+        &dir.join("manifest.json"),
+        manifest(plan, false, shard).as_bytes(),
+    )?;
     let total = plan.points.len();
     for (done, (_, s)) in plan.points.iter().enumerate() {
         if shard.is_some_and(|sh| !sh.owns(done as u64)) {
@@ -423,13 +426,19 @@ pub fn run_shard(
         })?;
     }
     if shard.is_some() {
-        output::write_file(&dir.join("manifest.json"), manifest(plan, true, shard).as_bytes())?;
+        output::write_file(
+            &dir.join("manifest.json"),
+            manifest(plan, true, shard).as_bytes(),
+        )?;
         return Ok(dir.to_path_buf());
     }
     let rows = read_rows(&points_dir, total)?;
     let csv_path = dir.join("sweep.csv");
     output::write_file(&csv_path, sweep_csv(plan, &rows).as_bytes())?;
-    output::write_file(&dir.join("manifest.json"), manifest(plan, true, None).as_bytes())?;
+    output::write_file(
+        &dir.join("manifest.json"),
+        manifest(plan, true, None).as_bytes(),
+    )?;
     Ok(csv_path)
 }
 
@@ -586,8 +595,9 @@ pub fn merge_shards(dirs: &[PathBuf], out: &Path, force: bool) -> Result<PathBuf
             e.iter()
                 .map(|t| {
                     let t = t.as_str().unwrap_or_default();
-                    crate::size::Target::parse_flag(t, "--exceed")
-                        .map_err(|e| bad(format!("{}: manifest.json exceed {t:?}: {e}", d0.display())))
+                    crate::size::Target::parse_flag(t, "--exceed").map_err(|e| {
+                        bad(format!("{}: manifest.json exceed {t:?}: {e}", d0.display()))
+                    })
                 })
                 .collect::<Result<Vec<_>, _>>()
         })
