@@ -9,6 +9,7 @@
 use std::ops::Range;
 
 use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, Ranged, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::fmt;
@@ -218,6 +219,59 @@ pub struct Band<'a> {
     pub color: usize,
 }
 
+/// The frame of a chart over the window's days: month ticks on x, `lo..hi` on y
+/// (described by `y_desc`), the house grid and fonts. `draw` adds the series;
+/// returns the SVG.
+fn daily_chart(
+    dates: &[String],
+    (lo, hi): (f64, f64),
+    y_desc: String,
+    lang: Lang,
+    draw: impl FnOnce(
+        &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<Axis, RangedCoordf64>>,
+    ) -> Result<(), String>,
+) -> Result<String, String> {
+    let n = dates.len().max(2);
+    let mut ticks = month_ticks(dates, lang);
+    if ticks.is_empty() {
+        ticks = vec![(0.0, dates.first().cloned().unwrap_or_default())];
+    }
+    let x = Axis {
+        range: 0.0..(n - 1) as f64,
+        ticks,
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .margin_right(24)
+            .x_label_area_size(if lang == Lang::Both { 56 } else { 36 })
+            .y_label_area_size(72)
+            .build_cartesian_2d(x, lo..hi)
+            .map_err(err)?;
+        let y_fmt = |v: &f64| fmt::trimmed(*v);
+        chart
+            .configure_mesh()
+            .x_labels(13)
+            .y_labels(7)
+            .y_label_formatter(&y_fmt)
+            .y_desc(y_desc)
+            .x_desc(years(dates, lang))
+            .light_line_style(WHITE.mix(0.0))
+            .bold_line_style(BLACK.mix(0.08))
+            .axis_style(BLACK.mix(0.45))
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 16))
+            .draw()
+            .map_err(err)?;
+        draw(&mut chart)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
 /// A fan chart of daily series in CNY over the window: a 5th–95th percentile
 /// band, the median (solid) and the mean (dashed) of each series.
 pub fn fan(title: L, dates: &[String], bands: &[Band], lang: Lang) -> Result<Chart, String> {
@@ -268,40 +322,7 @@ pub fn fan_ext(
     }
     let (div, y_desc) = cny_axis(family.unwrap_or(max.max(-min)), lang);
     let (lo, hi) = (min / div * 1.05, max / div * 1.08);
-    let mut ticks = month_ticks(dates, lang);
-    if ticks.is_empty() {
-        ticks = vec![(0.0, dates.first().cloned().unwrap_or_default())];
-    }
-    let x = Axis {
-        range: 0.0..(n - 1) as f64,
-        ticks,
-    };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .margin_right(24)
-            .x_label_area_size(if lang == Lang::Both { 56 } else { 36 })
-            .y_label_area_size(72)
-            .build_cartesian_2d(x, lo..hi)
-            .map_err(err)?;
-        let y_fmt = |v: &f64| fmt::trimmed(*v);
-        chart
-            .configure_mesh()
-            .x_labels(13)
-            .y_labels(7)
-            .y_label_formatter(&y_fmt)
-            .y_desc(y_desc)
-            .x_desc(years(dates, lang))
-            .light_line_style(WHITE.mix(0.0))
-            .bold_line_style(BLACK.mix(0.08))
-            .axis_style(BLACK.mix(0.45))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 16))
-            .draw()
-            .map_err(err)?;
+    let svg = daily_chart(dates, (lo, hi), y_desc, lang, |chart| {
         for (i, l) in levels.iter().enumerate() {
             if l.value.is_finite() {
                 chart
@@ -352,8 +373,8 @@ pub fn fan_ext(
                 ))
                 .map_err(err)?;
         }
-        root.present().map_err(err)?;
-    }
+        Ok(())
+    })?;
     let mut legend: Vec<(String, bool, L)> = bands
         .iter()
         .map(|b| (css(b.color), true, b.label.clone()))
@@ -1108,40 +1129,7 @@ pub fn difference(
     let (div, y_desc) = cny_axis(family.unwrap_or(max.max(-min).max(1.0)), lang);
     let span = ((max - min) / div).max(1e-9);
     let (lo, hi) = (min / div - span * 0.06, max / div + span * 0.06);
-    let mut ticks = month_ticks(dates, lang);
-    if ticks.is_empty() {
-        ticks = vec![(0.0, dates.first().cloned().unwrap_or_default())];
-    }
-    let x = Axis {
-        range: 0.0..(n - 1) as f64,
-        ticks,
-    };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .margin_right(24)
-            .x_label_area_size(if lang == Lang::Both { 56 } else { 36 })
-            .y_label_area_size(72)
-            .build_cartesian_2d(x, lo..hi)
-            .map_err(err)?;
-        let y_fmt = |v: &f64| fmt::trimmed(*v);
-        chart
-            .configure_mesh()
-            .x_labels(13)
-            .y_labels(7)
-            .y_label_formatter(&y_fmt)
-            .y_desc(y_desc)
-            .x_desc(years(dates, lang))
-            .light_line_style(WHITE.mix(0.0))
-            .bold_line_style(BLACK.mix(0.08))
-            .axis_style(BLACK.mix(0.45))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 16))
-            .draw()
-            .map_err(err)?;
+    let svg = daily_chart(dates, (lo, hi), y_desc, lang, |chart| {
         chart
             .draw_series(std::iter::once(PathElement::new(
                 vec![(0.0, 0.0), ((n - 1) as f64, 0.0)],
@@ -1159,8 +1147,8 @@ pub fn difference(
                 .draw_series(LineSeries::new(pts, rgb(i).stroke_width(2)))
                 .map_err(err)?;
         }
-        root.present().map_err(err)?;
-    }
+        Ok(())
+    })?;
     Ok(Chart {
         svg: clean(svg, &title.get(lang)),
         legend: lines
