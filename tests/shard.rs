@@ -421,3 +421,43 @@ fn a_compare_with_two_reforms_in_three_shards_merges_to_the_unsharded_compare() 
     assert!(err.contains("shard 2 of 3 missing"), "{err}");
     assert!(!sb.path("m").exists(), "nothing is written on refusal");
 }
+
+#[test]
+fn a_morris_study_in_three_shards_merges_to_the_unsharded_study() {
+    let sb = Sandbox::new().shipped();
+    let morris = |extra: &[&str]| {
+        let mut args = vec![
+            "sensitivity",
+            SCENARIO,
+            "--method",
+            "morris",
+            "--trajectories",
+            "2",
+            "--param",
+            "policy.review.2=15,25",
+            "--param",
+            "economy.gov_rate=0.02,0.04",
+            "--paths",
+            "2",
+            "--quiet",
+        ];
+        args.extend(extra);
+        succeeded(&sb.output(&args));
+    };
+    morris(&["--out", "full"]);
+    for i in 1..=3 {
+        morris(&["--shard", &format!("{i}/3"), "--out", &format!("m{i}")]);
+    }
+    succeeded(&sb.output(&["merge", "m1", "m2", "m3", "--out", "merged"]));
+    for f in ["morris.csv", "manifest.json"] {
+        assert_eq!(
+            fs::read_to_string(sb.path("full").join(f)).unwrap(),
+            fs::read_to_string(sb.path("merged").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    assert_eq!(
+        support::entries(&sb.path("merged/points")),
+        support::entries(&sb.path("full/points"))
+    );
+}
