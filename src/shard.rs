@@ -475,8 +475,13 @@ pub fn study_shards(
                     Some(v) => v.to_string(),
                     None => "none".into(),
                 };
+                let why = if key == fingerprint_key {
+                    " (a different scenario, --set, parameters, reforms or version)"
+                } else {
+                    ""
+                };
                 return Err(MergeError::Mixed(format!(
-                    "{} has {key} {} but {} has {key} {}",
+                    "{} has {key} {} but {} has {key} {}{why}",
                     first.dir.display(),
                     show(a),
                     p.dir.display(),
