@@ -25,6 +25,16 @@
 //! paths, where the delta method and the bootstrap agree. Where it would not (the
 //! denominator's own 95% interval reaches 0, so the ratio is unbounded, Fieller
 //! 1954) the interval is left empty rather than reported falsely narrow.
+//!
+//! **Shards** (`compare --shard I/N`): every arm runs only the paths `p` with
+//! `p mod N = I − 1` ([`Plan::run_shard`]) — the same paths in every arm, so the
+//! pairs stay pairs — and the compare shard folder (kind `compare-shard`) holds
+//! each arm as a run shard ([`crate::shard`]) in `base/` and the reform folders.
+//! [`merge_shards`] merges each arm with the run merge and computes `delta.csv`
+//! and `effectiveness.csv` from the merged arms' per-path columns
+//! ([`crate::report::Columns`], read exactly from the shards' binary files) with
+//! the same code as an unsharded comparison, so every file is byte-identical
+//! (timing fields of the manifests aside).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -32,7 +42,7 @@ use std::sync::atomic::AtomicBool;
 
 use crate::engine::{self, Cancelled, Model, RunOutput};
 use crate::metrics::{M, METRICS, N_METRICS};
-use crate::report::{ALL_GROUP, PILOT_GROUP, RunInfo, num};
+use crate::report::{ALL_GROUP, Columns, PILOT_GROUP, RunInfo, num};
 use crate::scenario::Scenario;
 use crate::stats::{Summary, Z95};
 
@@ -250,11 +260,29 @@ impl Plan {
         on_path: &(dyn Fn() + Sync),
         cancel: &AtomicBool,
     ) -> Result<Comparison, Cancelled> {
+        self.run_shard(threads, on_path, cancel, None)
+    }
+
+    /// [`Plan::run`] for shard `shard`: every arm runs only the paths `p` with
+    /// `p mod N = I − 1` (`None`: all paths).
+    pub fn run_shard(
+        self,
+        threads: usize,
+        on_path: &(dyn Fn() + Sync),
+        cancel: &AtomicBool,
+        shard: Option<crate::shard::Shard>,
+    ) -> Result<Comparison, Cancelled> {
         let paths = self.paths();
-        let base_out = engine::run(&self.base, paths, threads, on_path, cancel)?;
+        let arm = |m: &Model| match shard {
+            None => engine::run(m, paths, threads, on_path, cancel),
+            Some(s) => {
+                engine::run_strided(m, paths, s.index - 1, s.count, threads, on_path, cancel)
+            }
+        };
+        let base_out = arm(&self.base)?;
         let mut reforms = Vec::with_capacity(self.reforms.len());
         for (spec, model) in self.reforms {
-            let out = engine::run(&model, paths, threads, on_path, cancel)?;
+            let out = arm(&model)?;
             reforms.push(Arm { spec, model, out });
         }
         Ok(Comparison {
@@ -314,25 +342,29 @@ impl Comparison {
             .collect()
     }
 
+    /// The arms as [`ArmColumns`]: the base, then each reform.
+    fn arm_columns(&self) -> (ArmColumns<'_, RunOutput>, Vec<ArmColumns<'_, RunOutput>>) {
+        (
+            ArmColumns {
+                label: String::new(),
+                columns: &self.base.1,
+                pilot: self.base.0.pilot_group(),
+            },
+            self.reforms
+                .iter()
+                .map(|r| ArmColumns {
+                    label: r.spec.label.clone(),
+                    columns: &r.out,
+                    pilot: r.model.pilot_group(),
+                })
+                .collect(),
+        )
+    }
+
     /// Each reform's cost-effectiveness, ranked ([`rank`]).
     pub fn effectiveness(&self) -> Vec<Effectiveness> {
-        let mut e: Vec<Effectiveness> = self
-            .reforms
-            .iter()
-            .enumerate()
-            .map(|(i, r)| Effectiveness {
-                reform: r.spec.label.clone(),
-                order: i,
-                pilot: effectiveness(
-                    &self.base.1,
-                    &r.out,
-                    [self.base.0.pilot_group(), r.model.pilot_group()],
-                ),
-                all: effectiveness(&self.base.1, &r.out, [0, 0]),
-            })
-            .collect();
-        rank(&mut e);
-        e
+        let (base, reforms) = self.arm_columns();
+        effectiveness_of(&base, &reforms)
     }
 
     /// Every file of the comparison, as `(path in the folder, contents)`: each
@@ -348,19 +380,52 @@ impl Comparison {
                 files.push((format!("{}/{file}", self.reform_dir(i)), text));
             }
         }
-        let deltas = self.deltas();
-        let labelled: Vec<(&str, &[Delta])> = self
-            .reforms
-            .iter()
-            .zip(&deltas)
-            .map(|(r, d)| (r.spec.label.as_str(), d.as_slice()))
-            .collect();
-        files.push(("delta.csv".into(), delta_csv_of(&labelled)));
-        files.push((
-            "effectiveness.csv".into(),
-            effectiveness_csv(&self.effectiveness()),
-        ));
+        let (base, reforms) = self.arm_columns();
+        for (name, text) in tables(&base, &reforms) {
+            files.push((name.into(), text));
+        }
         files.push(("manifest.json".into(), self.manifest_json(info, req)));
+        files
+    }
+
+    /// The files of shard `shard` of the comparison (this comparison's arms
+    /// having run only the shard's paths, [`Plan::run_shard`]): each arm as a run
+    /// shard folder in `base/` and its reform folder, and `manifest.json` of kind
+    /// `compare-shard`: the comparison's manifest (the shard's claims, the whole
+    /// comparison's paths) with the shard and a fingerprint of every arm.
+    pub fn shard_files(
+        &self,
+        info: &RunInfo,
+        req: &Request<'_>,
+        shard: crate::shard::Shard,
+    ) -> Vec<(String, Vec<u8>)> {
+        let total = self.base.0.scenario.paths as u64;
+        let mut files = Vec::new();
+        let mut fingerprints = Vec::new();
+        let arms = std::iter::once(("base".to_string(), &self.base.0, &self.base.1)).chain(
+            self.reforms
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (self.reform_dir(i), &r.model, &r.out)),
+        );
+        for (dir, model, out) in arms {
+            let run = crate::report::manifest(model, out, info);
+            fingerprints.push(crate::shard::fingerprint(&run.scenario));
+            for (name, bytes) in
+                crate::shard::shard_files(shard, run, crate::report::RunMeta::of(model), out, total)
+            {
+                files.push((format!("{dir}/{name}"), bytes));
+            }
+        }
+        let mut v: serde_json::Value =
+            serde_json::from_str(&self.manifest_json(info, req)).expect("our own json");
+        v["kind"] = "compare-shard".into();
+        v["shard"] = serde_json::to_value(shard).expect("serialisable");
+        v["paths"] = total.into();
+        v["compare_fingerprint"] =
+            crate::input::sha256_hex(fingerprints.join(",").as_bytes()).into();
+        let json = serde_json::to_string_pretty(&v).expect("serialisable") + "\n";
+        files.push(("manifest.json".into(), json.into_bytes()));
         files
     }
 
@@ -506,27 +571,20 @@ pub fn rank(e: &mut [Effectiveness]) {
 ///   `fiscal_cost_net` ([`ratio_of_means`]; empty unless the cost is positive).
 /// * `exporter_net_benefit` = (base − reform `carrying_cost`) − (reform − base
 ///   `financing_cost`): carrying cost saved less financing cost paid, CNY/yr.
-pub fn effectiveness(base: &RunOutput, reform: &RunOutput, g: [usize; 2]) -> [Measure; 6] {
+pub fn effectiveness<C: Columns + ?Sized>(base: &C, reform: &C, g: [usize; 2]) -> [Measure; 6] {
     let [gb, gr] = g;
-    assert_eq!(base.paths.len(), reform.paths.len(), "paired arms");
-    let pairs = || base.paths.iter().zip(&reform.paths);
+    assert_eq!(base.paths(), reform.paths(), "paired arms");
+    let arms = |m: M| (base.metric(gb, m as usize), reform.metric(gr, m as usize));
     let saved = |m: M| -> Vec<f64> {
-        pairs()
-            .map(|(b, r)| b.groups[gb][m as usize] - r.groups[gr][m as usize])
-            .collect()
+        let (b, r) = arms(m);
+        b.iter().zip(&r).map(|(b, r)| b - r).collect()
     };
     let released = saved(M::TiedUpNetAvg);
-    let cost: Vec<f64> = pairs()
-        .map(|(b, r)| {
-            r.groups[gr][M::FiscalCostNet as usize] - b.groups[gb][M::FiscalCostNet as usize]
-        })
-        .collect();
-    let benefit: Vec<f64> = pairs()
-        .map(|(b, r)| {
-            let (b, r) = (&b.groups[gb], &r.groups[gr]);
-            (b[M::CarryingCost as usize] - r[M::CarryingCost as usize])
-                - (r[M::FinancingCost as usize] - b[M::FinancingCost as usize])
-        })
+    let (fb, fr) = arms(M::FiscalCostNet);
+    let cost: Vec<f64> = fb.iter().zip(&fr).map(|(b, r)| r - b).collect();
+    let ((cb, cr), (nb, nr)) = (arms(M::CarryingCost), arms(M::FinancingCost));
+    let benefit: Vec<f64> = (0..base.paths())
+        .map(|p| (cb[p] - cr[p]) - (nr[p] - nb[p]))
         .collect();
     [
         Measure::mean_of(released.iter().copied()),
@@ -801,20 +859,147 @@ pub fn pairing_warnings(base: &Scenario, reform: &Scenario) -> Vec<String> {
         .collect()
 }
 
-/// Paired deltas of every metric; paths where either arm is undefined are left out.
-pub fn deltas(base: &RunOutput, reform: &RunOutput) -> Vec<Delta> {
-    assert_eq!(
-        base.paths.len(),
-        reform.paths.len(),
-        "both arms run the same paths"
-    );
+/// Paired deltas of every metric (all exporters, group 0); paths where either
+/// arm is undefined are left out.
+pub fn deltas<C: Columns + ?Sized>(base: &C, reform: &C) -> Vec<Delta> {
+    assert_eq!(base.paths(), reform.paths(), "both arms run the same paths");
     (0..N_METRICS)
-        .map(|m| {
-            let b: Vec<f64> = base.paths.iter().map(|p| p.metrics[m]).collect();
-            let r: Vec<f64> = reform.paths.iter().map(|p| p.metrics[m]).collect();
-            paired(&b, &r)
-        })
+        .map(|m| paired(&base.metric(0, m), &reform.metric(0, m)))
         .collect()
+}
+
+/// One arm of a comparison as per-path columns: a finished run's paths, or
+/// the merged shards of one arm.
+pub struct ArmColumns<'a, C: Columns + ?Sized> {
+    /// The reform's name (empty for the base).
+    pub label: String,
+    /// Its per-path results.
+    pub columns: &'a C,
+    /// Its 1+7 group ([`Model::pilot_group`]).
+    pub pilot: usize,
+}
+
+/// Each reform's cost-effectiveness against `base`, ranked ([`rank`]).
+pub fn effectiveness_of<C: Columns + ?Sized>(
+    base: &ArmColumns<'_, C>,
+    reforms: &[ArmColumns<'_, C>],
+) -> Vec<Effectiveness> {
+    let mut e: Vec<Effectiveness> = reforms
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Effectiveness {
+            reform: r.label.clone(),
+            order: i,
+            pilot: effectiveness(base.columns, r.columns, [base.pilot, r.pilot]),
+            all: effectiveness(base.columns, r.columns, [0, 0]),
+        })
+        .collect();
+    rank(&mut e);
+    e
+}
+
+/// `delta.csv` and `effectiveness.csv` of `reforms` against `base`.
+pub fn tables<C: Columns + ?Sized>(
+    base: &ArmColumns<'_, C>,
+    reforms: &[ArmColumns<'_, C>],
+) -> [(&'static str, String); 2] {
+    let deltas: Vec<Vec<Delta>> = reforms
+        .iter()
+        .map(|r| deltas(base.columns, r.columns))
+        .collect();
+    let labelled: Vec<(&str, &[Delta])> = reforms
+        .iter()
+        .zip(&deltas)
+        .map(|(r, d)| (r.label.as_str(), d.as_slice()))
+        .collect();
+    [
+        ("delta.csv", delta_csv_of(&labelled)),
+        (
+            "effectiveness.csv",
+            effectiveness_csv(&effectiveness_of(base, reforms)),
+        ),
+    ]
+}
+
+/// Merges the folders of `compare --shard I/N` into `staging`: each arm merged
+/// as a run ([`crate::shard::write_run`]) into `base/` and its reform folder,
+/// `delta.csv` and `effectiveness.csv` from the merged arms, and the
+/// comparison's `manifest.json` (`claims_simulated` and `paths` of the whole
+/// comparison, `elapsed_seconds` the shards' total, `command` the merge's).
+/// Returns the paths per arm.
+pub fn merge_shards(
+    dirs: &[PathBuf],
+    staging: &crate::output::Staging,
+    threads: usize,
+    command: &[String],
+) -> Result<usize, crate::shard::MergeError> {
+    use crate::shard::{MergeError, ShardSet};
+    let parts =
+        crate::shard::study_shards(dirs, "compare-shard", "compare", "compare_fingerprint")?;
+    let first = &parts[0];
+    let bad = |why: &str| MergeError::NotAShard(first.dir.clone(), why.into());
+    let mut arms: Vec<(String, String)> = vec![(String::new(), "base".into())];
+    for r in first
+        .manifest
+        .get("reforms")
+        .and_then(|r| r.as_array())
+        .ok_or_else(|| bad("its manifest.json lists no reforms"))?
+    {
+        let (Some(label), Some(dir)) = (r["label"].as_str(), r["dir"].as_str()) else {
+            return Err(bad("a reform in its manifest.json has no label or dir"));
+        };
+        if dir
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            return Err(bad(
+                "a reform dir in its manifest.json is not a folder name",
+            ));
+        }
+        arms.push((label.to_string(), dir.to_string()));
+    }
+    let mut sets = Vec::with_capacity(arms.len());
+    for (_, dir) in &arms {
+        let set = ShardSet::open(&parts.iter().map(|p| p.dir.join(dir)).collect::<Vec<_>>())?;
+        crate::shard::write_run(&set, staging, &format!("{dir}/"), threads, command)?;
+        sets.push(set);
+    }
+    let arm = |i: usize| ArmColumns {
+        label: arms[i].0.clone(),
+        columns: &sets[i],
+        pilot: sets[i].meta().pilot_group(),
+    };
+    let reforms: Vec<ArmColumns<'_, ShardSet>> = (1..arms.len()).map(arm).collect();
+    for (name, text) in tables(&arm(0), &reforms) {
+        staging.write(name, text.as_bytes())?;
+    }
+    if let Some(e) = sets.iter().find_map(|s| s.take_error()) {
+        return Err(MergeError::Write(crate::output::OutputError::Io {
+            path: first.dir.clone(),
+            source: std::io::Error::other(format!("reading the shards failed: {e}")),
+        }));
+    }
+    let mut m = first.manifest.clone();
+    m.insert("kind".into(), "compare".into());
+    let paths = sets[0].paths();
+    m.insert("paths".into(), paths.into());
+    let claims: u64 = sets.iter().map(|s| s.claims_simulated()).sum();
+    m.insert("claims_simulated".into(), claims.into());
+    let secs: f64 = parts
+        .iter()
+        .filter_map(|p| p.manifest.get("elapsed_seconds").and_then(|e| e.as_f64()))
+        .sum();
+    m.insert(
+        "elapsed_seconds".into(),
+        ((secs * 1000.0).round() / 1000.0).into(),
+    );
+    m.insert("command".into(), command.into());
+    for k in ["shard", "compare_fingerprint"] {
+        m.shift_remove(k);
+    }
+    let text = serde_json::to_string_pretty(&m).expect("serialisable") + "\n";
+    staging.write("manifest.json", text.as_bytes())?;
+    Ok(paths)
 }
 
 /// The paired comparison of one metric's per-path values in two arms run on the

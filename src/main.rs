@@ -69,17 +69,18 @@ enum Command {
         /// `turnover.blocked_share` or `guarantee`; all keys and metrics if omitted.
         key: Option<String>,
     },
-    /// Merge the shard folders of a run or sweep computed with `--shard I/N` into
-    /// the files of the unsharded run, byte for byte (timing fields aside).
+    /// Merge the shard folders of a run, sweep, sensitivity or compare computed with
+    /// `--shard I/N` into the files of the unsharded one, byte for byte (timing fields aside).
     Merge(MergeArgs),
 }
 
 #[derive(Args, Clone)]
 struct MergeArgs {
-    /// Shard folders written by `run --shard I/N` or `sweep --shard I/N`, every I once.
+    /// Shard folders written by `run`, `sweep`, `sensitivity` or `compare` with
+    /// `--shard I/N`, every I once, all of one command.
     #[arg(required = true, value_name = "SHARD_DIR")]
     dirs: Vec<PathBuf>,
-    /// Output directory of the merged run or sweep.
+    /// Output directory of the merged run, sweep, sensitivity or comparison.
     #[arg(long, value_name = "DIR", required = true)]
     out: PathBuf,
     /// Worker threads (default: all cores). Results do not depend on it.
@@ -185,6 +186,10 @@ struct CompareArgs {
     /// Override a key in the reform arms only (after --set).
     #[arg(long = "reform-set", value_name = "KEY=VALUE")]
     reform_sets: Vec<String>,
+    /// Compute only the paths p with p mod N = I − 1 of every arm into a shard
+    /// folder for `refundsim merge`; `auto` reads a Slurm array task or Kubernetes index.
+    #[arg(long, value_name = "I/N|auto", value_parser = shard_arg)]
+    shard: Option<String>,
     #[command(flatten)]
     control: RunControl,
 }
@@ -293,6 +298,11 @@ struct SensitivityArgs {
     /// Morris trajectories.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..=1000))]
     trajectories: u32,
+    /// Compute only the distinct evaluations k with k mod N = I − 1 (numbered from
+    /// 0 in the order first met) into a shard folder for `refundsim merge`; `auto`
+    /// reads a Slurm array task or Kubernetes index.
+    #[arg(long, value_name = "I/N|auto", value_parser = shard_arg)]
+    shard: Option<String>,
     /// Master seed (overrides scenario.seed).
     #[arg(long)]
     seed: Option<u64>,
@@ -569,23 +579,28 @@ fn compare_folder(plan: &refundsim::compare::Plan) -> PathBuf {
 
 fn compare(a: CompareArgs) -> Result<(), Failure> {
     let plan = compare_plan(&a)?;
+    let shard = resolve_shard(&a.shard)?;
     let threads = threads_of(a.control.threads);
     let paths = plan.paths();
+    let local = shard.map_or(paths, |s| s.len_of(paths as u64) as u32);
     let arms = 1 + plan.reforms.len() as u32;
-    check_memory(plan.largest(), paths, threads, arms)?;
-    let dest = a
-        .control
-        .out
-        .clone()
-        .unwrap_or_else(|| compare_folder(&plan));
+    check_memory(plan.largest(), local.max(1), threads, arms)?;
+    let dest = a.control.out.clone().unwrap_or_else(|| {
+        let mut d = compare_folder(&plan);
+        if let Some(s) = shard {
+            d.as_mut_os_string()
+                .push(format!("-shard-{}-of-{}", s.index, s.count));
+        }
+        d
+    });
     check_destination(&dest, a.control.force).map_err(usage)?;
     // Warnings of every arm (the population's once) and of the pairing, shown
     // before the work and recorded in every manifest.
     warn(&plan.warnings);
-    let bar = progress(arms as u64 * paths as u64, a.control.quiet, "comparing");
+    let bar = progress(arms as u64 * local as u64, a.control.quiet, "comparing");
     let started = Instant::now();
     let cmp = plan
-        .run(threads, &|| bar.inc(1), cancel_flag())
+        .run_shard(threads, &|| bar.inc(1), cancel_flag(), shard)
         .map_err(interrupted)?;
     bar.finish_and_clear();
     let info = RunInfo {
@@ -599,6 +614,17 @@ fn compare(a: CompareArgs) -> Result<(), Failure> {
         reform_sets: &a.reform_sets,
     };
     let staging = Staging::new(&dest).map_err(write_failed)?;
+    if let Some(s) = shard {
+        for (file, bytes) in cmp.shard_files(&info, &req, s) {
+            staging.write(&file, &bytes).map_err(write_failed)?;
+        }
+        let written = staging.commit(a.control.force).map_err(write_failed)?;
+        say!(
+            "compare shard {s}: {local} of {paths} paths in each of {arms} arms → {}",
+            written.display()
+        );
+        return Ok(());
+    }
     for (file, text) in cmp.files(&info, &req) {
         staging
             .write(&file, text.as_bytes())
@@ -876,14 +902,25 @@ fn sensitivity(a: SensitivityArgs) -> Result<(), Failure> {
         base,
         &refundsim::population::exporters(base),
     ));
-    let dest = a
-        .control
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("output").join(format!("{}-{}", base.name, a.method)));
-    let resuming = an.resumable(&dest, a.control.force).map_err(usage)?;
+    let shard = resolve_shard(&a.shard)?;
+    let dest = a.control.out.clone().unwrap_or_else(|| {
+        PathBuf::from("output").join(match shard {
+            None => format!("{}-{}", base.name, a.method),
+            Some(s) => format!(
+                "{}-{}-shard-{}-of-{}",
+                base.name, a.method, s.index, s.count
+            ),
+        })
+    });
+    let resuming = an
+        .resumable_shard(&dest, a.control.force, shard)
+        .map_err(usage)?;
     let bar = progress(
-        an.total_paths(),
+        an.distinct()
+            .iter()
+            .filter(|(k, _)| shard.is_none_or(|s| s.owns(*k as u64)))
+            .map(|(_, s)| s.paths as u64)
+            .sum(),
         a.control.quiet,
         &format!(
             "{} parameters, {} evaluations",
@@ -894,19 +931,28 @@ fn sensitivity(a: SensitivityArgs) -> Result<(), Failure> {
     let cancel = cancel_flag();
     let threads = threads_of(a.control.threads);
     let started = Instant::now();
-    let result = sensitivity::run(
+    let result = sensitivity::run_shard(
         &an,
         &dest,
         a.control.force,
         threads,
         &|n| bar.inc(n),
         cancel,
+        shard,
     );
     bar.finish_and_clear();
     let outcome = result.map_err(study_failure)?;
     if resuming {
         say!("resumed an interrupted study in {}", dest.display());
     }
+    let Some(outcome) = outcome else {
+        say!(
+            "sensitivity shard {} → {}",
+            shard.map(|s| s.to_string()).unwrap_or_default(),
+            dest.display()
+        );
+        return Ok(());
+    };
     let show = short;
     let file = match &outcome {
         Outcome::Tornado(rows) => {
@@ -1385,50 +1431,53 @@ fn run_shard(
     Ok(())
 }
 
-/// `merge SHARD_DIR… --out DIR`.
+/// `merge SHARD_DIR… --out DIR`: the shards' kind decides which merge.
 fn merge(a: MergeArgs) -> Result<(), Failure> {
-    use refundsim::shard::ShardSet;
+    use refundsim::shard::{MergeError, ShardSet};
+    let merge_failed = |e: MergeError| match e {
+        MergeError::Write(_) => failed(e),
+        e => usage(e),
+    };
     check_destination(&a.out, a.force).map_err(usage)?;
     let threads = threads_of(a.threads);
-    let kind = a
-        .dirs
-        .first()
-        .map(|d| refundsim::sweep::shard_kind(d))
-        .unwrap_or_default();
-    if kind == "sweep" {
-        let csv =
-            refundsim::sweep::merge_shards(&a.dirs, &a.out, a.force).map_err(|e| match e {
-                refundsim::sweep::SweepError::Shards(_) => usage(e),
-                e => failed(e),
-            })?;
-        say!("merged {} sweep shards → {}", a.dirs.len(), csv.display());
-        return Ok(());
+    let command: Vec<String> = std::env::args().collect();
+    match refundsim::shard::kind_of_all(&a.dirs).map_err(usage)? {
+        "sweep-shard" => {
+            let csv =
+                refundsim::sweep::merge_shards(&a.dirs, &a.out, a.force).map_err(|e| match e {
+                    refundsim::sweep::SweepError::Shards(_) => usage(e),
+                    e => failed(e),
+                })?;
+            say!("merged {} sweep shards → {}", a.dirs.len(), csv.display());
+            return Ok(());
+        }
+        "sensitivity-shard" => {
+            let file = refundsim::sensitivity::merge_shards(&a.dirs, &a.out, a.force)
+                .map_err(study_failure)?;
+            say!(
+                "merged {} sensitivity shards → {}",
+                a.dirs.len(),
+                file.display()
+            );
+            return Ok(());
+        }
+        "compare-shard" => {
+            let staging = Staging::new(&a.out).map_err(write_failed)?;
+            let paths = refundsim::compare::merge_shards(&a.dirs, &staging, threads, &command)
+                .map_err(merge_failed)?;
+            let written = staging.commit(a.force).map_err(write_failed)?;
+            say!(
+                "merged {} compare shards ({paths} paths per arm) → {}",
+                a.dirs.len(),
+                written.display()
+            );
+            return Ok(());
+        }
+        _ => {}
     }
     let set = ShardSet::open(&a.dirs).map_err(usage)?;
-    let command: Vec<String> = std::env::args().collect();
     let staging = Staging::new(&a.out).map_err(write_failed)?;
-    let files = report::on_threads(threads, || report::summary_files(set.meta(), &set));
-    for (name, text) in &files {
-        staging.write(name, text.as_bytes()).map_err(write_failed)?;
-    }
-    // paths.csv streamed piece by piece into the staging folder.
-    let paths_file = staging.path().join("paths.csv");
-    let io_err = |e: std::io::Error| failed(anyhow::anyhow!("{}: {e}", paths_file.display()));
-    let mut w = std::io::BufWriter::new(std::fs::File::create(&paths_file).map_err(io_err)?);
-    report::on_threads(threads, || {
-        report::paths_csv_to(&set, &mut |piece: &str| w.write_all(piece.as_bytes()))
-    })
-    .map_err(io_err)?;
-    w.into_inner()
-        .map_err(|e| io_err(e.into_error()))?
-        .sync_all()
-        .map_err(io_err)?;
-    if let Some(e) = set.take_error() {
-        return Err(failed(anyhow::anyhow!("reading the shards failed: {e}")));
-    }
-    staging
-        .write("manifest.json", set.manifest(&command).to_json().as_bytes())
-        .map_err(write_failed)?;
+    refundsim::shard::write_run(&set, &staging, "", threads, &command).map_err(merge_failed)?;
     let written = staging.commit(a.force).map_err(write_failed)?;
     say!(
         "merged {} shards ({} paths) → {}",

@@ -550,6 +550,23 @@ const SHARD: Layout = Layout {
     numbered: None,
 };
 
+/// A shard folder of `compare --shard I/N`: each arm a run shard.
+const COMPARE_SHARD: Layout = Layout {
+    files: &["manifest.json"],
+    dirs: &[
+        ("base", &SHARD),
+        ("reform", &SHARD),
+        ("reforms", &SHARD_POINTS),
+    ],
+    numbered: None,
+};
+
+const SHARD_POINTS: Layout = Layout {
+    files: &[],
+    dirs: &[],
+    numbered: Some(&SHARD),
+};
+
 /// The layout of an output folder whose manifest says `kind`.
 fn layout(kind: &str) -> Option<&'static Layout> {
     match kind {
@@ -560,6 +577,8 @@ fn layout(kind: &str) -> Option<&'static Layout> {
         "sensitivity" => Some(&SENSITIVITY),
         "shard" => Some(&SHARD),
         "sweep-shard" => Some(&SWEEP),
+        "sensitivity-shard" => Some(&SENSITIVITY),
+        "compare-shard" => Some(&COMPARE_SHARD),
         _ => None,
     }
 }

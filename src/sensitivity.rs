@@ -14,6 +14,16 @@
 //! change of the metric's mean over the parameter's whole range; `μ* = mean |EE|`
 //! with a 95% bootstrap interval over trajectories (1000 resamples), `σ = std EE`
 //! (large σ: interactions or non-linearity).
+//!
+//! **Shards** (`--shard I/N`, [`run_shard`]): the study's distinct evaluations,
+//! numbered in the order they are first met (a tornado: the base, then each
+//! parameter's low and high; Morris: trajectory by trajectory), are split by
+//! `k mod N = I − 1`; a shard folder (kind `sensitivity-shard`) holds only its
+//! evaluations' runs under `points/<id>/` and, in its manifest, the [`Design`]
+//! that `tornado.csv` or `morris.csv` is computed from. [`merge_shards`] copies
+//! every evaluation's run and computes the table with the same code from the same
+//! `paths.csv` files, so the merged folder equals the unsharded one byte for byte
+//! (the points' own `manifest.json` timing fields aside).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -27,6 +37,7 @@ use crate::lever::{self, Lever, fmt_num};
 use crate::output::csv_field;
 use crate::report::num;
 use crate::scenario::Scenario;
+use crate::shard::Shard;
 use crate::size::StudyError;
 use crate::study::{self, Study};
 use crate::sweep::SweepError;
@@ -249,7 +260,73 @@ impl Analysis {
 
     /// Whether `dir` holds this study already (to resume it).
     pub fn resumable(&self, dir: &Path, force: bool) -> Result<bool, SweepError> {
-        crate::sweep::check_study_dir(dir, "sensitivity", &self.fingerprint, force)
+        self.resumable_shard(dir, force, None)
+    }
+
+    /// [`Analysis::resumable`] for shard `shard` of the study (`None`: all of it).
+    pub fn resumable_shard(
+        &self,
+        dir: &Path,
+        force: bool,
+        shard: Option<Shard>,
+    ) -> Result<bool, SweepError> {
+        let (kind, fp) = self.kind_and_fingerprint(shard);
+        crate::sweep::check_study_dir(dir, kind, &fp, force)
+    }
+
+    /// The folder kind and fingerprint a study (or one shard of it) is resumed
+    /// by: a shard's names the shard, so shards never resume each other's folders.
+    fn kind_and_fingerprint(&self, shard: Option<Shard>) -> (&'static str, String) {
+        match shard {
+            None => ("sensitivity", self.fingerprint.clone()),
+            Some(s) => (
+                "sensitivity-shard",
+                format!("{}/shard-{}-of-{}", self.fingerprint, s.index, s.count),
+            ),
+        }
+    }
+
+    /// What the result table is computed from besides the evaluations' results.
+    pub fn design(&self) -> Design {
+        Design {
+            params: self
+                .params
+                .iter()
+                .map(|p| {
+                    (
+                        p.lever.key.clone(),
+                        p.lever.clamp(p.low).to_string(),
+                        p.lever.clamp(p.high).to_string(),
+                    )
+                })
+                .collect(),
+            metrics: self.metrics.clone(),
+            trajectories: match self.method {
+                Method::Tornado => 0,
+                Method::Morris { trajectories } => trajectories,
+            },
+            seed: self.base.seed,
+            evaluations: self
+                .points
+                .iter()
+                .map(|(_, s)| study::point_id(s))
+                .collect(),
+        }
+    }
+
+    /// The distinct evaluations in the order first met, each with its number `k`
+    /// (shard `I/N` computes those with `k mod N = I − 1`).
+    pub fn distinct(&self) -> Vec<(usize, &Scenario)> {
+        let mut seen: Vec<String> = Vec::new();
+        let mut out = Vec::new();
+        for (_, s) in &self.points {
+            let id = study::point_id(s);
+            if !seen.contains(&id) {
+                out.push((seen.len(), s));
+                seen.push(id);
+            }
+        }
+        out
     }
 
     fn manifest(&self) -> serde_json::Value {
@@ -323,6 +400,69 @@ pub enum Outcome {
     Morris(Vec<MorrisRow>),
 }
 
+/// What `tornado.csv` or `morris.csv` is computed from besides the evaluations'
+/// per-path results; a shard's manifest keeps it, so [`merge_shards`] needs no
+/// scenario file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Design {
+    /// Each parameter's key, low and high value (clamped as the lever takes
+    /// them), the numbers as shortest round-trip text, so they read back exactly.
+    pub params: Vec<(String, String, String)>,
+    /// The metrics reported.
+    pub metrics: Vec<String>,
+    /// Morris trajectories `r`; 0 for a tornado.
+    pub trajectories: usize,
+    /// The base seed (Morris trajectories and bootstrap are drawn from it).
+    pub seed: u64,
+    /// The point folder (`points/<id>`) of each evaluation, in order: a
+    /// tornado's base, then each parameter's low and high; Morris's trajectory
+    /// by trajectory.
+    pub evaluations: Vec<String>,
+}
+
+impl Design {
+    /// The result file's name, text and rows, from each evaluation's metric
+    /// columns (`res[evaluation][metric]`).
+    fn outcome(&self, res: &[Vec<Vec<f64>>]) -> Result<(&'static str, String, Outcome), String> {
+        let mut params = Vec::with_capacity(self.params.len());
+        for (k, lo, hi) in &self.params {
+            let num = |t: &str| {
+                t.parse::<f64>()
+                    .map_err(|_| format!("parameter {k}: `{t}` is not a number"))
+            };
+            params.push((k.clone(), num(lo)?, num(hi)?));
+        }
+        Ok(if self.trajectories == 0 {
+            let rows = tornado(&params, &self.metrics, res);
+            ("tornado.csv", tornado_csv(&rows), Outcome::Tornado(rows))
+        } else {
+            let traj = morris_trajectories(params.len(), self.trajectories, self.seed);
+            let keys: Vec<String> = params.into_iter().map(|p| p.0).collect();
+            let rows = morris(&keys, &self.metrics, &traj, self.seed, res);
+            ("morris.csv", morris_csv(&rows), Outcome::Morris(rows))
+        })
+    }
+
+    /// Each evaluation's columns of the metrics asked for, from per-point
+    /// columns `cols(id)`.
+    fn results(
+        &self,
+        cols: &mut dyn FnMut(&str) -> Result<study::Columns, SweepError>,
+    ) -> Result<Vec<Vec<Vec<f64>>>, SweepError> {
+        let mut res = Vec::with_capacity(self.evaluations.len());
+        for id in &self.evaluations {
+            let c = cols(id)?;
+            res.push(
+                self.metrics
+                    .iter()
+                    .map(|m| study::column(&c, m).to_vec())
+                    .collect(),
+            );
+        }
+        Ok(res)
+    }
+}
+
 /// Runs (or resumes) the study into `dir`: `tornado.csv` or `morris.csv`, and one
 /// run per point under `points/`.
 pub fn run(
@@ -333,58 +473,181 @@ pub fn run(
     progress: &(dyn Fn(u64) + Sync),
     cancel: &AtomicBool,
 ) -> Result<Outcome, StudyError> {
-    let mut st = Study::open(dir, a.manifest(), force, threads, progress, cancel)?;
-    // Per point, the metric columns asked for.
-    let mut results: Vec<Vec<Vec<f64>>> = Vec::new();
-    for (_, s) in &a.points {
-        let cols = st.eval(s)?;
-        results.push(
-            a.metrics
-                .iter()
-                .map(|m| study::column(&cols, m).to_vec())
-                .collect(),
-        );
+    let outcome = run_shard(a, dir, force, threads, progress, cancel, None)?;
+    Ok(outcome.expect("the whole study has an outcome"))
+}
+
+/// [`run`] for shard `shard` of the study: only the distinct evaluations `k`
+/// with `k mod N = I − 1` ([`Analysis::distinct`]), into a `sensitivity-shard`
+/// folder without the result table (which [`merge_shards`] builds); `None` then.
+/// `shard: None` runs the whole study.
+pub fn run_shard(
+    a: &Analysis,
+    dir: &Path,
+    force: bool,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
+    shard: Option<Shard>,
+) -> Result<Option<Outcome>, StudyError> {
+    let design = a.design();
+    let mut manifest = a.manifest();
+    if let Some(sh) = shard {
+        let (kind, fp) = a.kind_and_fingerprint(shard);
+        manifest["kind"] = kind.into();
+        manifest["fingerprint"] = fp.into();
+        manifest["shard"] = serde_json::to_value(sh).expect("serialisable");
+        manifest["sensitivity_fingerprint"] = a.fingerprint.clone().into();
+        manifest["design"] = serde_json::to_value(&design).expect("serialisable");
     }
-    let (name, text, outcome) = match a.method {
-        Method::Tornado => {
-            let rows = tornado(a, &results);
-            ("tornado.csv", tornado_csv(&rows), Outcome::Tornado(rows))
+    let mut st = Study::open(dir, manifest, force, threads, progress, cancel)?;
+    if let Some(sh) = shard {
+        for (k, s) in a.distinct() {
+            if sh.owns(k as u64) {
+                st.eval(s)?;
+            }
         }
-        Method::Morris { .. } => {
-            let rows = morris(a, &results);
-            ("morris.csv", morris_csv(&rows), Outcome::Morris(rows))
+        let evaluations = st.evaluations;
+        st.finish(&[], serde_json::json!({ "evaluations": evaluations }))?;
+        return Ok(None);
+    }
+    let mut by_id: Vec<(String, study::Columns)> = Vec::new();
+    for (_, s) in &a.points {
+        let id = study::point_id(s);
+        let cols = st.eval(s)?;
+        if !by_id.iter().any(|(i, _)| *i == id) {
+            by_id.push((id, cols));
         }
-    };
+    }
+    let results = design.results(&mut |id| {
+        Ok(by_id
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|c| c.1.clone())
+            .unwrap_or_default())
+    })?;
+    let (name, text, outcome) = design.outcome(&results).map_err(StudyError::Usage)?;
     let evaluations = st.evaluations;
     st.finish(
         &[(name, text)],
         serde_json::json!({ "evaluations": evaluations }),
     )?;
-    Ok(outcome)
+    Ok(Some(outcome))
+}
+
+/// Merges the folders of `sensitivity --shard I/N` into the folder of the
+/// unsharded study at `out`: every evaluation's run copied from the shard that
+/// computed it, `tornado.csv` or `morris.csv` built from them, and the study's
+/// manifest. Shards that do not belong together, or one missing or given twice,
+/// are [`StudyError::Usage`]. Returns the path of the result table.
+pub fn merge_shards(dirs: &[PathBuf], out: &Path, force: bool) -> Result<PathBuf, StudyError> {
+    let usage = |e: crate::shard::MergeError| StudyError::Usage(e.to_string());
+    let parts = crate::shard::study_shards(
+        dirs,
+        "sensitivity-shard",
+        "sensitivity",
+        "sensitivity_fingerprint",
+    )
+    .map_err(usage)?;
+    let first = &parts[0];
+    let design: Design = first
+        .manifest
+        .get("design")
+        .cloned()
+        .and_then(|d| serde_json::from_value(d).ok())
+        .ok_or_else(|| {
+            StudyError::Usage(format!(
+                "{}: manifest.json has no readable design; compute that shard again",
+                first.dir.display()
+            ))
+        })?;
+    crate::output::check_destination(out, force).map_err(SweepError::from)?;
+    let staging = crate::output::Staging::new(out).map_err(SweepError::from)?;
+    let mut distinct: Vec<&String> = Vec::new();
+    for id in &design.evaluations {
+        if !distinct.contains(&id) {
+            distinct.push(id);
+        }
+    }
+    let n = parts.len();
+    for (k, id) in distinct.iter().enumerate() {
+        let from = parts[k % n].dir.join("points").join(id.as_str());
+        if !from.join("paths.csv").is_file() {
+            return Err(StudyError::Usage(format!(
+                "{} lacks evaluation {k} ({}), which shard {} of {n} computes; rerun that shard's `sensitivity --shard` command",
+                parts[k % n].dir.display(),
+                from.display(),
+                parts[k % n].shard
+            )));
+        }
+        for name in crate::output::run_files() {
+            let f = from.join(name);
+            if f.is_file() {
+                let bytes =
+                    std::fs::read(&f).map_err(|e| SweepError::Corrupt(f.clone(), e.to_string()))?;
+                staging
+                    .write(&format!("points/{id}/{name}"), &bytes)
+                    .map_err(SweepError::from)?;
+            }
+        }
+    }
+    let points = staging.path().join("points");
+    let results = design.results(&mut |id| {
+        let p = points.join(id).join("paths.csv");
+        let text = std::fs::read_to_string(&p)
+            .map_err(|e| SweepError::Corrupt(p.clone(), e.to_string()))?;
+        crate::sweep::parse_paths_csv(&text).map_err(|e| SweepError::Corrupt(p, e))
+    })?;
+    let (name, text, _) = design.outcome(&results).map_err(StudyError::Usage)?;
+    staging
+        .write(name, text.as_bytes())
+        .map_err(SweepError::from)?;
+    let mut m = first.manifest.clone();
+    m.insert("kind".into(), "sensitivity".into());
+    let fp = m
+        .get("sensitivity_fingerprint")
+        .cloned()
+        .unwrap_or_default();
+    m.insert("fingerprint".into(), fp);
+    for k in ["shard", "sensitivity_fingerprint", "design"] {
+        m.shift_remove(k);
+    }
+    m.insert("complete".into(), true.into());
+    m.insert("evaluations".into(), distinct.len().into());
+    let text = serde_json::to_string_pretty(&m).expect("serialisable") + "\n";
+    staging
+        .write("manifest.json", text.as_bytes())
+        .map_err(SweepError::from)?;
+    let dir = staging.commit(force).map_err(SweepError::from)?;
+    Ok(dir.join(name))
 }
 
 fn mean(v: &[f64]) -> f64 {
     crate::stats::Summary::of(v.iter().copied()).mean
 }
 
-fn tornado(a: &Analysis, res: &[Vec<Vec<f64>>]) -> Vec<TornadoRow> {
+/// The tornado rows of `params` (key, low, high as clamped) and `metrics`.
+fn tornado(
+    params: &[(String, f64, f64)],
+    metrics: &[String],
+    res: &[Vec<Vec<f64>>],
+) -> Vec<TornadoRow> {
     let mut rows = Vec::new();
-    for (mi, m) in a.metrics.iter().enumerate() {
+    for (mi, m) in metrics.iter().enumerate() {
         let base = &res[0][mi];
-        let mut block: Vec<TornadoRow> = a
-            .params
+        let mut block: Vec<TornadoRow> = params
             .iter()
             .enumerate()
-            .map(|(i, p)| {
+            .map(|(i, (key, low, high))| {
                 let lo = &res[1 + 2 * i][mi];
                 let hi = &res[2 + 2 * i][mi];
                 let dl = compare::paired(base, lo);
                 let dh = compare::paired(base, hi);
                 let swing = (dh.delta.mean - dl.delta.mean).abs();
                 TornadoRow {
-                    param: p.lever.key.clone(),
-                    low: p.lever.clamp(p.low),
-                    high: p.lever.clamp(p.high),
+                    param: key.clone(),
+                    low: *low,
+                    high: *high,
                     metric: m.clone(),
                     base: mean(base),
                     at_low: mean(lo),
@@ -505,19 +768,27 @@ pub fn morris_trajectories(k: usize, r: usize, seed: u64) -> Vec<Vec<Vec<f64>>> 
     chosen.into_iter().map(|i| cands[i].clone()).collect()
 }
 
-fn morris(a: &Analysis, res: &[Vec<Vec<f64>>]) -> Vec<MorrisRow> {
-    let k = a.params.len();
+/// The Morris rows of parameters `keys` and `metrics` over `trajectories`
+/// (bootstrap drawn from `seed`).
+fn morris(
+    keys: &[String],
+    metrics: &[String],
+    trajectories: &[Vec<Vec<f64>>],
+    seed: u64,
+    res: &[Vec<Vec<f64>>],
+) -> Vec<MorrisRow> {
+    let k = keys.len();
     let mut rows = Vec::new();
     let mut rng =
-        Xoshiro256PlusPlus::seed_from_u64(crate::rng::mix64(a.base.seed ^ 0x6d6f_7272_6973_0002));
-    let r = a.trajectories.len();
+        Xoshiro256PlusPlus::seed_from_u64(crate::rng::mix64(seed ^ 0x6d6f_7272_6973_0002));
+    let r = trajectories.len();
     let boot: Vec<Vec<usize>> = (0..BOOTSTRAP)
         .map(|_| (0..r).map(|_| rng.random_range(0..r)).collect())
         .collect();
-    for (mi, m) in a.metrics.iter().enumerate() {
+    for (mi, m) in metrics.iter().enumerate() {
         // ee[param][trajectory]
         let mut ee = vec![vec![f64::NAN; r]; k];
-        for (t, traj) in a.trajectories.iter().enumerate() {
+        for (t, traj) in trajectories.iter().enumerate() {
             let base_idx = t * (k + 1);
             for j in 0..k {
                 let (x0, x1) = (&traj[j], &traj[j + 1]);
@@ -529,11 +800,10 @@ fn morris(a: &Analysis, res: &[Vec<Vec<f64>>]) -> Vec<MorrisRow> {
                 ee[i][t] = (y1 - y0) / (x1[i] - x0[i]);
             }
         }
-        let mut block: Vec<MorrisRow> = a
-            .params
+        let mut block: Vec<MorrisRow> = keys
             .iter()
             .zip(&ee)
-            .map(|(p, e)| {
+            .map(|(key, e)| {
                 let def: Vec<f64> = e.iter().copied().filter(|x| !x.is_nan()).collect();
                 let s = crate::stats::Summary::of(def.iter().copied());
                 let mu_star = mean(&def.iter().map(|x| x.abs()).collect::<Vec<_>>());
@@ -559,7 +829,7 @@ fn morris(a: &Analysis, res: &[Vec<Vec<f64>>]) -> Vec<MorrisRow> {
                     )
                 };
                 MorrisRow {
-                    param: p.lever.key.clone(),
+                    param: key.clone(),
                     metric: m.clone(),
                     mu: s.mean,
                     mu_star,

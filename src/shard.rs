@@ -306,7 +306,7 @@ pub fn shard_files(
 pub enum MergeError {
     /// A folder that is not a shard folder.
     #[error(
-        "{0} is not a shard folder ({1}); shard folders are written by `refundsim run --shard I/N` or `sweep --shard I/N`"
+        "{0} is not a shard folder ({1}); shard folders are written by `refundsim run`, `sweep`, `sensitivity` or `compare` with `--shard I/N`"
     )]
     NotAShard(PathBuf, String),
     /// Shards of different runs.
@@ -339,6 +339,239 @@ pub enum MergeError {
     /// A shard's results file is damaged.
     #[error("{0}: {1}; compute that shard again")]
     Damaged(PathBuf, String),
+    /// Shards of different commands (a run's and a sensitivity's, say).
+    #[error(
+        "{a} is a {ka} shard but {b} is a {kb} shard; merge the shards of one command at a time"
+    )]
+    Kinds {
+        /// One folder.
+        a: PathBuf,
+        /// Its kind.
+        ka: String,
+        /// Another folder.
+        b: PathBuf,
+        /// Its kind.
+        kb: String,
+    },
+    /// Writing the merged files failed (not bad usage: exit 1).
+    #[error(transparent)]
+    Write(#[from] crate::output::OutputError),
+}
+
+/// The kinds of shard folder, by their manifest's `kind`, and the command that
+/// writes each (for messages).
+pub const SHARD_KINDS: [(&str, &str); 4] = [
+    ("shard", "run"),
+    ("sweep-shard", "sweep"),
+    ("sensitivity-shard", "sensitivity"),
+    ("compare-shard", "compare"),
+];
+
+/// The shard kind of `dir` (its manifest's `kind`, when that is a kind of
+/// [`SHARD_KINDS`]).
+pub fn kind_of(dir: &Path) -> Option<&'static str> {
+    let t = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&t).ok()?;
+    let k = v["kind"].as_str()?;
+    SHARD_KINDS.iter().find(|(x, _)| *x == k).map(|(x, _)| *x)
+}
+
+/// The kind of shards `dirs` are (`shard` when none is a shard folder, for the
+/// run merge to name what is wrong), refusing shards of different commands.
+pub fn kind_of_all(dirs: &[PathBuf]) -> Result<&'static str, MergeError> {
+    let mut first: Option<(&PathBuf, &'static str)> = None;
+    for d in dirs {
+        let Some(k) = kind_of(d) else { continue };
+        match first {
+            None => first = Some((d, k)),
+            Some((a, ka)) if ka != k => {
+                let cmd = |k: &str| {
+                    SHARD_KINDS
+                        .iter()
+                        .find(|(x, _)| *x == k)
+                        .map(|x| x.1.to_string())
+                        .unwrap_or_default()
+                };
+                return Err(MergeError::Kinds {
+                    a: a.clone(),
+                    ka: cmd(ka),
+                    b: d.clone(),
+                    kb: cmd(k),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(first.map(|f| f.1).unwrap_or("shard"))
+}
+
+/// One shard folder of a study (`sweep`, `sensitivity`, `compare`): its folder,
+/// manifest and shard.
+pub struct StudyShard {
+    /// The folder.
+    pub dir: PathBuf,
+    /// Its `manifest.json`.
+    pub manifest: serde_json::Map<String, serde_json::Value>,
+    /// Which shard.
+    pub shard: Shard,
+}
+
+/// Reads the study shard folders `dirs` of kind `kind` (written by `command
+/// --shard I/N`) and checks that they are every shard of one study, each once
+/// and finished: the same `fingerprint_key` (the unsharded study's
+/// fingerprint), seed, paths and `N`. Sorted by shard index.
+pub fn study_shards(
+    dirs: &[PathBuf],
+    kind: &str,
+    command: &str,
+    fingerprint_key: &str,
+) -> Result<Vec<StudyShard>, MergeError> {
+    let mut parts: Vec<StudyShard> = Vec::new();
+    for d in dirs {
+        let not = |why: String| MergeError::NotAShard(d.clone(), why);
+        if !d.is_dir() {
+            return Err(not("no such folder".into()));
+        }
+        let v: serde_json::Value = std::fs::read_to_string(d.join("manifest.json"))
+            .map_err(|e| not(format!("manifest.json: {e}")))
+            .and_then(|t| {
+                serde_json::from_str(&t).map_err(|e| not(format!("manifest.json: {e}")))
+            })?;
+        let serde_json::Value::Object(m) = v else {
+            return Err(not("manifest.json is not an object".into()));
+        };
+        if m.get("kind").and_then(|k| k.as_str()) != Some(kind) {
+            return Err(not(format!(
+                "its manifest.json is of kind {}, not `{kind}` of `{command} --shard I/N`",
+                m.get("kind").cloned().unwrap_or_default()
+            )));
+        }
+        if m.get("complete") == Some(&serde_json::Value::Bool(false)) {
+            return Err(MergeError::Mixed(format!(
+                "{} is an unfinished shard; rerun its `{command} --shard` command to finish it",
+                d.display()
+            )));
+        }
+        let shard: Shard = m
+            .get("shard")
+            .cloned()
+            .and_then(|s| serde_json::from_value(s).ok())
+            .ok_or_else(|| not("manifest.json has no shard".into()))?;
+        parts.push(StudyShard {
+            dir: d.clone(),
+            manifest: m,
+            shard,
+        });
+    }
+    let Some(first) = parts.first() else {
+        return Err(MergeError::Mixed("no shard folder given".into()));
+    };
+    for p in &parts[1..] {
+        for key in [fingerprint_key, "seed", "paths"] {
+            let (a, b) = (first.manifest.get(key), p.manifest.get(key));
+            if a != b {
+                let show = |v: Option<&serde_json::Value>| match v {
+                    Some(serde_json::Value::String(s)) => s.chars().take(12).collect(),
+                    Some(v) => v.to_string(),
+                    None => "none".into(),
+                };
+                let why = if key == fingerprint_key {
+                    " (a different scenario, --set, parameters, reforms or version)"
+                } else {
+                    ""
+                };
+                return Err(MergeError::Mixed(format!(
+                    "{} has {key} {} but {} has {key} {}{why}",
+                    first.dir.display(),
+                    show(a),
+                    p.dir.display(),
+                    show(b)
+                )));
+            }
+        }
+        if p.shard.count != first.shard.count {
+            return Err(MergeError::Mixed(format!(
+                "{} has N (shard count) {} but {} has N (shard count) {}",
+                first.dir.display(),
+                first.shard.count,
+                p.dir.display(),
+                p.shard.count
+            )));
+        }
+    }
+    let count = first.shard.count;
+    parts.sort_by_key(|p| p.shard.index);
+    for w in parts.windows(2) {
+        if w[0].shard.index == w[1].shard.index {
+            return Err(MergeError::Duplicate {
+                shard: w[0].shard,
+                a: w[0].dir.clone(),
+                b: w[1].dir.clone(),
+            });
+        }
+    }
+    let missing: Vec<u32> = (1..=count)
+        .filter(|i| !parts.iter().any(|p| p.shard.index == *i))
+        .collect();
+    if !missing.is_empty() {
+        return Err(MergeError::Missing {
+            missing,
+            count,
+            have: parts
+                .iter()
+                .map(|p| format!("{} in {}", p.shard, p.dir.display()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    Ok(parts)
+}
+
+/// Writes the files of the merged run of `set` into `staging` under `sub`
+/// (`""` for the folder itself, `base/` for a comparison's arm): the summaries,
+/// `paths.csv` streamed a block of rows at a time, and the run manifest with
+/// `command`.
+pub fn write_run(
+    set: &ShardSet,
+    staging: &crate::output::Staging,
+    sub: &str,
+    threads: usize,
+    command: &[String],
+) -> Result<(), MergeError> {
+    use std::io::Write as _;
+    let files =
+        crate::report::on_threads(threads, || crate::report::summary_files(set.meta(), set));
+    for (name, text) in &files {
+        staging.write(&format!("{sub}{name}"), text.as_bytes())?;
+    }
+    let paths_file = staging.path().join(format!("{sub}paths.csv"));
+    let io_err = |source: std::io::Error| crate::output::OutputError::Io {
+        path: paths_file.clone(),
+        source,
+    };
+    if let Some(parent) = paths_file.parent() {
+        std::fs::create_dir_all(parent).map_err(io_err)?;
+    }
+    let mut w = std::io::BufWriter::new(File::create(&paths_file).map_err(io_err)?);
+    crate::report::on_threads(threads, || {
+        crate::report::paths_csv_to(set, &mut |piece: &str| w.write_all(piece.as_bytes()))
+    })
+    .map_err(io_err)?;
+    w.into_inner()
+        .map_err(|e| io_err(e.into_error()))?
+        .sync_all()
+        .map_err(io_err)?;
+    if let Some(e) = set.take_error() {
+        return Err(MergeError::Write(crate::output::OutputError::Io {
+            path: set.parts[0].dir.clone(),
+            source: std::io::Error::other(format!("reading the shards failed: {e}")),
+        }));
+    }
+    staging.write(
+        &format!("{sub}manifest.json"),
+        set.manifest(command).to_json().as_bytes(),
+    )?;
+    Ok(())
 }
 
 struct Part {

@@ -271,3 +271,193 @@ fn more_shards_than_paths_leaves_empty_shards_that_still_merge() {
         );
     }
 }
+
+/// A small tornado (2 parameters, 5 evaluations) of `guizhou-2016`, with `extra`.
+fn tornado(sb: &Sandbox, extra: &[&str]) {
+    let mut args = vec![
+        "sensitivity",
+        SCENARIO,
+        "--param",
+        "policy.review.2=15,25",
+        "--param",
+        "economy.gov_rate=0.02,0.04",
+        "--paths",
+        "4",
+        "--quiet",
+    ];
+    args.extend(extra);
+    succeeded(&sb.output(&args));
+}
+
+#[test]
+fn a_tornado_in_two_shards_merges_to_the_unsharded_study() {
+    let sb = Sandbox::new().shipped();
+    tornado(&sb, &["--out", "full"]);
+    tornado(&sb, &["--shard", "1/2", "--out", "t1"]);
+    tornado(&sb, &["--shard", "2/2", "--out", "t2"]);
+    // Five evaluations (base, then low and high of each): shard 1 has 0, 2, 4.
+    let full = support::entries(&sb.path("full/points"));
+    assert_eq!(full.len(), 5);
+    let (s1, s2) = (
+        support::entries(&sb.path("t1/points")),
+        support::entries(&sb.path("t2/points")),
+    );
+    assert_eq!((s1.len(), s2.len()), (3, 2), "{s1:?} {s2:?}");
+    assert!(!sb.path("t1/tornado.csv").exists(), "a shard has no table");
+    succeeded(&sb.output(&["merge", "t2", "t1", "--out", "merged"]));
+    for f in ["tornado.csv", "manifest.json"] {
+        assert_eq!(
+            fs::read_to_string(sb.path("full").join(f)).unwrap(),
+            fs::read_to_string(sb.path("merged").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    assert_eq!(support::entries(&sb.path("merged/points")), full);
+    for id in &full {
+        let (a, b) = (
+            sb.path("full/points").join(id),
+            sb.path("merged/points").join(id),
+        );
+        for f in RUN_FILES {
+            assert!(
+                fs::read(a.join(f)).unwrap() == fs::read(b.join(f)).unwrap(),
+                "points/{id}/{f} differs"
+            );
+        }
+        assert_eq!(manifest_sans_timing(&a), manifest_sans_timing(&b), "{id}");
+    }
+    // A merged study is a study: brief reads it.
+    succeeded(&sb.output(&["brief", "merged", "--lang", "en"]));
+    // One shard alone is named missing the other.
+    let err = rejected(&sb.output(&["merge", "t1", "--out", "m"]));
+    assert!(err.contains("shard 2 of 2 missing"), "{err}");
+}
+
+#[test]
+fn a_sensitivity_shard_mixed_with_a_run_shard_is_refused() {
+    let sb = Sandbox::new().shipped();
+    tornado(&sb, &["--shard", "1/2", "--out", "t1"]);
+    succeeded(&sb.output(&[
+        "run", SCENARIO, "--paths", "4", "--quiet", "--shard", "2/2", "--out", "r2",
+    ]));
+    let err = rejected(&sb.output(&["merge", "t1", "r2", "--out", "m"]));
+    assert!(
+        err.contains("t1 is a sensitivity shard") && err.contains("r2 is a run shard"),
+        "{err}"
+    );
+    assert!(!sb.path("m").exists(), "nothing is written on refusal");
+}
+
+/// `compare` of `guizhou-2016` with two reforms on 7 paths, with `extra`.
+fn compare(sb: &Sandbox, extra: &[&str]) {
+    let mut args = vec![
+        "compare",
+        SCENARIO,
+        "--reform",
+        "scenarios/policies/fast-review-2023.toml",
+        "--reform",
+        "scenarios/policies/turnover-pool.toml",
+        "--paths",
+        "7",
+        "--quiet",
+    ];
+    args.extend(extra);
+    succeeded(&sb.output(&args));
+}
+
+#[test]
+fn a_compare_with_two_reforms_in_three_shards_merges_to_the_unsharded_compare() {
+    let sb = Sandbox::new().shipped();
+    compare(&sb, &["--out", "full"]);
+    for i in 1..=3 {
+        compare(
+            &sb,
+            &["--shard", &format!("{i}/3"), "--out", &format!("c{i}")],
+        );
+    }
+    // Each arm of a shard is a run shard of the same paths (7 paths: 3, 2, 2).
+    for arm in ["base", "reforms/1", "reforms/2"] {
+        let m: serde_json::Value = serde_json::from_str(
+            &fs::read_to_string(sb.path("c1").join(arm).join("manifest.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(m["shard_paths"], 3, "{arm}");
+    }
+    succeeded(&sb.output(&[
+        "merge",
+        "c3",
+        "c1",
+        "c2",
+        "--out",
+        "merged",
+        "--threads",
+        "1",
+    ]));
+    for f in ["delta.csv", "effectiveness.csv"] {
+        assert_eq!(
+            fs::read_to_string(sb.path("full").join(f)).unwrap(),
+            fs::read_to_string(sb.path("merged").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    for arm in ["base", "reforms/1", "reforms/2"] {
+        let (a, b) = (sb.path("full").join(arm), sb.path("merged").join(arm));
+        for f in RUN_FILES {
+            assert!(
+                fs::read(a.join(f)).unwrap() == fs::read(b.join(f)).unwrap(),
+                "{arm}/{f} differs"
+            );
+        }
+        assert_eq!(manifest_sans_timing(&a), manifest_sans_timing(&b), "{arm}");
+    }
+    assert_eq!(
+        manifest_sans_timing(&sb.path("full")),
+        manifest_sans_timing(&sb.path("merged"))
+    );
+    // A merged comparison is a comparison: brief reads it.
+    succeeded(&sb.output(&["brief", "merged", "--lang", "en"]));
+    // A missing shard is named; nothing is written.
+    let err = rejected(&sb.output(&["merge", "c1", "c3", "--out", "m"]));
+    assert!(err.contains("shard 2 of 3 missing"), "{err}");
+    assert!(!sb.path("m").exists(), "nothing is written on refusal");
+}
+
+#[test]
+fn a_morris_study_in_three_shards_merges_to_the_unsharded_study() {
+    let sb = Sandbox::new().shipped();
+    let morris = |extra: &[&str]| {
+        let mut args = vec![
+            "sensitivity",
+            SCENARIO,
+            "--method",
+            "morris",
+            "--trajectories",
+            "2",
+            "--param",
+            "policy.review.2=15,25",
+            "--param",
+            "economy.gov_rate=0.02,0.04",
+            "--paths",
+            "2",
+            "--quiet",
+        ];
+        args.extend(extra);
+        succeeded(&sb.output(&args));
+    };
+    morris(&["--out", "full"]);
+    for i in 1..=3 {
+        morris(&["--shard", &format!("{i}/3"), "--out", &format!("m{i}")]);
+    }
+    succeeded(&sb.output(&["merge", "m1", "m2", "m3", "--out", "merged"]));
+    for f in ["morris.csv", "manifest.json"] {
+        assert_eq!(
+            fs::read_to_string(sb.path("full").join(f)).unwrap(),
+            fs::read_to_string(sb.path("merged").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    assert_eq!(
+        support::entries(&sb.path("merged/points")),
+        support::entries(&sb.path("full/points"))
+    );
+}
