@@ -151,7 +151,7 @@ pub struct Plan {
     pub fingerprint: String,
     /// `--exceed` thresholds: `sweep.csv` reports, per point, the share of paths
     /// meeting each with its Wilson 95% interval (empty unless set after [`Plan::new`]).
-    pub exceed: Vec<crate::size::Target>,
+    pub exceed: Vec<crate::target::Target>,
 }
 
 impl Plan {
@@ -595,7 +595,7 @@ pub fn merge_shards(dirs: &[PathBuf], out: &Path, force: bool) -> Result<PathBuf
             e.iter()
                 .map(|t| {
                     let t = t.as_str().unwrap_or_default();
-                    crate::size::Target::parse_flag(t, "--exceed").map_err(|e| {
+                    crate::target::Target::parse_flag(t, "--exceed").map_err(|e| {
                         bad(format!("{}: manifest.json exceed {t:?}: {e}", d0.display()))
                     })
                 })
@@ -800,7 +800,7 @@ fn cell_value(v: &str) -> String {
 /// The share of paths on which `target` holds, among the paths where its metric
 /// is defined, with its Wilson 95% interval: `(share, low, high)`, NaN when no
 /// path defines the metric.
-pub fn exceed_share(target: &crate::size::Target, col: &[f64]) -> (f64, f64, f64) {
+pub fn exceed_share(target: &crate::target::Target, col: &[f64]) -> (f64, f64, f64) {
     let defined = col.iter().filter(|x| !x.is_nan()).count();
     let k = col.iter().filter(|x| target.holds(**x)).count();
     if defined == 0 {
@@ -815,7 +815,7 @@ pub fn exceed_share(target: &crate::size::Target, col: &[f64]) -> (f64, f64, f64
 /// 95% interval; then (appended later, so older readers keep working) each key
 /// metric's `_p5`, `_p50`, `_p95` over paths, and for each `--exceed` target
 /// `TARGET_share`, `TARGET_ci_low`, `TARGET_ci_high`.
-fn sweep_header(axes: &[Axis], exceed: &[crate::size::Target]) -> Vec<String> {
+fn sweep_header(axes: &[Axis], exceed: &[crate::target::Target]) -> Vec<String> {
     let mut head = vec!["point".to_string()];
     head.extend(axes.iter().map(|a| a.key.clone()));
     for m in KEY_METRICS {
@@ -855,7 +855,7 @@ pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
 fn sweep_table(
     axes: &[Axis],
     assigns: &[Vec<String>],
-    exceed: &[crate::size::Target],
+    exceed: &[crate::target::Target],
     rows: &[Vec<(String, Vec<f64>)>],
 ) -> String {
     let mut csv = crate::output::CsvText::new();

@@ -249,7 +249,7 @@ fn percentile_table(s: &Sweep) -> Option<Table> {
 
 /// A `--exceed` target for people: `周转池排队占比 ≤ 5%` / `Share of requests … ≤ 5%`.
 fn target_label(t: &str) -> L {
-    let Ok(target) = crate::size::Target::parse_flag(t, "--exceed") else {
+    let Ok(target) = crate::target::Target::parse_flag(t, "--exceed") else {
         return L::same(t);
     };
     let name = labels::metric(&target.metric);
