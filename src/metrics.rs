@@ -320,6 +320,26 @@ impl M {
     }
 }
 
+/// The key metrics, in the order of their columns in `sweep.csv` (a contract:
+/// append only): what a sweep summarises at each point and `brief` tabulates.
+pub const KEY: [M; 10] = [
+    M::TiedUpNetAvg,
+    M::TiedUpGrossAvg,
+    M::DaysToRefundAvg,
+    M::DaysToCashAvg,
+    M::CarryingCost,
+    M::FinancingCost,
+    M::FiscalCost,
+    M::TurnoverBlockedShare,
+    M::GuaranteeRuined,
+    M::CreditLossFund,
+];
+
+/// The names of the [`KEY`] metrics, in order.
+pub fn key_names() -> [&'static str; KEY.len()] {
+    KEY.map(M::name)
+}
+
 /// The metrics reported by platform and by class, as indices.
 pub fn grouped() -> impl Iterator<Item = usize> {
     METRICS
@@ -332,6 +352,26 @@ pub fn grouped() -> impl Iterator<Item = usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_metrics_keep_the_sweep_csv_column_order() {
+        // sweep.csv's columns are a contract: these names, in this order.
+        assert_eq!(
+            key_names(),
+            [
+                "tied_up_net_avg",
+                "tied_up_gross_avg",
+                "days_to_refund_avg",
+                "days_to_cash_avg",
+                "carrying_cost",
+                "financing_cost",
+                "fiscal_cost",
+                "turnover.blocked_share",
+                "guarantee.ruined",
+                "credit.loss_fund",
+            ]
+        );
+    }
 
     #[test]
     fn names_are_unique_and_enum_matches_table() {

@@ -19,19 +19,11 @@ use crate::scenario::Scenario;
 use crate::shard::Shard;
 use crate::stats::Summary;
 
-/// Metrics reported in `sweep.csv`, each as mean and 95% interval.
-pub const KEY_METRICS: [&str; 10] = [
-    "tied_up_net_avg",
-    "tied_up_gross_avg",
-    "days_to_refund_avg",
-    "days_to_cash_avg",
-    "carrying_cost",
-    "financing_cost",
-    "fiscal_cost",
-    "turnover.blocked_share",
-    "guarantee.ruined",
-    "credit.loss_fund",
-];
+/// Metrics reported in `sweep.csv`, each as mean and 95% interval: the key
+/// metrics of the metric table ([`metrics::KEY`]).
+pub fn key_metrics() -> [&'static str; metrics::KEY.len()] {
+    metrics::key_names()
+}
 
 /// Most points a sweep may have (the product of the axes' lengths), checked before
 /// any point is planned: each point is a full run, and planning alone takes about
@@ -151,7 +143,7 @@ pub struct Plan {
     pub fingerprint: String,
     /// `--exceed` thresholds: `sweep.csv` reports, per point, the share of paths
     /// meeting each with its Wilson 95% interval (empty unless set after [`Plan::new`]).
-    pub exceed: Vec<crate::size::Target>,
+    pub exceed: Vec<crate::target::Target>,
 }
 
 impl Plan {
@@ -595,7 +587,7 @@ pub fn merge_shards(dirs: &[PathBuf], out: &Path, force: bool) -> Result<PathBuf
             e.iter()
                 .map(|t| {
                     let t = t.as_str().unwrap_or_default();
-                    crate::size::Target::parse_flag(t, "--exceed").map_err(|e| {
+                    crate::target::Target::parse_flag(t, "--exceed").map_err(|e| {
                         bad(format!("{}: manifest.json exceed {t:?}: {e}", d0.display()))
                     })
                 })
@@ -694,7 +686,7 @@ fn point_problem(pdir: &Path, s: &Scenario) -> Option<String> {
         Ok(c) => c,
         Err(e) => return Some(e),
     };
-    for m in KEY_METRICS {
+    for m in key_metrics() {
         match cols.iter().find(|(h, _)| h == m) {
             None => return Some(format!("no column `{m}`")),
             Some((_, v)) if v.len() != s.paths as usize => {
@@ -800,7 +792,7 @@ fn cell_value(v: &str) -> String {
 /// The share of paths on which `target` holds, among the paths where its metric
 /// is defined, with its Wilson 95% interval: `(share, low, high)`, NaN when no
 /// path defines the metric.
-pub fn exceed_share(target: &crate::size::Target, col: &[f64]) -> (f64, f64, f64) {
+pub fn exceed_share(target: &crate::target::Target, col: &[f64]) -> (f64, f64, f64) {
     let defined = col.iter().filter(|x| !x.is_nan()).count();
     let k = col.iter().filter(|x| target.holds(**x)).count();
     if defined == 0 {
@@ -815,17 +807,17 @@ pub fn exceed_share(target: &crate::size::Target, col: &[f64]) -> (f64, f64, f64
 /// 95% interval; then (appended later, so older readers keep working) each key
 /// metric's `_p5`, `_p50`, `_p95` over paths, and for each `--exceed` target
 /// `TARGET_share`, `TARGET_ci_low`, `TARGET_ci_high`.
-fn sweep_header(axes: &[Axis], exceed: &[crate::size::Target]) -> Vec<String> {
+fn sweep_header(axes: &[Axis], exceed: &[crate::target::Target]) -> Vec<String> {
     let mut head = vec!["point".to_string()];
     head.extend(axes.iter().map(|a| a.key.clone()));
-    for m in KEY_METRICS {
+    for m in key_metrics() {
         head.extend([
             format!("{m}_mean"),
             format!("{m}_ci_low"),
             format!("{m}_ci_high"),
         ]);
     }
-    for m in KEY_METRICS {
+    for m in key_metrics() {
         head.extend([format!("{m}_p5"), format!("{m}_p50"), format!("{m}_p95")]);
     }
     for t in exceed {
@@ -855,7 +847,7 @@ pub fn sweep_csv(plan: &Plan, rows: &[Vec<(String, Vec<f64>)>]) -> String {
 fn sweep_table(
     axes: &[Axis],
     assigns: &[Vec<String>],
-    exceed: &[crate::size::Target],
+    exceed: &[crate::target::Target],
     rows: &[Vec<(String, Vec<f64>)>],
 ) -> String {
     let mut csv = crate::output::CsvText::new();
@@ -873,11 +865,11 @@ fn sweep_table(
                 .map(|c| c.1.as_slice())
                 .unwrap_or(&[])
         };
-        let summaries: Vec<Summary> = KEY_METRICS
+        let summaries: Vec<Summary> = key_metrics()
             .iter()
             .map(|m| Summary::of(col(m).iter().copied()))
             .collect();
-        for (m, sm) in KEY_METRICS.iter().zip(&summaries) {
+        for (m, sm) in key_metrics().iter().zip(&summaries) {
             debug_assert!(metrics::index(m).is_some());
             // Shares and probabilities get Wilson intervals, which stay in [0, 1].
             let (lo, hi) = crate::stats::mean_ci95(sm, metrics::is_share(m));

@@ -359,7 +359,10 @@ fn csv_rows(
     Ok(out)
 }
 
-fn f(r: &std::collections::HashMap<String, String>, k: &str) -> f64 {
+/// A row of a study CSV, by column name.
+type Row = std::collections::HashMap<String, String>;
+
+fn f(r: &Row, k: &str) -> f64 {
     r.get(k).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
 }
 
@@ -384,167 +387,18 @@ pub fn sensitivity(dir: &Path, m: &Value, lang: Lang) -> Result<Doc, BriefError>
         let mname = labels::metric(metric);
         let qq = q(metric);
         let mut blocks = Vec::new();
-        let top_value = mine
-            .first()
-            .map(|r| f(r, if morris { "mu_star" } else { "swing" }))
-            .unwrap_or(f64::NAN);
-        if top_value.is_nan() || top_value <= 0.0 {
-            headlines.push(L::new(
-                format!("没有参数改变{}。", mname.zh),
-                format!("No parameter moves {}.", mname.en.to_lowercase()),
-            ));
-        } else if let Some(top) = mine.first() {
-            let p = top.get("param").cloned().unwrap_or_default();
-            let (zh_v, en_v) = if morris {
-                let v = Num::new(f(top, "mu_star"), qq);
-                (fmt::one(&v, true), fmt::one(&v, false))
-            } else {
-                let v = Num::new(f(top, "swing"), qq);
-                (fmt::one(&v, true), fmt::one(&v, false))
-            };
-            headlines.push(L::new(
-                format!(
-                    "对{}影响最大的假设是 {p}（{}{}）。",
-                    mname.zh,
-                    if morris {
-                        "μ* "
-                    } else {
-                        "低值到高值相差 "
-                    },
-                    zh_v
-                ),
-                format!(
-                    "The assumption that matters most for {} is {p} ({}{}).",
-                    mname.en.to_lowercase(),
-                    if morris { "μ* " } else { "a swing of " },
-                    en_v
-                ),
-            ));
-        }
+        headlines.push(sensitivity_headline(&mine, &mname, qq, morris));
         if morris {
-            let pts: Vec<(String, f64, f64)> = mine
-                .iter()
-                .map(|r| {
-                    (
-                        r.get("param").cloned().unwrap_or_default(),
-                        f(r, "mu_star"),
-                        f(r, "sigma"),
-                    )
-                })
-                .collect();
-            let c = chart::scatter(
-                L::new(
-                    format!("{}：μ* 与 σ", mname.zh),
-                    format!("{}: μ* against σ", mname.en),
-                ),
-                &pts,
-                L::new("μ*", "μ*"),
-                L::new("σ", "σ"),
-                lang,
-            );
-            blocks.extend(run::chart_block(Some(c), dir)?);
-            let mut t = Table::new(
-                L::same(format!("Morris {}", blocks.len())),
-                L::new(
-                    format!("{}：Morris 基本效应", mname.zh),
-                    format!("{}: Morris elementary effects", mname.en),
-                ),
-                vec![
-                    L::new("参数", "Parameter"),
-                    L::same("μ*"),
-                    L::new("μ* 95%区间", "μ* 95% interval"),
-                    L::same("σ"),
-                ],
-            );
-            for r in &mine {
-                t.rows.push(vec![
-                    Cell::Text(L::same(r.get("param").cloned().unwrap_or_default())),
-                    Cell::Num(Num::new(f(r, "mu_star"), qq)),
-                    Cell::Text(L::new(
-                        format!(
-                            "{} – {}",
-                            fmt::one(&Num::new(f(r, "mu_star_ci_low"), qq), true),
-                            fmt::one(&Num::new(f(r, "mu_star_ci_high"), qq), true)
-                        ),
-                        format!(
-                            "{} – {}",
-                            fmt::one(&Num::new(f(r, "mu_star_ci_low"), qq), false),
-                            fmt::one(&Num::new(f(r, "mu_star_ci_high"), qq), false)
-                        ),
-                    )),
-                    Cell::Num(Num::new(f(r, "sigma"), qq)),
-                ]);
-            }
-            blocks.push(Block::Table(t));
+            blocks.extend(morris_blocks(dir, &mine, &mname, qq, lang)?);
         } else {
-            let bars: Vec<TornadoBar> = mine
-                .iter()
-                .take(15)
-                .map(|r| TornadoBar {
-                    label: r.get("param").cloned().unwrap_or_default(),
-                    low: (f(r, "delta_low"), f(r, "delta_low_ci")),
-                    high: (f(r, "delta_high"), f(r, "delta_high_ci")),
-                })
-                .collect();
-            let c = chart::tornado(
-                L::new(
-                    format!("{}：龙卷风图", mname.zh),
-                    format!("{}: tornado", mname.en),
-                ),
-                &bars,
+            blocks.extend(tornado_blocks(
+                dir,
+                &mine,
+                &mname,
                 qq,
                 lang,
-            );
-            blocks.extend(run::chart_block(Some(c), dir)?);
-            let mut t = Table::new(
-                L::same(format!("Tornado {}", sections.len() + 1)),
-                L::new(
-                    format!("{}：单因素敏感性", mname.zh),
-                    format!("{}: one at a time", mname.en),
-                ),
-                vec![
-                    L::new("参数", "Parameter"),
-                    L::new("低值", "Low"),
-                    L::new("高值", "High"),
-                    L::new("低值时变化", "Change at low"),
-                    L::new("高值时变化", "Change at high"),
-                    L::new("摆幅", "Swing"),
-                ],
-            );
-            for r in &mine {
-                let p = r.get("param").cloned().unwrap_or_default();
-                t.rows.push(vec![
-                    Cell::Text(L::same(p.clone())),
-                    Cell::Text(lever_value(&p, f(r, "low"))),
-                    Cell::Text(lever_value(&p, f(r, "high"))),
-                    Cell::Num(Num {
-                        signed: true,
-                        ..Num::ci(f(r, "delta_low"), qq, f(r, "delta_low_ci"))
-                    }),
-                    Cell::Num(Num {
-                        signed: true,
-                        ..Num::ci(f(r, "delta_high"), qq, f(r, "delta_high_ci"))
-                    }),
-                    Cell::Num(Num::new(f(r, "swing"), qq)),
-                ]);
-            }
-            t.note = Some(L::new(
-                format!(
-                    "基准情景均值 {}；变化为同一组随机数下的配对差 ± 95%置信区间。",
-                    fmt::one(
-                        &Num::new(mine.first().map(|r| f(r, "base")).unwrap_or(f64::NAN), qq),
-                        true
-                    )
-                ),
-                format!(
-                    "Base case mean {}; changes are paired differences on the same random numbers ± 95% interval.",
-                    fmt::one(
-                        &Num::new(mine.first().map(|r| f(r, "base")).unwrap_or(f64::NAN), qq),
-                        false
-                    )
-                ),
-            ));
-            blocks.push(Block::Table(t));
+                sections.len() + 1,
+            )?);
         }
         sections.push(Section {
             title: mname.clone(),
@@ -575,4 +429,193 @@ pub fn sensitivity(dir: &Path, m: &Value, lang: Lang) -> Result<Doc, BriefError>
         ),
         inputs: run::inputs(m, &L::new("输入文件", "Input")),
     })
+}
+
+/// The headline for one metric of a sensitivity study: the assumption that
+/// moves it most, or that none does.
+fn sensitivity_headline(mine: &[&Row], mname: &L, qq: Q, morris: bool) -> L {
+    let moves = |r: &&&Row| {
+        let v = f(r, if morris { "mu_star" } else { "swing" });
+        !v.is_nan() && v > 0.0
+    };
+    let Some(top) = mine.first().filter(moves) else {
+        return L::new(
+            format!("没有参数改变{}。", mname.zh),
+            format!("No parameter moves {}.", mname.en.to_lowercase()),
+        );
+    };
+    let p = top.get("param").cloned().unwrap_or_default();
+    let (zh_v, en_v) = if morris {
+        let v = Num::new(f(top, "mu_star"), qq);
+        (fmt::one(&v, true), fmt::one(&v, false))
+    } else {
+        let v = Num::new(f(top, "swing"), qq);
+        (fmt::one(&v, true), fmt::one(&v, false))
+    };
+    L::new(
+        format!(
+            "对{}影响最大的假设是 {p}（{}{}）。",
+            mname.zh,
+            if morris {
+                "μ* "
+            } else {
+                "低值到高值相差 "
+            },
+            zh_v
+        ),
+        format!(
+            "The assumption that matters most for {} is {p} ({}{}).",
+            mname.en.to_lowercase(),
+            if morris { "μ* " } else { "a swing of " },
+            en_v
+        ),
+    )
+}
+
+/// A Morris study's chart and table for one metric.
+fn morris_blocks(
+    dir: &Path,
+    mine: &[&Row],
+    mname: &L,
+    qq: Q,
+    lang: Lang,
+) -> Result<Vec<Block>, BriefError> {
+    let mut blocks = Vec::new();
+    let pts: Vec<(String, f64, f64)> = mine
+        .iter()
+        .map(|r| {
+            (
+                r.get("param").cloned().unwrap_or_default(),
+                f(r, "mu_star"),
+                f(r, "sigma"),
+            )
+        })
+        .collect();
+    let c = chart::scatter(
+        L::new(
+            format!("{}：μ* 与 σ", mname.zh),
+            format!("{}: μ* against σ", mname.en),
+        ),
+        &pts,
+        L::new("μ*", "μ*"),
+        L::new("σ", "σ"),
+        lang,
+    );
+    blocks.extend(run::chart_block(Some(c), dir)?);
+    let mut t = Table::new(
+        L::same(format!("Morris {}", blocks.len())),
+        L::new(
+            format!("{}：Morris 基本效应", mname.zh),
+            format!("{}: Morris elementary effects", mname.en),
+        ),
+        vec![
+            L::new("参数", "Parameter"),
+            L::same("μ*"),
+            L::new("μ* 95%区间", "μ* 95% interval"),
+            L::same("σ"),
+        ],
+    );
+    for r in mine {
+        t.rows.push(vec![
+            Cell::Text(L::same(r.get("param").cloned().unwrap_or_default())),
+            Cell::Num(Num::new(f(r, "mu_star"), qq)),
+            Cell::Text(L::new(
+                format!(
+                    "{} – {}",
+                    fmt::one(&Num::new(f(r, "mu_star_ci_low"), qq), true),
+                    fmt::one(&Num::new(f(r, "mu_star_ci_high"), qq), true)
+                ),
+                format!(
+                    "{} – {}",
+                    fmt::one(&Num::new(f(r, "mu_star_ci_low"), qq), false),
+                    fmt::one(&Num::new(f(r, "mu_star_ci_high"), qq), false)
+                ),
+            )),
+            Cell::Num(Num::new(f(r, "sigma"), qq)),
+        ]);
+    }
+    blocks.push(Block::Table(t));
+    Ok(blocks)
+}
+
+/// A one-at-a-time study's tornado chart and table for one metric, the
+/// `number`th section.
+fn tornado_blocks(
+    dir: &Path,
+    mine: &[&Row],
+    mname: &L,
+    qq: Q,
+    lang: Lang,
+    number: usize,
+) -> Result<Vec<Block>, BriefError> {
+    let mut blocks = Vec::new();
+    let bars: Vec<TornadoBar> = mine
+        .iter()
+        .take(15)
+        .map(|r| TornadoBar {
+            label: r.get("param").cloned().unwrap_or_default(),
+            low: (f(r, "delta_low"), f(r, "delta_low_ci")),
+            high: (f(r, "delta_high"), f(r, "delta_high_ci")),
+        })
+        .collect();
+    let c = chart::tornado(
+        L::new(
+            format!("{}：龙卷风图", mname.zh),
+            format!("{}: tornado", mname.en),
+        ),
+        &bars,
+        qq,
+        lang,
+    );
+    blocks.extend(run::chart_block(Some(c), dir)?);
+    let mut t = Table::new(
+        L::same(format!("Tornado {number}")),
+        L::new(
+            format!("{}：单因素敏感性", mname.zh),
+            format!("{}: one at a time", mname.en),
+        ),
+        vec![
+            L::new("参数", "Parameter"),
+            L::new("低值", "Low"),
+            L::new("高值", "High"),
+            L::new("低值时变化", "Change at low"),
+            L::new("高值时变化", "Change at high"),
+            L::new("摆幅", "Swing"),
+        ],
+    );
+    for r in mine {
+        let p = r.get("param").cloned().unwrap_or_default();
+        t.rows.push(vec![
+            Cell::Text(L::same(p.clone())),
+            Cell::Text(lever_value(&p, f(r, "low"))),
+            Cell::Text(lever_value(&p, f(r, "high"))),
+            Cell::Num(Num {
+                signed: true,
+                ..Num::ci(f(r, "delta_low"), qq, f(r, "delta_low_ci"))
+            }),
+            Cell::Num(Num {
+                signed: true,
+                ..Num::ci(f(r, "delta_high"), qq, f(r, "delta_high_ci"))
+            }),
+            Cell::Num(Num::new(f(r, "swing"), qq)),
+        ]);
+    }
+    t.note = Some(L::new(
+        format!(
+            "基准情景均值 {}；变化为同一组随机数下的配对差 ± 95%置信区间。",
+            fmt::one(
+                &Num::new(mine.first().map(|r| f(r, "base")).unwrap_or(f64::NAN), qq),
+                true
+            )
+        ),
+        format!(
+            "Base case mean {}; changes are paired differences on the same random numbers ± 95% interval.",
+            fmt::one(
+                &Num::new(mine.first().map(|r| f(r, "base")).unwrap_or(f64::NAN), qq),
+                false
+            )
+        ),
+    ));
+    blocks.push(Block::Table(t));
+    Ok(blocks)
 }

@@ -154,17 +154,14 @@ pub struct Run {
 }
 
 impl Run {
-    /// Whether mechanism `m` (its name in `finance.order`) is enabled: the
-    /// resolved scenario has a table for it, or (an older manifest without the
-    /// scenario) its activity metric is non-zero.
-    pub fn mechanism_on(&self, m: &str) -> bool {
-        match self.manifest.get("scenario").and_then(|s| s.get(m)) {
+    /// Whether mechanism `m` is enabled: the resolved scenario has a table
+    /// for it, or (an older manifest without the scenario) its activity metric
+    /// is non-zero.
+    pub fn mechanism_on(&self, m: Mechanism) -> bool {
+        match self.manifest.get("scenario").and_then(|s| s.get(m.name())) {
             Some(v) => !v.is_null(),
             None => {
-                let Some(activity) = Mechanism::from_name(m).map(|k| k.delivered().name()) else {
-                    return false;
-                };
-                let s = self.summary.get(activity);
+                let s = self.summary.get(m.delivered().name());
                 !s.is_empty() && s.mean != 0.0
             }
         }
@@ -172,9 +169,9 @@ impl Run {
 
     /// Public money committed to mechanism `m`, with its key: K, G or the
     /// credit risk fund; `None` for private money (the service company).
-    pub fn capital(&self, m: &str) -> Option<(&'static str, f64)> {
-        let key = Mechanism::from_name(m)?.public_capital_key()?;
-        let spec = self.manifest.get("scenario")?.get(m)?;
+    pub fn capital(&self, m: Mechanism) -> Option<(&'static str, f64)> {
+        let key = m.public_capital_key()?;
+        let spec = self.manifest.get("scenario")?.get(m.name())?;
         spec.get(key).and_then(Value::as_f64).map(|v| (key, v))
     }
 }

@@ -10,13 +10,14 @@ use super::fmt;
 use super::labels;
 use super::load::{Run, Stats, TimeSeries};
 use super::{Block, BriefError, Cell, Chart, Doc, L, Lang, Num, Q, Section, Table};
+use crate::metrics::M;
 use crate::scenario::Mechanism;
 
 /// The mechanisms the run enabled, in MODEL.md order.
 fn mechanisms_on(r: &Run) -> Vec<Mechanism> {
     Mechanism::ALL
         .into_iter()
-        .filter(|m| r.mechanism_on(m.name()))
+        .filter(|&m| r.mechanism_on(m))
         .collect()
 }
 
@@ -177,8 +178,8 @@ fn head(more: &[(&str, &str)]) -> Vec<L> {
 /// Working capital released per path: gross − net tied up, daily average.
 fn released(r: &Run) -> Stats {
     let from_paths = r.paths.as_ref().and_then(|p| {
-        let g = p.col("tied_up_gross_avg")?;
-        let n = p.col("tied_up_net_avg")?;
+        let g = p.col(M::TiedUpGrossAvg.name())?;
+        let n = p.col(M::TiedUpNetAvg.name())?;
         let s = crate::stats::Summary::of(g.iter().zip(&n).map(|(g, n)| g - n));
         Some(Stats {
             mean: s.mean,
@@ -191,8 +192,8 @@ fn released(r: &Run) -> Stats {
     });
     from_paths.unwrap_or_else(|| {
         let (g, n) = (
-            r.summary.get("tied_up_gross_avg"),
-            r.summary.get("tied_up_net_avg"),
+            r.summary.get(M::TiedUpGrossAvg.name()),
+            r.summary.get(M::TiedUpNetAvg.name()),
         );
         Stats {
             mean: g.mean - n.mean,
@@ -204,7 +205,7 @@ fn released(r: &Run) -> Stats {
 /// Share of paths on which some request found the turnover pool short, with its
 /// Wilson 95% interval.
 fn exhaustion(r: &Run) -> Option<(f64, (f64, f64))> {
-    let v = r.paths.as_ref()?.col("turnover.empty_days_share")?;
+    let v = r.paths.as_ref()?.col(M::TurnoverEmptyDaysShare.name())?;
     let v: Vec<f64> = v.into_iter().filter(|x| !x.is_nan()).collect();
     let n = v.len();
     if n == 0 {
@@ -225,15 +226,15 @@ fn tied_up_table(r: &Run) -> Table {
         head(&[("5%分位", "P5"), ("中位数", "Median"), ("95%分位", "P95")]),
     );
     for m in [
-        "refund_declared",
-        "tied_up_gross_avg",
-        "tied_up_gross_peak",
-        "tied_up_net_avg",
-        "tied_up_net_peak",
-        "days_to_refund_avg",
-        "days_to_refund_p90",
-        "days_to_cash_avg",
-        "carrying_cost",
+        M::RefundDeclared.name(),
+        M::TiedUpGrossAvg.name(),
+        M::TiedUpGrossPeak.name(),
+        M::TiedUpNetAvg.name(),
+        M::TiedUpNetPeak.name(),
+        M::DaysToRefundAvg.name(),
+        M::DaysToRefundP90.name(),
+        M::DaysToCashAvg.name(),
+        M::CarryingCost.name(),
     ] {
         let s = r.summary.get(m);
         if s.is_empty() {
@@ -285,7 +286,7 @@ pub fn mechanism_table(r: &Run) -> Option<Table> {
     t.bold_rows.push(0);
     for &mech in &on {
         let (m, activity) = (mech.name(), mech.delivered().name());
-        if let Some((key, k)) = r.capital(m) {
+        if let Some((key, k)) = r.capital(mech) {
             let name = labels::mechanism(m);
             let what = if key == "risk_fund" {
                 L::new("风险补偿资金", "risk fund")
@@ -314,7 +315,7 @@ pub fn mechanism_table(r: &Run) -> Option<Table> {
             t.codes.push(activity.to_string());
         }
     }
-    for m in ["financing_cost", "fiscal_cost"] {
+    for m in [M::FinancingCost.name(), M::FiscalCost.name()] {
         let s = r.summary.get(m);
         if s.is_empty() {
             continue;
@@ -359,7 +360,7 @@ pub fn risk_table(r: &Run) -> Option<Table> {
             t.codes.push(metric.to_string());
         }
     }
-    if r.mechanism_on("turnover") {
+    if r.mechanism_on(Mechanism::Turnover) {
         if let Some((p, range)) = exhaustion(r) {
             t.rows.push(vec![
                 Cell::Text(L::new(
@@ -375,24 +376,24 @@ pub fn risk_table(r: &Run) -> Option<Table> {
             ]);
             t.codes.push("turnover.empty_days_share > 0".to_string());
         }
-        let s = r.summary.get("turnover.blocked_share");
+        let s = r.summary.get(M::TurnoverBlockedShare.name());
         if !s.is_empty() {
             t.rows.push(vec![
-                Cell::Text(labels::metric("turnover.blocked_share")),
-                metric_ci(r, "turnover.blocked_share", Q::Pct),
+                Cell::Text(labels::metric(M::TurnoverBlockedShare.name())),
+                metric_ci(r, M::TurnoverBlockedShare.name(), Q::Pct),
                 plain(s.p95, Q::Pct),
                 plain(s.p99, Q::Pct),
             ]);
-            t.codes.push("turnover.blocked_share".to_string());
+            t.codes.push(M::TurnoverBlockedShare.name().to_string());
         }
     }
     for (m, metric) in [
-        ("guarantee", "guarantee.ruined"),
-        ("credit", "credit.default_rate"),
+        (Mechanism::Guarantee, M::GuaranteeRuined.name()),
+        (Mechanism::Credit, M::CreditDefaultRate.name()),
     ] {
         let s = r.summary.get(metric);
         if r.mechanism_on(m) && !s.is_empty() {
-            let last = if metric == "guarantee.ruined" {
+            let last = if metric == M::GuaranteeRuined.name() {
                 [Cell::Empty, Cell::Empty]
             } else {
                 [plain(s.p95, Q::Pct), plain(s.p99, Q::Pct)]
@@ -426,8 +427,8 @@ fn platform_table(r: &Run) -> Option<Table> {
         vec![
             L::new("平台", "Platform"),
             L::new("试点平台", "Pilot"),
-            labels::metric("exports"),
-            labels::metric("claims"),
+            labels::metric(M::Exports.name()),
+            labels::metric(M::Claims.name()),
             L::new(
                 "营运资金占用（日均）",
                 "Working capital tied up, daily average",
@@ -442,10 +443,10 @@ fn platform_table(r: &Run) -> Option<Table> {
         vec![
             Cell::Text(name),
             pilot,
-            plain(s.get("exports").mean, Q::Cny),
-            plain(s.get("claims").mean, Q::Count),
-            mean_ci(&s.get("tied_up_net_avg"), Q::Cny),
-            mean_ci(&s.get("days_to_refund_avg"), Q::Days),
+            plain(s.get(M::Exports.name()).mean, Q::Cny),
+            plain(s.get(M::Claims.name()).mean, Q::Count),
+            mean_ci(&s.get(M::TiedUpNetAvg.name()), Q::Cny),
+            mean_ci(&s.get(M::DaysToRefundAvg.name()), Q::Days),
         ]
     };
     for g in groups {
@@ -479,7 +480,7 @@ fn class_table(r: &Run) -> Option<Table> {
         L::new("按出口企业分类管理类别", "By exporter class"),
         vec![
             L::new("企业类别", "Class"),
-            labels::metric("exports"),
+            labels::metric(M::Exports.name()),
             L::new(
                 "营运资金占用（日均）",
                 "Working capital tied up, daily average",
@@ -502,11 +503,11 @@ fn class_table(r: &Run) -> Option<Table> {
         let s = &g.metrics;
         t.rows.push(vec![
             Cell::Text(labels::class(&g.name)),
-            plain(s.get("exports").mean, Q::Cny),
-            mean_ci(&s.get("tied_up_net_avg"), Q::Cny),
-            mean_ci(&s.get("days_to_refund_avg"), Q::Days),
-            plain(s.get("days_to_refund_p90").mean, Q::Days),
-            plain(s.get("days_to_cash_avg").mean, Q::Days),
+            plain(s.get(M::Exports.name()).mean, Q::Cny),
+            mean_ci(&s.get(M::TiedUpNetAvg.name()), Q::Cny),
+            mean_ci(&s.get(M::DaysToRefundAvg.name()), Q::Days),
+            plain(s.get(M::DaysToRefundP90.name()).mean, Q::Days),
+            plain(s.get(M::DaysToCashAvg.name()).mean, Q::Days),
         ]);
     }
     Some(t)
@@ -763,8 +764,14 @@ pub fn population_headline(m: &Value) -> Option<L> {
 fn headlines(r: &Run) -> Vec<L> {
     let s = &r.summary;
     let mut out: Vec<L> = population_headline(&r.manifest).into_iter().collect();
-    let (net, peak) = (s.get("tied_up_net_avg"), s.get("tied_up_net_peak"));
-    let (d, p90) = (s.get("days_to_refund_avg"), s.get("days_to_refund_p90"));
+    let (net, peak) = (
+        s.get(M::TiedUpNetAvg.name()),
+        s.get(M::TiedUpNetPeak.name()),
+    );
+    let (d, p90) = (
+        s.get(M::DaysToRefundAvg.name()),
+        s.get(M::DaysToRefundP90.name()),
+    );
     let amt = |st: &Stats, zh: bool| fmt::one(&Num::ci(st.mean, Q::Cny, st.ci95()), zh);
     if !net.is_empty() {
         out.push(L::new(
@@ -784,7 +791,7 @@ fn headlines(r: &Run) -> Vec<L> {
             ),
         ));
     }
-    let cc = s.get("carrying_cost");
+    let cc = s.get(M::CarryingCost.name());
     if !cc.is_empty() {
         out.push(L::new(
             format!(
@@ -807,7 +814,7 @@ fn headlines(r: &Run) -> Vec<L> {
         let rel = released(r);
         let names_zh: Vec<String> = on.iter().map(|m| labels::mechanism(m.name()).zh).collect();
         let names_en: Vec<String> = on.iter().map(|m| labels::mechanism(m.name()).en).collect();
-        let (fc, fiscal) = (s.get("financing_cost"), s.get("fiscal_cost"));
+        let (fc, fiscal) = (s.get(M::FinancingCost.name()), s.get(M::FiscalCost.name()));
         out.push(L::new(
             format!(
                 "{}日均释放营运资金 {}；企业融资成本每年 {}，财政成本每年 {}。",
@@ -825,7 +832,7 @@ fn headlines(r: &Run) -> Vec<L> {
                 fmt::cny(fiscal.mean, false)
             ),
         ));
-        if r.mechanism_on("turnover")
+        if r.mechanism_on(Mechanism::Turnover)
             && let Some((p, _)) = exhaustion(r)
         {
             let pct = fmt::one(&Num::new(p, Q::Pct), false);
@@ -836,8 +843,8 @@ fn headlines(r: &Run) -> Vec<L> {
                 ),
             ));
         }
-        let ruin = s.get("guarantee.ruined");
-        if r.mechanism_on("guarantee") && !ruin.is_empty() {
+        let ruin = s.get(M::GuaranteeRuined.name());
+        if r.mechanism_on(Mechanism::Guarantee) && !ruin.is_empty() {
             let pct = fmt::one(&Num::new(ruin.mean, Q::Pct), false);
             out.push(L::new(
                 format!("担保池资本耗尽的概率为 {pct}。"),

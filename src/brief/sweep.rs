@@ -12,7 +12,7 @@ use super::run::{self, text};
 use super::{Block, BriefError, Cell, Doc, L, Lang, Num, Q, Section, Table, fmt};
 
 /// The key metrics of sweep.csv, in order (MODEL.md §11).
-pub use crate::sweep::KEY_METRICS as METRICS;
+use crate::metrics::key_names;
 
 fn q(metric: &str) -> Q {
     labels::metric_quantity(metric, "")
@@ -137,9 +137,8 @@ fn pivot(s: &Sweep) -> Table {
 /// Metrics with a non-zero value at some point (a mechanism that is off, or
 /// fees that are nil, would only add columns of zeros).
 fn present(s: &Sweep) -> Vec<&'static str> {
-    METRICS
-        .iter()
-        .copied()
+    key_names()
+        .into_iter()
         .filter(|m| {
             s.points.iter().any(|p| {
                 p.metrics
@@ -249,7 +248,7 @@ fn percentile_table(s: &Sweep) -> Option<Table> {
 
 /// A `--exceed` target for people: `周转池排队占比 ≤ 5%` / `Share of requests … ≤ 5%`.
 fn target_label(t: &str) -> L {
-    let Ok(target) = crate::size::Target::parse_flag(t, "--exceed") else {
+    let Ok(target) = crate::target::Target::parse_flag(t, "--exceed") else {
         return L::same(t);
     };
     let name = labels::metric(&target.metric);
