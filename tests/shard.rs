@@ -271,3 +271,38 @@ fn more_shards_than_paths_leaves_empty_shards_that_still_merge() {
         );
     }
 }
+
+/// `merge --out` naming one of its own shard folders (directly or by another
+/// spelling of the same path) is refused even with `--force`: the merge would
+/// replace an input shard, losing it. The shard is left as it was.
+#[test]
+fn merge_refuses_to_write_over_one_of_its_shards_even_with_force() {
+    let sb = Sandbox::new().shipped();
+    shards(&sb, "4", "k");
+    let before = fs::read(sb.path("k2/results.bin")).unwrap();
+    for out in ["k2", "./k2", "k1/../k2"] {
+        let err = rejected(&sb.output(&["merge", "k1", "k2", "k3", "--out", out, "--force"]));
+        assert!(err.contains("k2") && err.contains("shard"), "{out}: {err}");
+    }
+    assert_eq!(fs::read(sb.path("k2/results.bin")).unwrap(), before);
+    assert!(!sb.path("k2/summary.csv").exists());
+    // The same for a sweep's shards.
+    for i in 1..=2 {
+        succeeded(&sb.output(&[
+            "sweep",
+            SCENARIO,
+            "--grid",
+            "pools.turnover.capital=5e7,2e8",
+            "--paths",
+            "2",
+            "--quiet",
+            "--shard",
+            &format!("{i}/2"),
+            "--out",
+            &format!("w{i}"),
+        ]));
+    }
+    let err = rejected(&sb.output(&["merge", "w1", "w2", "--out", "w1", "--force"]));
+    assert!(err.contains("w1") && err.contains("shard"), "{err}");
+    assert!(!sb.path("w1/sweep.csv").exists());
+}
