@@ -771,10 +771,13 @@ fn pilot_pool_metrics(model: &Model, groups: &mut [Vec<f64>]) {
             groups[pilot][i] = groups[0][i];
         }
     }
+    // The group's own default rate, wherever the total has one (credit_risk on);
     // credit.defaults is already per year.
+    let rate = M::CreditDefaultRate as usize;
+    let total_has_rate = !groups[0][rate].is_nan();
     let g = &mut groups[pilot];
-    if !g[M::CreditDefaultRate as usize].is_nan() {
-        g[M::CreditDefaultRate as usize] = if model.pilot_exporters > 0 {
+    if total_has_rate {
+        g[rate] = if model.pilot_exporters > 0 {
             g[M::CreditDefaults as usize] / model.pilot_exporters as f64
         } else {
             f64::NAN

@@ -1431,6 +1431,25 @@ fn run_shard(
     Ok(())
 }
 
+/// `merge --out` must not be one of the shard folders it reads (however the
+/// path is spelled): replacing it, even with `--force`, would lose that shard.
+fn refuse_output_over_a_shard(dirs: &[PathBuf], out: &std::path::Path) -> Result<(), String> {
+    let Ok(target) = std::fs::canonicalize(out) else {
+        return Ok(()); // does not exist yet: cannot be a shard folder
+    };
+    match dirs
+        .iter()
+        .find(|d| std::fs::canonicalize(d).is_ok_and(|d| d == target))
+    {
+        Some(d) => Err(format!(
+            "--out {} is the shard folder {} given to merge: writing there would replace that shard; pass --out NEW_DIR",
+            out.display(),
+            d.display()
+        )),
+        None => Ok(()),
+    }
+}
+
 /// `merge SHARD_DIR… --out DIR`: the shards' kind decides which merge.
 fn merge(a: MergeArgs) -> Result<(), Failure> {
     use refundsim::shard::{MergeError, ShardSet};
@@ -1438,6 +1457,7 @@ fn merge(a: MergeArgs) -> Result<(), Failure> {
         MergeError::Write(_) => failed(e),
         e => usage(e),
     };
+    refuse_output_over_a_shard(&a.dirs, &a.out).map_err(|e| usage(anyhow::anyhow!(e)))?;
     check_destination(&a.out, a.force).map_err(usage)?;
     let threads = threads_of(a.threads);
     let command: Vec<String> = std::env::args().collect();

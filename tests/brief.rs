@@ -827,3 +827,43 @@ fn sweep_charts_leave_out_zero_when_it_would_flatten_the_curve() {
     let (lo, _) = y_range(&[0.5e8, 2.8e8], &[], 1e8);
     assert_eq!(lo, 0.0);
 }
+
+/// A comparison with three reforms names each reform (its label and files) in
+/// the meta lines, not every overlay run together as one reform, and the
+/// best-reform finding says it ranks the 1+7 group (effectiveness.csv).
+#[test]
+fn a_brief_of_three_reforms_names_each_reform_and_the_ranked_population() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cmp = tmp.path().join("cmp3");
+    refundsim(&[
+        "compare",
+        "scenarios/guizhou-2016.toml",
+        "--reform",
+        "scenarios/policies/turnover-pool.toml",
+        "--reform",
+        "scenarios/policies/service-company.toml",
+        "--reform",
+        "scenarios/policies/guarantee-pool.toml+scenarios/policies/credit-loans.toml",
+        "--paths",
+        "2",
+        "--quiet",
+        "--out",
+        cmp.to_str().unwrap(),
+    ]);
+    brief(&cmp, Lang::En).unwrap();
+    let md = read(&cmp.join("brief.md"));
+    assert!(
+        md.contains(
+            "3 reforms: 1. turnover-pool (scenarios/policies/turnover-pool.toml); \
+             2. service-company (scenarios/policies/service-company.toml); \
+             3. guarantee-pool+credit-loans (scenarios/policies/guarantee-pool.toml + \
+             scenarios/policies/credit-loans.toml)"
+        ),
+        "{md}"
+    );
+    assert!(!md.contains("Reform: scenarios/"), "{md}");
+    assert!(
+        md.contains("releases the most working capital (1+7: exporters on the 8 pilot platforms):"),
+        "{md}"
+    );
+}

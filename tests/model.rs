@@ -988,3 +988,27 @@ fn defaults_alone_are_counted_in_the_window_by_group() {
         }
     }
 }
+
+/// The 1+7 group's `credit.default_rate` is its own defaults over its own
+/// exporters (MODEL.md §7: the same set for the 1+7 group). Since the merge that
+/// gave default metrics their own owner (`Source::Defaults`), it was left empty.
+#[test]
+fn the_pilot_group_has_its_own_default_rate() {
+    let s = shipped(&["scenarios/guizhou-2016.toml"], &["scenario.paths=2"]);
+    assert!(s.credit_risk.is_some());
+    let model = Model::new(s);
+    let pilot = model.pilot_group();
+    assert!(model.pilot_exporters > 0 && model.pilot_exporters < model.exporters.len());
+    let mut sc = Scratch::default();
+    for path in 0..2 {
+        let r = engine::simulate_path(&model, path, &mut sc);
+        let g = &r.groups[pilot];
+        let rate = g[M::CreditDefaultRate as usize];
+        assert_eq!(
+            rate,
+            g[M::CreditDefaults as usize] / model.pilot_exporters as f64,
+            "path {path}: 1+7 default rate"
+        );
+        assert!(rate > 0.0, "path {path}: some pilot defaults");
+    }
+}

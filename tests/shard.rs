@@ -233,7 +233,8 @@ fn merge_reads_one_column_at_a_time_not_every_paths_series() {
     // The largest read is one column (12 values) or one block of rows (12 paths ×
     // (1 + metrics)), never the 365 days of a series over every path.
     let days = set.meta().dates.len();
-    let row_words = 1 + refundsim::metrics::N_METRICS;
+    // A row: claims simulated, the metrics of all exporters and of the 1+7 group.
+    let row_words = 1 + 2 * refundsim::metrics::N_METRICS;
     assert!(
         set.largest_read() <= 12 * row_words && set.largest_read() < 12 * days,
         "largest read {} values",
@@ -460,4 +461,39 @@ fn a_morris_study_in_three_shards_merges_to_the_unsharded_study() {
         support::entries(&sb.path("merged/points")),
         support::entries(&sb.path("full/points"))
     );
+}
+
+/// `merge --out` naming one of its own shard folders (directly or by another
+/// spelling of the same path) is refused even with `--force`: the merge would
+/// replace an input shard, losing it. The shard is left as it was.
+#[test]
+fn merge_refuses_to_write_over_one_of_its_shards_even_with_force() {
+    let sb = Sandbox::new().shipped();
+    shards(&sb, "4", "k");
+    let before = fs::read(sb.path("k2/results.bin")).unwrap();
+    for out in ["k2", "./k2", "k1/../k2"] {
+        let err = rejected(&sb.output(&["merge", "k1", "k2", "k3", "--out", out, "--force"]));
+        assert!(err.contains("k2") && err.contains("shard"), "{out}: {err}");
+    }
+    assert_eq!(fs::read(sb.path("k2/results.bin")).unwrap(), before);
+    assert!(!sb.path("k2/summary.csv").exists());
+    // The same for a sweep's shards.
+    for i in 1..=2 {
+        succeeded(&sb.output(&[
+            "sweep",
+            SCENARIO,
+            "--grid",
+            "pools.turnover.capital=5e7,2e8",
+            "--paths",
+            "2",
+            "--quiet",
+            "--shard",
+            &format!("{i}/2"),
+            "--out",
+            &format!("w{i}"),
+        ]));
+    }
+    let err = rejected(&sb.output(&["merge", "w1", "w2", "--out", "w1", "--force"]));
+    assert!(err.contains("w1") && err.contains("shard"), "{err}");
+    assert!(!sb.path("w1/sweep.csv").exists());
 }

@@ -700,8 +700,13 @@ fn effectiveness(
     };
     let names = ["reform", "metric", "value", "ci_low", "ci_high"];
     let idx: Vec<usize> = names.iter().map(|n| csv.col(n)).collect::<Result<_, _>>()?;
+    // With a `group` column the file holds the 1+7 rows and the rows of all
+    // exporters: the ranking is the 1+7 one (MODEL.md §7), whatever the row order.
+    let group = csv.header.iter().position(|h| h == "group");
+    let pilot = |r: &Vec<String>| group.is_some_and(|g| csv.text(r, g) == "1+7");
+    let any_pilot = csv.rows.iter().any(|(_, r)| pilot(r));
     let mut out = Vec::new();
-    for (line, r) in &csv.rows {
+    for (line, r) in csv.rows.iter().filter(|(_, r)| !any_pilot || pilot(r)) {
         let cell = |k: usize| r.get(idx[k]).map(String::as_str).unwrap_or("");
         out.push(Effect {
             reform: csv.text(r, idx[0]),
