@@ -51,6 +51,7 @@ use sha2::{Digest, Sha256};
 
 use crate::engine::{PathResult, RunOutput};
 use crate::manifest::RunManifest;
+pub use crate::manifest::Shard;
 use crate::report::{Columns, RunMeta};
 
 /// Magic bytes at the start of `results.bin`.
@@ -58,21 +59,6 @@ pub const MAGIC: &[u8; 8] = b"RSHARD01";
 
 /// The file holding a shard's per-path results.
 pub const RESULTS: &str = "results.bin";
-
-/// Shard `index` of `count`, numbered from 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shard {
-    /// Which shard, 1 ..= count.
-    pub index: u32,
-    /// How many shards.
-    pub count: u32,
-}
-
-impl std::fmt::Display for Shard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
 
 /// Most shards a run may be split into.
 pub const MAX_SHARDS: u32 = 100_000;

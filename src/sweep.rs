@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use crate::engine::{self, Model};
+pub use crate::manifest::Axis;
+use crate::manifest::{StudyHeader, SweepManifest};
 use crate::metrics;
 use crate::output::{self, OutputError, Staging};
 use crate::report::{self, RunInfo, num};
@@ -29,15 +31,6 @@ pub fn key_metrics() -> [&'static str; metrics::KEY.len()] {
 /// any point is planned: each point is a full run, and planning alone takes about
 /// 0.1 ms a point.
 pub const MAX_GRID_POINTS: usize = 10_000;
-
-/// One axis of the grid: a key and its values (TOML text).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Axis {
-    /// Dotted scenario key.
-    pub key: String,
-    /// Values, as TOML text.
-    pub values: Vec<String>,
-}
 
 /// Splits on commas outside brackets, braces and quotes.
 fn split_top_level(s: &str) -> Vec<String> {
@@ -279,38 +272,43 @@ fn study_fingerprint(plan: &Plan, shard: Option<Shard>) -> String {
 /// The manifest of a sweep; for a shard, of kind `sweep-shard`, with the shard
 /// and the sweep's own fingerprint appended (which `merge` removes again).
 fn manifest(plan: &Plan, complete: bool, shard: Option<Shard>) -> String {
-    let mut v = manifest_value(plan, complete);
-    if let Some(s) = shard {
-        v["kind"] = "sweep-shard".into();
-        v["fingerprint"] = study_fingerprint(plan, shard).into();
-        v["shard"] = serde_json::to_value(s).expect("serialisable");
-        v["sweep_fingerprint"] = plan.fingerprint.clone().into();
-    }
-    serde_json::to_string_pretty(&v).expect("serialisable") + "\n"
-}
-
-fn manifest_value(plan: &Plan, complete: bool) -> serde_json::Value {
     let first = &plan.points[0].1;
-    serde_json::json!({
-        "kind": "sweep",
-        "refundsim_version": env!("CARGO_PKG_VERSION"),
-        "scenario_name": first.name,
-        "title": first.title,
-        "title_zh": first.title_zh,
-        "population": crate::naming::population(first).0,
-        "population_zh": crate::naming::population(first).1,
-        "files": plan.files,
-        "sets": plan.sets,
-        "grid": plan.axes,
-        "points": plan.points.len(),
-        "seed": first.seed,
-        "paths": first.paths,
-        "inputs": first.inputs,
-        "generator": crate::rng::GENERATOR,
-        "fingerprint": plan.fingerprint,
-        "exceed": plan.exceed.iter().map(|t| t.text()).collect::<Vec<_>>(),
-        "complete": complete,
-    })
+    let (population, population_zh) = crate::naming::population(first);
+    SweepManifest {
+        kind: if shard.is_some() {
+            "sweep-shard"
+        } else {
+            "sweep"
+        }
+        .into(),
+        refundsim_version: env!("CARGO_PKG_VERSION").into(),
+        scenario_name: first.name.clone(),
+        title: first.title.clone(),
+        title_zh: first.title_zh.clone(),
+        population,
+        population_zh,
+        files: plan.files.clone(),
+        sets: plan.sets.clone(),
+        grid: plan.axes.clone(),
+        points: plan.points.len() as u64,
+        seed: first.seed,
+        paths: u64::from(first.paths),
+        inputs: first
+            .inputs
+            .iter()
+            .map(|i| crate::manifest::Input {
+                path: i.path.clone(),
+                sha256: i.sha256.clone(),
+            })
+            .collect(),
+        generator: crate::rng::GENERATOR.into(),
+        fingerprint: study_fingerprint(plan, shard),
+        exceed: plan.exceed.iter().map(|t| t.text()).collect(),
+        complete,
+        shard,
+        sweep_fingerprint: shard.map(|_| plan.fingerprint.clone()),
+    }
+    .to_json()
 }
 
 /// Whether `dir` may hold this sweep (see [`check_study_dir`]).
@@ -354,8 +352,8 @@ pub fn check_study_dir(
     }
     let same = std::fs::read_to_string(dir.join("manifest.json"))
         .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .is_some_and(|v| v["kind"] == kind && v["fingerprint"] == fingerprint);
+        .and_then(|t| StudyHeader::from_json(&t))
+        .is_some_and(|h| h.kind.as_deref() == Some(kind) && h.fingerprint == fingerprint);
     if same && dir.is_dir() {
         crate::output::check_writable(dir, true)?;
         crate::output::check_writable(&dir.join("points").join("0"), false)?;
@@ -454,8 +452,8 @@ fn read_rows(points_dir: &Path, total: usize) -> Result<Vec<PointColumns>, Sweep
 pub fn shard_kind(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("manifest.json"))
         .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| v["kind"].as_str().map(str::to_string))
+        .and_then(|t| StudyHeader::from_json(&t))
+        .and_then(|h| h.kind)
         .map(|k| {
             if k == "sweep-shard" {
                 "sweep".into()
@@ -472,36 +470,37 @@ pub fn shard_kind(dir: &Path) -> String {
 /// shards do not belong together or one is missing or given twice.
 pub fn merge_shards(dirs: &[PathBuf], out: &Path, force: bool) -> Result<PathBuf, SweepError> {
     let bad = |m: String| SweepError::Shards(m);
-    let mut parts: Vec<(PathBuf, serde_json::Map<String, serde_json::Value>, Shard)> = Vec::new();
+    let mut parts: Vec<(PathBuf, SweepManifest, Shard)> = Vec::new();
     for d in dirs {
-        let v: serde_json::Value = std::fs::read_to_string(d.join("manifest.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .ok_or_else(|| {
-                bad(format!(
-                    "{} is not a shard folder (no readable manifest.json)",
-                    d.display()
-                ))
-            })?;
-        let (Some(serde_json::Value::Object(m)), true) =
-            (Some(v.clone()), v["kind"] == "sweep-shard")
-        else {
+        let not_shard = || {
+            bad(format!(
+                "{} is not a shard folder (no readable manifest.json)",
+                d.display()
+            ))
+        };
+        let text = std::fs::read_to_string(d.join("manifest.json")).map_err(|_| not_shard())?;
+        let header = StudyHeader::from_json(&text).ok_or_else(not_shard)?;
+        if header.kind.as_deref() != Some("sweep-shard") {
             return Err(bad(format!(
                 "{} is not a sweep shard folder (its manifest.json is of kind {}); give the folders of one `sweep --shard I/N`",
                 d.display(),
-                v["kind"]
+                header.kind.map_or("null".into(), |k| format!("{k:?}"))
             )));
-        };
-        if m.get("complete") != Some(&serde_json::Value::Bool(true)) {
+        }
+        let m = SweepManifest::from_json(&text).map_err(|e| {
+            bad(format!(
+                "{}: manifest.json is damaged ({e}); rerun its `sweep --shard` command with --force",
+                d.display()
+            ))
+        })?;
+        if !m.complete {
             return Err(bad(format!(
                 "{} is an unfinished shard; rerun its `sweep --shard` command to finish it",
                 d.display()
             )));
         }
-        let shard: Shard = m
-            .get("shard")
-            .cloned()
-            .and_then(|s| serde_json::from_value(s).ok())
+        let shard = m
+            .shard
             .ok_or_else(|| bad(format!("{}: manifest.json has no shard", d.display())))?;
         parts.push((d.clone(), m, shard));
     }
@@ -509,14 +508,20 @@ pub fn merge_shards(dirs: &[PathBuf], out: &Path, force: bool) -> Result<PathBuf
         return Err(bad("no shard folder given".into()));
     };
     for (d, m, s) in &parts[1..] {
-        for key in ["sweep_fingerprint", "seed", "paths", "points"] {
-            if m.get(key) != m0.get(key) {
+        let belong = |m: &SweepManifest| {
+            [
+                ("sweep_fingerprint", serde_json::json!(m.sweep_fingerprint)),
+                ("seed", m.seed.into()),
+                ("paths", m.paths.into()),
+                ("points", m.points.into()),
+            ]
+        };
+        for ((key, v0), (_, v)) in belong(&m0).into_iter().zip(belong(m)) {
+            if v != v0 {
                 return Err(bad(format!(
-                    "the shards do not belong together: {} has {key} {} but {} has {key} {}",
+                    "the shards do not belong together: {} has {key} {v0} but {} has {key} {v}",
                     d0.display(),
-                    m0.get(key).cloned().unwrap_or_default(),
                     d.display(),
-                    m.get(key).cloned().unwrap_or_default()
                 )));
             }
         }
@@ -552,12 +557,8 @@ pub fn merge_shards(dirs: &[PathBuf], out: &Path, force: bool) -> Result<PathBuf
             s0.count
         )));
     }
-    let axes: Vec<Axis> = m0
-        .get("grid")
-        .cloned()
-        .and_then(|g| serde_json::from_value(g).ok())
-        .ok_or_else(|| bad(format!("{}: manifest.json has no grid", d0.display())))?;
-    let total = m0.get("points").and_then(|p| p.as_u64()).unwrap_or(0) as usize;
+    let axes = m0.grid.clone();
+    let total = m0.points as usize;
     let assigns = points(&axes);
     if assigns.len() != total {
         return Err(bad(format!(
@@ -581,32 +582,23 @@ pub fn merge_shards(dirs: &[PathBuf], out: &Path, force: bool) -> Result<PathBuf
         }
     }
     let exceed = m0
-        .get("exceed")
-        .and_then(|e| e.as_array())
-        .map(|e| {
-            e.iter()
-                .map(|t| {
-                    let t = t.as_str().unwrap_or_default();
-                    crate::target::Target::parse_flag(t, "--exceed").map_err(|e| {
-                        bad(format!("{}: manifest.json exceed {t:?}: {e}", d0.display()))
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()
+        .exceed
+        .iter()
+        .map(|t| {
+            crate::target::Target::parse_flag(t, "--exceed")
+                .map_err(|e| bad(format!("{}: manifest.json exceed {t:?}: {e}", d0.display())))
         })
-        .transpose()?
-        .unwrap_or_default();
+        .collect::<Result<Vec<_>, _>>()?;
     let rows = read_rows(&staging.path().join("points"), total)?;
     staging.write(
         "sweep.csv",
         sweep_table(&axes, &assigns, &exceed, &rows).as_bytes(),
     )?;
     let mut m = m0;
-    m.insert("kind".into(), "sweep".into());
-    let fp = m.get("sweep_fingerprint").cloned().unwrap_or_default();
-    m.insert("fingerprint".into(), fp);
-    m.shift_remove("shard");
-    m.shift_remove("sweep_fingerprint");
-    let text = serde_json::to_string_pretty(&m).expect("serialisable") + "\n";
+    m.kind = "sweep".into();
+    m.fingerprint = m.sweep_fingerprint.take().unwrap_or_default();
+    m.shard = None;
+    let text = m.to_json();
     staging.write("manifest.json", text.as_bytes())?;
     let dir = staging.commit(force)?;
     Ok(dir.join("sweep.csv"))
