@@ -23,6 +23,14 @@ use crate::metrics::M;
 pub use crate::scenario::Mechanism;
 use crate::scenario::Scenario;
 
+/// The fee on an advance of `amount` outstanding `days` calendar days (none
+/// when negative): `amount × (fee_flat + fee_rate × days / 365)`, paid on `t5`;
+/// the turnover pool's and the service company's alike (pure).
+#[inline]
+pub fn advance_fee(amount: f64, fee_flat: f64, fee_rate: f64, days: i32) -> f64 {
+    amount * (fee_flat + fee_rate * crate::ledger::years(days))
+}
+
 /// Whether a mechanism can take the request at all (pure): the exporter's
 /// platform may use it (`platform_ok`: a pilot platform, for the public
 /// schemes), its processing class `pclass` is served, it has not defaulted, and

@@ -12,7 +12,7 @@
 //! [`CLIENT_KEY`]), so adding the company moves no other draw.
 
 use super::{Outcome, Pool, Request, grant, ratio, refill};
-use crate::ledger::{Claim, Financing, Ledger, World, years};
+use crate::ledger::{Claim, Financing, Ledger, World};
 use crate::metrics::M;
 use crate::rng::{Purpose, Stream};
 use crate::scenario::{Mechanism, Scenario, ServiceSpec};
@@ -52,7 +52,7 @@ pub fn balance(capital: f64, reserved: f64, losses: f64, fees: f64) -> f64 {
 /// `amount × (fee_flat + fee_rate × days / 365)` (pure).
 #[inline]
 pub fn fee(s: &ServiceSpec, amount: f64, days: i32) -> f64 {
-    amount * (s.fee_flat + s.fee_rate * years(days))
+    super::advance_fee(amount, s.fee_flat, s.fee_rate, days)
 }
 
 /// The service company on one path.

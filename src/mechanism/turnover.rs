@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 
 use super::{Outcome, Pool, Request, eligible, grant, ratio, refill};
-use crate::ledger::{Claim, Financing, Ledger, World, years};
+use crate::ledger::{Claim, Financing, Ledger, World};
 use crate::metrics::M;
 use crate::scenario::{Mechanism, Scenario, TurnoverSpec};
 
@@ -242,7 +242,7 @@ impl Pool for Turnover {
             }
             0.0
         } else {
-            let fee = f.amount * (t.fee_flat + t.fee_rate * years(rq.day - f.cash_day));
+            let fee = super::advance_fee(f.amount, t.fee_flat, t.fee_rate, rq.day - f.cash_day);
             self.fees += fee;
             if rq.in_window {
                 ledger.flow(rq.g, M::TurnoverFeeIncome, fee);
@@ -291,7 +291,7 @@ impl Pool for Turnover {
                 if c.denied {
                     losses += f.amount * t.loss_given_denial;
                 } else {
-                    fees += f.amount * (t.fee_flat + t.fee_rate * years(c.t5 - f.cash_day));
+                    fees += super::advance_fee(f.amount, t.fee_flat, t.fee_rate, c.t5 - f.cash_day);
                 }
             }
         }
