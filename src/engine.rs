@@ -16,7 +16,7 @@ use crate::budget::{self, Waiting};
 use crate::calendar::{Calendar, NEVER};
 use crate::finance::{self, Finance};
 pub use crate::ledger::Claim;
-use crate::ledger::{Groups, Ledger, World};
+use crate::ledger::{Cell, Ledger, World};
 use crate::metrics::{Kind, M, METRICS, N_METRICS};
 use crate::population::{self, Exporter};
 use crate::rng::{KeyPrefix, Purpose, Stream};
@@ -48,10 +48,15 @@ pub struct Model {
     season_guide: Vec<u32>,
     /// Width of a bucket of cumulative intensity in [`Model::season_guide`].
     season_step: f64,
-    /// Platform, class and pilot group of each exporter (small and contiguous,
-    /// for the per-claim loops). The pilot group of an exporter on a non-pilot
-    /// platform is the accumulators' sink, [`Model::groups`], never reported.
-    group_of: Vec<[u16; 3]>,
+    /// The accumulation cell (platform × actual class) of each exporter: small
+    /// and contiguous, for the per-claim loops. Events are added to their cell
+    /// once; [`Model::group_cells`] sums cells into the reported groups.
+    cell_of: Vec<Cell>,
+    /// Number of cells (platforms × 4 classes).
+    cells: usize,
+    /// The cells of each reported group, ascending: the order in which a
+    /// group's sums are formed.
+    group_cells: Vec<Vec<usize>>,
     /// Mean FOB per shipment, by exporter.
     fob_unit: Vec<f64>,
     /// Refund per yuan of FOB, by exporter.
@@ -151,19 +156,29 @@ impl Model {
             season_guide.push(c as u32);
         }
         let exporters = population::exporters(s);
-        // Groups: total, platforms, classes I–IV, 1+7; then a sink for the pilot
-        // slot of non-pilot exporters (accumulated, never reported).
-        let groups = 1 + s.platforms.len() + 4 + 1;
-        let group_of = exporters
+        // Groups: total, platforms, classes I–IV, 1+7 (every cell of a pilot platform).
+        let n_platforms = s.platforms.len();
+        let groups = 1 + n_platforms + 4 + 1;
+        let cells = n_platforms * 4;
+        let cell_of = exporters
             .iter()
-            .map(|e| {
-                [
-                    (1 + e.platform) as u16,
-                    (1 + s.platforms.len() + e.class) as u16,
-                    if e.pilot { groups - 1 } else { groups } as u16,
-                ]
-            })
+            .map(|e| Cell::new(e.platform, e.class))
             .collect();
+        let mut group_cells = vec![Vec::new(); groups];
+        for p in 0..n_platforms {
+            for c in 0..4 {
+                let cell = Cell::new(p, c).index();
+                group_cells[0].push(cell);
+                group_cells[1 + p].push(cell);
+                group_cells[1 + n_platforms + c].push(cell);
+                if s.platforms[p].pilot {
+                    group_cells[groups - 1].push(cell);
+                }
+            }
+        }
+        for g in &mut group_cells {
+            g.sort_unstable();
+        }
         let pilot_exporters = exporters.iter().filter(|e| e.pilot).count();
         let fob_unit = exporters
             .iter()
@@ -193,7 +208,9 @@ impl Model {
             season_cum,
             season_guide,
             season_step,
-            group_of,
+            cell_of,
+            cells,
+            group_cells,
             fob_unit,
             refund_per_fob,
             rate,
@@ -239,12 +256,11 @@ impl Model {
         self.groups - 1
     }
 
-    /// The metric groups of exporter `ei`: total, platform, class, and the 1+7
-    /// group (or, for an exporter on a non-pilot platform, the unreported sink).
-    #[inline]
-    pub fn groups_of(&self, ei: usize) -> Groups {
-        let [p, c, pilot] = self.group_of[ei];
-        [0, p as usize, c as usize, pilot as usize]
+    /// The reported groups exporter `ei` belongs to: total, its platform, its
+    /// class, and the 1+7 group when its platform is a pilot platform.
+    pub fn groups_of(&self, ei: usize) -> impl Iterator<Item = usize> + '_ {
+        let cell = self.cell_of[ei].index();
+        (0..self.groups).filter(move |&g| self.group_cells[g].contains(&cell))
     }
 
     /// What the mechanisms see of the model ([`crate::ledger::World`]).
@@ -255,7 +271,7 @@ impl Model {
             exporters: &self.exporters,
             first: self.first,
             end: self.end,
-            group_of: &self.group_of,
+            cell_of: &self.cell_of,
         }
     }
 
@@ -297,92 +313,92 @@ pub struct Scratch {
     acc: Acc,
 }
 
-/// Per-path accumulators over the window, by group.
+/// Per-path accumulators over the window, by cell ([`Cell`]): every event is
+/// added once, to its exporter's cell; [`finish`] sums the cells into groups.
 #[derive(Default)]
 pub struct Acc {
     h: usize,
-    groups: usize,
-    /// Difference arrays of gross tied-up refunds, `groups × (h + 1)`.
+    cells: usize,
+    /// Difference arrays of gross tied-up refunds, `cells × (h + 1)`.
     gross: Vec<f64>,
     /// Difference arrays of financing cash held against pending claims.
     held: Vec<f64>,
-    /// Flow sums (window totals) by group, `groups × N_METRICS`.
+    /// Flow sums (window totals) by cell, `cells × N_METRICS`.
     pub flows: Vec<f64>,
-    /// Amount-weighted histogram of days to refund, `groups × max_days`.
+    /// Amount-weighted histogram of days to refund, `cells × max_days`.
     hist: Vec<f64>,
     max_days: usize,
-    /// Σ R × days to cash, by group.
+    /// Σ R × days to cash, by cell.
     cash_days: Vec<f64>,
     /// Difference arrays of approved claims waiting for the refund budget
-    /// (`t4 … t5 − 1`), `groups × (h + 1)`; empty without a budget.
+    /// (`t4 … t5 − 1`), `cells × (h + 1)`; empty without a budget.
     backlog: Vec<f64>,
-    /// Σ R × days waited for the budget (`t5 − t4`) over claims paid in the window, by group.
+    /// Σ R × days waited for the budget (`t5 − t4`) over claims paid in the window, by cell.
     wait_days: Vec<f64>,
+    /// Months in which the refund budget bound (a path-level count, the same
+    /// for every group).
+    binding_months: f64,
 }
 
 impl Acc {
-    fn reset(&mut self, h: usize, groups: usize, max_days: usize, budget: bool) {
+    fn reset(&mut self, h: usize, cells: usize, max_days: usize, budget: bool) {
         self.h = h;
-        self.groups = groups;
+        self.cells = cells;
         self.max_days = max_days;
+        self.binding_months = 0.0;
         for (v, n) in [
-            (&mut self.gross, groups * (h + 1)),
-            (&mut self.held, groups * (h + 1)),
-            (&mut self.flows, groups * N_METRICS),
-            (&mut self.hist, groups * max_days),
-            (&mut self.cash_days, groups),
-            (&mut self.backlog, if budget { groups * (h + 1) } else { 0 }),
-            (&mut self.wait_days, groups),
+            (&mut self.gross, cells * (h + 1)),
+            (&mut self.held, cells * (h + 1)),
+            (&mut self.flows, cells * N_METRICS),
+            (&mut self.hist, cells * max_days),
+            (&mut self.cash_days, cells),
+            (&mut self.backlog, if budget { cells * (h + 1) } else { 0 }),
+            (&mut self.wait_days, cells),
         ] {
             v.clear();
             v.resize(n, 0.0);
         }
     }
 
-    /// Adds `amount` to a flow metric of the groups of an exporter.
+    /// Adds `amount` to a flow metric of a cell.
     #[inline]
-    pub fn flow(&mut self, g: Groups, m: M, amount: f64) {
-        for gi in g {
-            self.flows[gi * N_METRICS + m as usize] += amount;
-        }
+    pub fn flow(&mut self, g: Cell, m: M, amount: f64) {
+        self.flows[g.index() * N_METRICS + m as usize] += amount;
     }
 
     /// Marks `amount` outstanding over window days `[from, to)` in a difference array.
     #[inline]
-    fn span(v: &mut [f64], h: usize, g: Groups, from: i32, to: i32, amount: f64) {
+    fn span(v: &mut [f64], h: usize, g: Cell, from: i32, to: i32, amount: f64) {
         let a = from.max(0) as usize;
         let b = (to.max(0) as usize).min(h);
         if a < b {
-            for gi in g {
-                v[gi * (h + 1) + a] += amount;
-                v[gi * (h + 1) + b] -= amount;
-            }
+            let row = &mut v[g.index() * (h + 1)..][..h + 1];
+            row[a] += amount;
+            row[b] -= amount;
         }
     }
 
     /// Financing cash `amount` held by the exporter from `from` until `to`.
     #[inline]
-    pub fn held(&mut self, g: Groups, from: i32, to: i32, amount: f64) {
+    pub fn held(&mut self, g: Cell, from: i32, to: i32, amount: f64) {
         Self::span(&mut self.held, self.h, g, from, to, amount);
     }
 
-    /// Adds to the Σ R × days-to-cash of the groups of an exporter.
+    /// Adds to the Σ R × days-to-cash of a cell.
     #[inline]
-    pub fn cash(&mut self, g: Groups, amount_days: f64) {
-        for gi in g {
-            self.cash_days[gi] += amount_days;
-        }
+    pub fn cash(&mut self, g: Cell, amount_days: f64) {
+        self.cash_days[g.index()] += amount_days;
     }
 }
 
 impl Ledger for Acc {
     #[inline]
-    fn flow(&mut self, g: Groups, m: M, amount: f64) {
+    fn flow(&mut self, g: Cell, m: M, amount: f64) {
         Acc::flow(self, g, m, amount);
     }
 
     #[inline]
-    fn held(&mut self, g: Groups, from: i32, to: i32, amount: f64) {
+    fn held(&mut self, g: Cell, from: i32, to: i32, amount: f64) {
         Acc::held(self, g, from, to, amount);
     }
 }
@@ -410,8 +426,7 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
     let horizon = model.end;
     let max_days = (model.end - model.first + 1) as usize;
     let budget_on = s.policy.quota.is_some();
-    // One group more than reported: the sink of non-pilot exporters' pilot slot.
-    sc.acc.reset(h, model.groups + 1, max_days, budget_on);
+    sc.acc.reset(h, model.cells, max_days, budget_on);
     sc.claims.clear();
 
     // Path-level demand factor: lognormal with mean 1, or fixed for a stress year
@@ -460,7 +475,7 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
 
     // Phase 5: claim-level metrics.
     for (i, c) in sc.claims.iter().enumerate() {
-        let g = model.groups_of(c.exporter as usize);
+        let g = model.cell_of[c.exporter as usize];
         let end = c.end();
         Acc::span(&mut sc.acc.gross, h, g, c.t0, end, c.r);
         if budget_on && !c.denied {
@@ -473,11 +488,8 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
         } else if (0..horizon).contains(&c.t5) {
             sc.acc.flow(g, M::RefundPaid, c.r);
             let days = (c.t5 - c.t0) as usize;
-            let waited = c.r * (c.t5 - c.t4) as f64;
-            for gi in g {
-                sc.acc.hist[gi * max_days + days.min(max_days - 1)] += c.r;
-                sc.acc.wait_days[gi] += waited;
-            }
+            sc.acc.hist[g.index() * max_days + days.min(max_days - 1)] += c.r;
+            sc.acc.wait_days[g.index()] += c.r * (c.t5 - c.t4) as f64;
             // Days to cash: the parts financed earlier are added by the finance
             // phase; the rest arrives with the refund.
             let financed = fin.financed_cash(i, c);
@@ -499,7 +511,7 @@ fn draw_claims(model: &Model, path: u32, demand: f64, defaults: Option<&[i32]>, 
     let total_intensity = *model.season_cum.last().expect("non-empty");
 
     for (ei, e) in model.exporters.iter().enumerate() {
-        let g = model.groups_of(ei);
+        let g = model.cell_of[ei];
         let rate = model.rate[ei] * demand;
         if rate <= 0.0 {
             continue;
@@ -558,7 +570,7 @@ fn draw_claims(model: &Model, path: u32, demand: f64, defaults: Option<&[i32]>, 
                 declared += r;
             }
         }
-        // The exporter's window totals, added to its groups once.
+        // The exporter's window totals, added to its cell once.
         sc.acc.flow(g, M::Exports, exports);
         sc.acc.flow(g, M::Claims, claims);
         sc.acc.flow(g, M::RefundDeclared, declared);
@@ -609,10 +621,7 @@ fn pay_from_budget(model: &Model, q: &crate::scenario::Quota, sc: &mut Scratch) 
         sc.claims[w.claim as usize].t5 = d;
     }
     // Months in which the budget bound on a window day: a path-level count.
-    let binding = sc.budget.binding.iter().filter(|d| **d >= 0).count() as f64;
-    for g in 0..model.groups {
-        sc.acc.flows[g * N_METRICS + M::BudgetBindingMonths as usize] = binding;
-    }
+    sc.acc.binding_months = sc.budget.binding.iter().filter(|d| **d >= 0).count() as f64;
 }
 
 /// Stable counting sort of claim indices by a day key in `first .. end` (keys
@@ -659,22 +668,19 @@ fn finish(model: &Model, acc: &Acc, fin: &Finance, claims_simulated: u64) -> Pat
     let mut groups = Vec::with_capacity(model.groups);
     let mut series = vec![vec![0.0; h]; 2];
     let mut backlog = vec![0.0; if acc.backlog.is_empty() { 0 } else { h }];
+    let mut group = GroupSums::default();
     for g in 0..model.groups {
+        group.of(acc, &model.group_cells[g]);
         let mut m = vec![f64::NAN; N_METRICS];
-        let fl = &acc.flows[g * N_METRICS..(g + 1) * N_METRICS];
+        group.flows[M::BudgetBindingMonths as usize] = acc.binding_months;
         for (i, v) in m.iter_mut().enumerate() {
             if METRICS[i].kind == Kind::Flow {
-                *v = fl[i] * per_year;
+                *v = group.flows[i] * per_year;
             }
         }
         let (mut gross, mut held) = (0.0, 0.0);
         let (mut gsum, mut gpeak, mut nsum, mut npeak) = (0.0, 0.0f64, 0.0, 0.0f64);
-        let days = g * (h + 1)..g * (h + 1) + h;
-        for (d, (dg, dh)) in acc.gross[days.clone()]
-            .iter()
-            .zip(&acc.held[days])
-            .enumerate()
-        {
+        for (d, (dg, dh)) in group.gross[..h].iter().zip(&group.held).enumerate() {
             gross += dg;
             held += dh;
             let net = gross - held;
@@ -692,7 +698,7 @@ fn finish(model: &Model, acc: &Acc, fin: &Finance, claims_simulated: u64) -> Pat
         m[M::TiedUpNetAvg as usize] = nsum / h as f64;
         m[M::TiedUpNetPeak as usize] = npeak;
         m[M::CarryingCost as usize] = nsum * s.economy.opportunity_rate / h as f64;
-        let hist = &acc.hist[g * acc.max_days..(g + 1) * acc.max_days];
+        let hist = &group.hist;
         let paid: f64 = hist.iter().sum();
         if paid > 0.0 {
             let wsum: f64 = hist.iter().enumerate().map(|(d, w)| d as f64 * w).sum();
@@ -705,15 +711,15 @@ fn finish(model: &Model, acc: &Acc, fin: &Finance, claims_simulated: u64) -> Pat
                     break;
                 }
             }
-            m[M::DaysToCashAvg as usize] = acc.cash_days[g] / paid;
-            m[M::BudgetWaitDaysAvg as usize] = acc.wait_days[g] / paid;
+            m[M::DaysToCashAvg as usize] = group.cash_days / paid;
+            m[M::BudgetWaitDaysAvg as usize] = group.wait_days / paid;
         }
         m[M::BudgetBacklogAvg as usize] = if acc.backlog.is_empty() {
             0.0
         } else {
             let mut waiting = 0.0;
             let mut sum = 0.0;
-            for (d, dw) in acc.backlog[g * (h + 1)..g * (h + 1) + h].iter().enumerate() {
+            for (d, dw) in group.backlog[..h].iter().enumerate() {
                 waiting += dw;
                 sum += waiting;
                 if g == 0 {
@@ -736,6 +742,45 @@ fn finish(model: &Model, acc: &Acc, fin: &Finance, claims_simulated: u64) -> Pat
         groups,
         series,
         claims_simulated,
+    }
+}
+
+/// One group's accumulators: the sums of its cells' (see [`Acc`]), formed cell
+/// by cell in ascending order.
+#[derive(Default)]
+struct GroupSums {
+    flows: Vec<f64>,
+    gross: Vec<f64>,
+    held: Vec<f64>,
+    hist: Vec<f64>,
+    backlog: Vec<f64>,
+    cash_days: f64,
+    wait_days: f64,
+}
+
+impl GroupSums {
+    /// Sums the accumulators of `cells` into this one.
+    fn of(&mut self, acc: &Acc, cells: &[usize]) {
+        let rows = |v: &[f64], width: usize, out: &mut Vec<f64>| {
+            out.clear();
+            out.resize(width, 0.0);
+            if v.is_empty() {
+                return;
+            }
+            for &c in cells {
+                for (o, x) in out.iter_mut().zip(&v[c * width..(c + 1) * width]) {
+                    *o += x;
+                }
+            }
+        };
+        let days = acc.h + 1;
+        rows(&acc.flows, N_METRICS, &mut self.flows);
+        rows(&acc.gross, days, &mut self.gross);
+        rows(&acc.held, days, &mut self.held);
+        rows(&acc.hist, acc.max_days, &mut self.hist);
+        rows(&acc.backlog, days, &mut self.backlog);
+        self.cash_days = cells.iter().map(|&c| acc.cash_days[c]).sum();
+        self.wait_days = cells.iter().map(|&c| acc.wait_days[c]).sum();
     }
 }
 

@@ -396,7 +396,7 @@ impl Finance {
         if allowed == 0 {
             return;
         }
-        let g = w.groups_of(ei);
+        let g = w.cell_of(ei);
         for (k, pool) in self.pools.iter_mut().enumerate().skip(start) {
             let rec = &mut self.fin[i];
             // Each mechanism finances at most the still-unfinanced part of R.
@@ -425,7 +425,7 @@ impl Finance {
 
     /// Settles claim `i`, which ends on day `d`: repayments, fees, interest, losses.
     fn settle<L: Ledger>(&mut self, w: &World, i: usize, c: &Claim, d: i32, ledger: &mut L) {
-        let g = w.groups_of(c.exporter as usize);
+        let g = w.cell_of(c.exporter as usize);
         let in_window = (0..w.end).contains(&d);
         let f = self.fin[i];
         let rq = Request {
@@ -454,7 +454,7 @@ impl Finance {
     /// Exporter `ei` defaults on day `d`: counted, and each mechanism books what
     /// it loses (credit: its outstanding draws at `lgd`).
     fn default_exporter<L: Ledger>(&mut self, w: &World, ei: usize, d: i32, ledger: &mut L) {
-        let g = w.groups_of(ei);
+        let g = w.cell_of(ei);
         if d >= 0 {
             self.defaults += 1.0;
             ledger.flow(g, M::CreditDefaults, 1.0);

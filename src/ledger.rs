@@ -42,18 +42,35 @@ impl Claim {
     }
 }
 
-/// The four metric groups of an exporter: total, platform, class, and `1+7`
-/// (a sink group, not reported, for exporters off the pilot platforms).
-pub type Groups = [usize; 4];
+/// Where an exporter's flows are booked: its accumulation cell, one per
+/// platform × actual class. Every reported group (total, platform, class, `1+7`)
+/// is a union of cells, so each event is added once, to its cell, and the groups
+/// are summed from the cells when the path finishes (in a fixed order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cell(pub u32);
+
+impl Cell {
+    /// The cell of an exporter on platform `platform` with actual class `class` (0–3).
+    #[inline]
+    pub fn new(platform: usize, class: usize) -> Self {
+        Cell((platform * 4 + class) as u32)
+    }
+
+    /// Its index in the accumulators.
+    #[inline]
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
 
 /// Where mechanisms book what happens: flows by metric and the financing cash
 /// exporters hold against pending claims. Implemented by the engine's
 /// accumulators; generic (static dispatch) in the hot loop.
 pub trait Ledger {
-    /// Adds `amount` to a flow metric of the groups of an exporter.
-    fn flow(&mut self, g: Groups, m: M, amount: f64);
+    /// Adds `amount` to a flow metric of an exporter's cell.
+    fn flow(&mut self, g: Cell, m: M, amount: f64);
     /// Financing cash `amount` held by the exporter from day `from` until `to`.
-    fn held(&mut self, g: Groups, from: i32, to: i32, amount: f64);
+    fn held(&mut self, g: Cell, from: i32, to: i32, amount: f64);
 }
 
 /// The fixed facts of a model that mechanisms need on every path.
@@ -69,16 +86,15 @@ pub struct World<'a> {
     pub first: i32,
     /// End of the window: days `0 .. end` are measured.
     pub end: i32,
-    /// Platform, class and `1+7` group of each exporter.
-    pub group_of: &'a [[u16; 3]],
+    /// The accumulation cell of each exporter.
+    pub cell_of: &'a [Cell],
 }
 
 impl World<'_> {
-    /// The metric groups of exporter `ei`: total, platform, class, `1+7`.
+    /// The accumulation cell of exporter `ei` (where its flows are booked).
     #[inline]
-    pub fn groups_of(&self, ei: usize) -> Groups {
-        let [p, c, pilot] = self.group_of[ei];
-        [0, p as usize, c as usize, pilot as usize]
+    pub fn cell_of(&self, ei: usize) -> Cell {
+        self.cell_of[ei]
     }
 }
 

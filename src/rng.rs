@@ -11,11 +11,11 @@
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-/// Name of the generator, key mixing and normal quantile, recorded in every run
-/// manifest: a change of any of them changes results, so it changes this text
-/// (see CHANGELOG.md).
+/// Name of the generator, key mixing, normal quantile and summation order,
+/// recorded in every run manifest: a change of any of them changes results, so
+/// it changes this text (see CHANGELOG.md).
 pub const GENERATOR: &str = "Xoshiro256PlusPlus (rand_xoshiro 0.8) seeded by SplitMix64-mixed stream keys; \
-     normal quantiles by AS 241 (Wichura 1988)";
+     normal quantiles by AS 241 (Wichura 1988); group sums formed per platform × class cell";
 
 /// What a stream is used for; part of the key so that purposes never share draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 //! outstanding draws at `lgd`, shared between fund and bank.
 
 use super::{Outcome, Pool, Request, eligible, refill};
-use crate::ledger::{Claim, Financing, Groups, Ledger, World, years};
+use crate::ledger::{Cell, Claim, Financing, Ledger, World, years};
 use crate::metrics::M;
 use crate::scenario::{CreditSpec, Mechanism, Scenario};
 
@@ -145,7 +145,7 @@ impl Pool for Credit {
         &mut self,
         _w: &World,
         ei: usize,
-        g: Groups,
+        g: Cell,
         d: i32,
         fin: &mut [Financing],
         ledger: &mut L,

@@ -18,7 +18,7 @@ pub mod guarantee;
 pub mod service;
 pub mod turnover;
 
-use crate::ledger::{Claim, Financing, Groups, Ledger, World};
+use crate::ledger::{Cell, Claim, Financing, Ledger, World};
 use crate::metrics::M;
 pub use crate::scenario::Mechanism;
 use crate::scenario::Scenario;
@@ -56,8 +56,8 @@ pub struct Request<'c> {
     pub claim: &'c Claim,
     /// The day.
     pub day: i32,
-    /// The exporter's metric groups.
-    pub g: Groups,
+    /// The exporter's accumulation cell (where flows are booked).
+    pub g: Cell,
     /// Whether the request day is in the window (for the window statistics).
     pub in_window: bool,
     /// The part of `R` no mechanism has financed yet.
@@ -120,12 +120,12 @@ pub trait Pool: Default {
         rec: &Financing,
         ledger: &mut L,
     ) -> f64;
-    /// Exporter `ei` (groups `g`) defaults on day `d`.
+    /// Exporter `ei` (cell `g`) defaults on day `d`.
     fn on_default<L: Ledger>(
         &mut self,
         _w: &World,
         _ei: usize,
-        _g: Groups,
+        _g: Cell,
         _d: i32,
         _fin: &mut [Financing],
         _ledger: &mut L,
@@ -355,7 +355,7 @@ impl AnyPool {
         &mut self,
         w: &World,
         ei: usize,
-        g: Groups,
+        g: Cell,
         d: i32,
         fin: &mut [Financing],
         ledger: &mut L,

@@ -197,7 +197,7 @@ impl Pool for Turnover {
                     i,
                     claim: c,
                     day: d,
-                    g: w.groups_of(ei),
+                    g: w.cell_of(ei),
                     in_window: d >= 0,
                     unfinanced: a,
                 };
