@@ -6,8 +6,6 @@
 //! month's budget is paid when it reaches the head in a month in which nothing has
 //! been paid yet, using up that month.
 
-use std::collections::VecDeque;
-
 use chrono::Datelike;
 
 use crate::calendar::{Calendar, NEVER};
@@ -62,7 +60,9 @@ pub fn pay(
     paid_on.clear();
     paid_on.resize(arrivals.len(), NEVER);
     out.binding.clear();
-    let mut queues: Vec<VecDeque<usize>> = vec![VecDeque::new(); levels.max(1)];
+    // Each level's queue: the arrivals that joined it, and its head. Nothing is
+    // ever put back, so a list and a cursor serve as the queue.
+    let mut queues: Vec<(Vec<u32>, usize)> = vec![(Vec::new(), 0); levels.max(1)];
     let mut next = 0;
     let mut budget = 0.0;
     let mut remaining = 0.0;
@@ -76,14 +76,15 @@ pub fn pay(
             paid_this_month = false;
         }
         while next < arrivals.len() && arrivals[next].t4 <= d {
-            queues[arrivals[next].priority as usize].push_back(next);
+            queues[arrivals[next].priority as usize].0.push(next as u32);
             next += 1;
         }
         if !cal.is_working(d) {
             continue;
         }
-        'serve: for queue in &mut queues {
-            while let Some(&i) = queue.front() {
+        'serve: for (queue, head) in &mut queues {
+            while let Some(&i) = queue.get(*head) {
+                let i = i as usize;
                 let a = arrivals[i].amount;
                 if a <= remaining {
                     remaining -= a;
@@ -95,7 +96,7 @@ pub fn pay(
                 }
                 paid_this_month = true;
                 paid_on[i] = d;
-                queue.pop_front();
+                *head += 1;
             }
         }
     }

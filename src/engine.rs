@@ -304,9 +304,10 @@ pub struct PathResult {
 #[derive(Default)]
 pub struct Scratch {
     claims: Vec<Claim>,
+    /// One exporter's shipments on the path: day and the uniform of its value.
+    arrivals: Vec<(i32, f64)>,
     sorted: Vec<Claim>,
     fin: Finance,
-    order: Vec<u32>,
     counts: Vec<u32>,
     waiting: Vec<Waiting>,
     budget: budget::Outcome,
@@ -447,17 +448,16 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
     // Phase 2: claim order (t0, exporter, shipment number) by a stable counting sort.
     let need_order = s.policy.quota.is_some() || finance::active(s);
     if need_order {
-        counting_sort(
+        // Every t0 is in `first .. end`, so every claim lands in a day bucket.
+        counting_scatter(
             &sc.claims,
             |c| c.t0,
             model.first,
             model.end,
             &mut sc.counts,
-            &mut sc.order,
+            &mut sc.sorted,
+            |_, c| *c,
         );
-        sc.sorted.clear();
-        sc.sorted
-            .extend(sc.order.iter().map(|&i| sc.claims[i as usize]));
         std::mem::swap(&mut sc.claims, &mut sc.sorted);
     }
 
@@ -519,10 +519,13 @@ fn draw_claims(model: &Model, path: u32, demand: f64, defaults: Option<&[i32]>, 
         let stop = defaults.map_or(NEVER, |d| d[ei]);
         let mut ship = Stream::new(s.seed, Purpose::Shipments, path as u64, ei as u64, 0);
         let claim_key = KeyPrefix::new(s.seed, Purpose::Claim, path as u64, ei as u64);
+        // Pass 1: the shipment days and value uniforms. Each arrival depends on
+        // the last (a chain of logarithms), so this short loop runs apart from
+        // the long per-claim work below, whose claims are independent of each
+        // other and so overlap in the processor.
+        sc.arrivals.clear();
         let mut sum = 0.0;
         let mut cursor = 0usize;
-        let mut k = 0u64;
-        let (mut exports, mut claims, mut declared) = (0.0, 0.0, 0.0);
         loop {
             // Next arrival of a Poisson process with intensity rate × season(t),
             // by inverting the cumulative intensity.
@@ -536,6 +539,11 @@ fn draw_claims(model: &Model, path: u32, demand: f64, defaults: Option<&[i32]>, 
             if t0 >= stop {
                 break;
             }
+            sc.arrivals.push((t0, u_value));
+        }
+        // Pass 2: each shipment's value and its claim's stage days.
+        let (mut exports, mut claims, mut declared) = (0.0, 0.0, 0.0);
+        for (k, &(t0, u_value)) in (1u64..).zip(&sc.arrivals) {
             let m = if value_sigma > 0.0 {
                 (value_sigma * crate::dist::norm_inv(u_value) - 0.5 * value_sigma * value_sigma)
                     .exp()
@@ -548,7 +556,6 @@ fn draw_claims(model: &Model, path: u32, demand: f64, defaults: Option<&[i32]>, 
             if in_window {
                 exports += fob;
             }
-            k += 1;
             if r <= 0.0 {
                 continue;
             }
@@ -580,28 +587,25 @@ fn draw_claims(model: &Model, path: u32, demand: f64, defaults: Option<&[i32]>, 
 /// Phase 3 of a path: pays approved claims from the monthly refund budget `q`
 /// in queue order (MODEL.md §13), setting each claim's `t5`.
 fn pay_from_budget(model: &Model, q: &crate::scenario::Quota, sc: &mut Scratch) {
-    let horizon = model.end;
-    sc.waiting.clear();
-    // Queue order: by t4, then claim order (stable sort of the ordered claims).
-    counting_sort(
+    // Queue order: by t4, then claim order (stable sort of the ordered claims);
+    // claims ready after the window (or never) sort last and are dropped.
+    let queued = counting_scatter(
         &sc.claims,
-        |c| if c.t4 < horizon { c.t4 } else { NEVER },
+        |c| c.t4,
         model.first,
         model.end,
         &mut sc.counts,
-        &mut sc.order,
+        &mut sc.waiting,
+        |i, c| Waiting {
+            claim: i as u32,
+            t4: c.t4,
+            amount: c.r,
+            priority: model.priority[c.exporter as usize],
+        },
     );
-    for &i in &sc.order {
-        let c = &sc.claims[i as usize];
-        if c.t4 < horizon {
-            sc.waiting.push(Waiting {
-                claim: i,
-                t4: c.t4,
-                amount: c.r,
-                priority: model.priority[c.exporter as usize],
-            });
-        }
-        sc.claims[i as usize].t5 = NEVER;
+    sc.waiting.truncate(queued);
+    for c in &mut sc.claims {
+        c.t5 = NEVER;
     }
     let levels = match q.order {
         QuotaOrder::Fifo => 1,
@@ -624,16 +628,20 @@ fn pay_from_budget(model: &Model, q: &crate::scenario::Quota, sc: &mut Scratch) 
     sc.acc.binding_months = sc.budget.binding.iter().filter(|d| **d >= 0).count() as f64;
 }
 
-/// Stable counting sort of claim indices by a day key in `first .. end` (keys
-/// outside go last, in their original order).
-fn counting_sort(
+/// Stable counting sort of claims by a day key in `first .. end`, keys outside
+/// last (in their original order): writes `image(i, claim)` of each claim
+/// straight to its sorted place in `out` and returns how many keys were inside.
+/// The pass reads the claims in order and scatters its writes, which do not
+/// stall the way a gather of claims in sorted order does.
+fn counting_scatter<T: Copy>(
     claims: &[Claim],
     key: impl Fn(&Claim) -> i32,
     first: i32,
     end: i32,
     counts: &mut Vec<u32>,
-    order: &mut Vec<u32>,
-) {
+    out: &mut Vec<T>,
+    mut image: impl FnMut(usize, &Claim) -> T,
+) -> usize {
     let n = (end - first + 1) as usize;
     counts.clear();
     counts.resize(n + 1, 0);
@@ -651,13 +659,16 @@ fn counting_sort(
     for i in 0..n {
         counts[i + 1] += counts[i];
     }
-    order.clear();
-    order.resize(claims.len(), 0);
+    let inside = counts[n - 1] as usize;
+    out.clear();
+    let Some(c0) = claims.first() else { return 0 };
+    out.resize(claims.len(), image(0, c0));
     for (i, c) in claims.iter().enumerate() {
         let b = bucket(c);
-        order[counts[b] as usize] = i as u32;
+        out[counts[b] as usize] = image(i, c);
         counts[b] += 1;
     }
+    inside
 }
 
 /// Turns a path's accumulators into metrics and series.
