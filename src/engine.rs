@@ -308,7 +308,9 @@ pub struct Scratch {
     arrivals: Vec<(i32, f64)>,
     sorted: Vec<Claim>,
     fin: Finance,
-    counts: Vec<u32>,
+    /// Claims by declaration day (claim order) and by treasury day (budget queue).
+    by_t0: DayCounts,
+    by_t4: DayCounts,
     waiting: Vec<Waiting>,
     budget: budget::Outcome,
     acc: Acc,
@@ -452,9 +454,7 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
         counting_scatter(
             &sc.claims,
             |c| c.t0,
-            model.first,
-            model.end,
-            &mut sc.counts,
+            &mut sc.by_t0,
             &mut sc.sorted,
             |_, c| *c,
         );
@@ -509,6 +509,9 @@ fn draw_claims(model: &Model, path: u32, demand: f64, defaults: Option<&[i32]>, 
     let s = &model.scenario;
     let value_sigma = s.exporters.shipment_value_sigma;
     let total_intensity = *model.season_cum.last().expect("non-empty");
+    let budget_on = s.policy.quota.is_some();
+    sc.by_t0.reset(model.first, model.end);
+    sc.by_t4.reset(model.first, model.end);
 
     for (ei, e) in model.exporters.iter().enumerate() {
         let g = model.cell_of[ei];
@@ -561,12 +564,15 @@ fn draw_claims(model: &Model, path: u32, demand: f64, defaults: Option<&[i32]>, 
             }
             let mut st = Stream::claim(claim_key, k);
             let stg = model.timeline.stages(&model.cal, e, t0, &mut st);
+            sc.by_t0.count(t0);
+            sc.by_t4.count(stg.t4);
             sc.claims.push(Claim {
                 t0,
                 t2: stg.t2,
                 t3: stg.t3,
                 t4: stg.t4,
-                t5: stg.t4,
+                // Paid when ready, or (with a budget) when the budget pays it.
+                t5: if budget_on { NEVER } else { stg.t4 },
                 exporter: ei as u32,
                 denied: stg.denied,
                 verified: stg.verified,
@@ -592,9 +598,7 @@ fn pay_from_budget(model: &Model, q: &crate::scenario::Quota, sc: &mut Scratch) 
     let queued = counting_scatter(
         &sc.claims,
         |c| c.t4,
-        model.first,
-        model.end,
-        &mut sc.counts,
+        &mut sc.by_t4,
         &mut sc.waiting,
         |i, c| Waiting {
             claim: i as u32,
@@ -604,9 +608,6 @@ fn pay_from_budget(model: &Model, q: &crate::scenario::Quota, sc: &mut Scratch) 
         },
     );
     sc.waiting.truncate(queued);
-    for c in &mut sc.claims {
-        c.t5 = NEVER;
-    }
     let levels = match q.order {
         QuotaOrder::Fifo => 1,
         QuotaOrder::PilotFirst => 2,
@@ -628,45 +629,71 @@ fn pay_from_budget(model: &Model, q: &crate::scenario::Quota, sc: &mut Scratch) 
     sc.acc.binding_months = sc.budget.binding.iter().filter(|d| **d >= 0).count() as f64;
 }
 
-/// Stable counting sort of claims by a day key in `first .. end`, keys outside
-/// last (in their original order): writes `image(i, claim)` of each claim
-/// straight to its sorted place in `out` and returns how many keys were inside.
-/// The pass reads the claims in order and scatters its writes, which do not
-/// stall the way a gather of claims in sorted order does.
+/// Claims counted by a day key in `first .. end` (keys outside in one last
+/// bucket), while they are drawn: the first half of a counting sort, done
+/// without a pass of its own over the claims.
+#[derive(Default)]
+struct DayCounts {
+    first: i32,
+    end: i32,
+    /// `counts[b + 1]`: claims in bucket `b` (then, in [`counting_scatter`],
+    /// the running start of each bucket).
+    counts: Vec<u32>,
+}
+
+impl DayCounts {
+    fn reset(&mut self, first: i32, end: i32) {
+        (self.first, self.end) = (first, end);
+        self.counts.clear();
+        self.counts.resize((end - first + 2) as usize, 0);
+    }
+
+    /// The bucket of key `k`: its day, or the last bucket for keys outside.
+    #[inline]
+    fn bucket(&self, k: i32) -> usize {
+        if k < self.first || k >= self.end {
+            (self.end - self.first) as usize
+        } else {
+            (k - self.first) as usize
+        }
+    }
+
+    #[inline]
+    fn count(&mut self, k: i32) {
+        let b = self.bucket(k);
+        self.counts[b + 1] += 1;
+    }
+}
+
+/// The second half of a stable counting sort of `claims` by `key`, counted in
+/// `counts` (keys outside `first .. end` last, in their original order): writes
+/// `image(i, claim)` of each claim straight to its sorted place in `out` and
+/// returns how many keys were inside. The pass reads the claims in order and
+/// scatters its writes, which do not stall the way a gather of claims in sorted
+/// order does.
 fn counting_scatter<T: Copy>(
     claims: &[Claim],
     key: impl Fn(&Claim) -> i32,
-    first: i32,
-    end: i32,
-    counts: &mut Vec<u32>,
+    counts: &mut DayCounts,
     out: &mut Vec<T>,
     mut image: impl FnMut(usize, &Claim) -> T,
 ) -> usize {
-    let n = (end - first + 1) as usize;
-    counts.clear();
-    counts.resize(n + 1, 0);
-    let bucket = |c: &Claim| {
-        let k = key(c);
-        if k < first || k >= end {
-            n - 1
-        } else {
-            (k - first) as usize
-        }
-    };
-    for c in claims {
-        counts[bucket(c) + 1] += 1;
-    }
+    let n = counts.counts.len() - 1;
+    debug_assert_eq!(
+        counts.counts[1..].iter().sum::<u32>() as usize,
+        claims.len()
+    );
     for i in 0..n {
-        counts[i + 1] += counts[i];
+        counts.counts[i + 1] += counts.counts[i];
     }
-    let inside = counts[n - 1] as usize;
+    let inside = counts.counts[n - 1] as usize;
     out.clear();
     let Some(c0) = claims.first() else { return 0 };
     out.resize(claims.len(), image(0, c0));
     for (i, c) in claims.iter().enumerate() {
-        let b = bucket(c);
-        out[counts[b] as usize] = image(i, c);
-        counts[b] += 1;
+        let b = counts.bucket(key(c));
+        out[counts.counts[b] as usize] = image(i, c);
+        counts.counts[b] += 1;
     }
     inside
 }
