@@ -1042,6 +1042,58 @@ pub fn run_with_claims(
 mod tests {
     use super::*;
 
+    /// The counting sort by day (counted while claims are drawn, scattered in
+    /// one pass) is the stable sort: ties keep their order, keys outside the
+    /// days go last in their order, and the count of keys inside is returned.
+    #[test]
+    fn counting_scatter_is_a_stable_sort_with_outside_keys_last() {
+        let (first, end) = (-5, 7);
+        let claim = |t4: i32, exporter: u32| Claim {
+            t0: 0,
+            t2: 0,
+            t3: 0,
+            t4,
+            t5: 0,
+            exporter,
+            denied: false,
+            verified: false,
+            r: 1.0,
+        };
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let claims: Vec<Claim> = (0..500)
+            .map(|i| {
+                x = crate::rng::mix64(x);
+                let t4 = match x % 10 {
+                    0 => NEVER,
+                    1 => end + (x >> 8) as i32 % 3,
+                    _ => first + ((x >> 8) % (end - first) as u64) as i32,
+                };
+                claim(t4, i)
+            })
+            .collect();
+        let mut counts = DayCounts::default();
+        counts.reset(first, end);
+        for c in &claims {
+            counts.count(c.t4);
+        }
+        let mut out = Vec::new();
+        let inside = counting_scatter(&claims, |c| c.t4, &mut counts, &mut out, |i, _| i);
+        let mut expected: Vec<usize> = (0..claims.len()).collect();
+        let key = |i: &usize| match claims[*i].t4 {
+            t if (first..end).contains(&t) => t,
+            _ => end,
+        };
+        expected.sort_by_key(key);
+        assert_eq!(out, expected);
+        assert_eq!(
+            inside,
+            claims
+                .iter()
+                .filter(|c| (first..end).contains(&c.t4))
+                .count()
+        );
+    }
+
     /// The guided search for a shipment's day finds the same day as a walk over
     /// every day from the first, at and around every day boundary.
     #[test]
