@@ -369,8 +369,8 @@ impl AnyPool {
         dispatch!(self, p => p.admits(w, ei))
     }
 
-    /// See [`Pool::offer`].
-    #[inline]
+    /// See [`Pool::offer`]. Always inlined: see `finance::offer`.
+    #[inline(always)]
     pub fn offer<L: Ledger>(
         &mut self,
         w: &World,

@@ -142,7 +142,8 @@ impl Pool for Turnover {
         eligible(e.pilot, e.pclass, &self.spec.eligible, false, 1, 0)
     }
 
-    #[inline]
+    // Always inlined: most requests meet the queue here (see `finance::offer`).
+    #[inline(always)]
     fn offer<L: Ledger>(
         &mut self,
         w: &World,
