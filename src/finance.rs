@@ -15,8 +15,8 @@
 //! outstanding − losses (+ fees where they revolve), checked by [`Finance::audit`].
 
 use crate::calendar::NEVER;
-use crate::ledger::{Claim, Financing, Ledger, World};
-use crate::mechanism::{self, AnyPool, Mechanism, Outcome, Request, eligible, refill};
+use crate::ledger::{Cell, Claim, Financing, Ledger, World};
+use crate::mechanism::{self, AnyPool, Mechanism, Outcome, Request, Settlement, eligible, refill};
 use crate::metrics::{M, METRICS, Source};
 use crate::scenario::{Scenario, Trigger};
 
@@ -66,58 +66,141 @@ pub struct Finance {
     buffers: Buffers,
 }
 
-/// Day buckets reused from path to path (large: a few per claim).
+/// Day lists reused from path to path (large: a record per financed claim).
 #[derive(Debug, Default)]
 struct Buffers {
-    req_start: Vec<u32>,
-    requests: Vec<u32>,
+    /// Per trigger day, the requests that can be served, in claim order.
+    requests: DayLists<Ask>,
     settle: Settlements,
-    /// The claims settling on the current day.
-    settling: Vec<u32>,
+}
+
+/// What the day loop needs of a claim, copied once, when its request is
+/// bucketed in one pass over the claims: the loop then streams through a
+/// day's requests and settlements in these compact lists instead of jumping
+/// between the claims (a day's requests are scattered over the claims, which
+/// are in declaration order, and a path's claims take ~10 MB).
+#[derive(Debug, Clone, Copy)]
+struct Ask {
+    /// Refund claimed, `R`.
+    r: f64,
+    /// Claim index.
+    i: u32,
+    /// Exporter index.
+    exporter: u32,
+    /// The day the claim ends ([`Claim::end`]).
+    end: i32,
+    /// Denied at `t3`.
+    denied: bool,
+    /// The mechanisms the exporter may use, bit `k` for `pools[k]`.
+    allowed: u8,
+}
+
+impl Ask {
+    #[inline]
+    fn of(i: usize, c: &Claim, allowed: u8) -> Self {
+        Ask {
+            r: c.r,
+            i: i as u32,
+            exporter: c.exporter,
+            end: c.end(),
+            denied: c.denied,
+            allowed,
+        }
+    }
+
+    /// The request a mechanism sees on `day`.
+    #[inline]
+    fn request(&self, day: i32, g: Cell, in_window: bool, unfinanced: f64) -> Request {
+        Request {
+            i: self.i as usize,
+            exporter: self.exporter as usize,
+            r: self.r,
+            end: self.end,
+            denied: self.denied,
+            day,
+            g,
+            in_window,
+            unfinanced,
+        }
+    }
+
+    /// Whether any mechanism may take it on day `d`: the exporter may use
+    /// one, has not defaulted (on `defaulted_on`), and the claim is live.
+    #[inline]
+    fn open(&self, defaulted_on: i32, d: i32) -> bool {
+        self.allowed != 0 && eligible(true, 0, &[true; 4], defaulted_on <= d, self.end, d)
+    }
+}
+
+/// One list per day of the run, in the order items were added (the lists
+/// keep their allocations from path to path).
+#[derive(Debug)]
+struct DayLists<T> {
+    first: i32,
+    lists: Vec<Vec<T>>,
+}
+
+impl<T> Default for DayLists<T> {
+    fn default() -> Self {
+        DayLists {
+            first: 0,
+            lists: Vec::new(),
+        }
+    }
+}
+
+impl<T> DayLists<T> {
+    fn reset(&mut self, first: i32, end: i32) {
+        let days = (end - first) as usize;
+        self.first = first;
+        self.lists.truncate(days);
+        self.lists.iter_mut().for_each(Vec::clear);
+        self.lists.resize_with(days, Vec::new);
+    }
+
+    #[inline]
+    fn push(&mut self, d: i32, x: T) {
+        self.lists[(d - self.first) as usize].push(x);
+    }
+
+    /// Day `d`'s list, lent out (give it back with [`DayLists::give_back`]).
+    #[inline]
+    fn take(&mut self, d: i32) -> Vec<T> {
+        std::mem::take(&mut self.lists[(d - self.first) as usize])
+    }
+
+    #[inline]
+    fn give_back(&mut self, d: i32, list: Vec<T>) {
+        self.lists[(d - self.first) as usize] = list;
+    }
 }
 
 /// The settlement calendar: per end day, the financed claims ending then, in
-/// the order they were financed (linked lists through the claims).
+/// the order they were first financed (claim indices: settling reads the
+/// claim's financing record only).
 #[derive(Debug, Default)]
 struct Settlements {
-    head: Vec<u32>,
-    tail: Vec<u32>,
-    next: Vec<u32>,
-    first: i32,
+    days: DayLists<u32>,
     end: i32,
 }
 
 impl Settlements {
-    fn reset(&mut self, first: i32, end: i32, claims: usize) {
-        let days = (end - first) as usize;
-        (self.first, self.end) = (first, end);
-        refill(&mut self.head, days, u32::MAX);
-        refill(&mut self.tail, days, u32::MAX);
-        refill(&mut self.next, claims, u32::MAX);
+    fn reset(&mut self, first: i32, end: i32) {
+        self.days.reset(first, end);
+        self.end = end;
     }
 
-    /// Lists claim `i` (record `rec`, ending on `ends`) once, if it ends in the run.
+    /// Claim `a` (record `rec`) was just financed by a mechanism: when it is
+    /// the first (`first`), copies what settling needs of the claim into the
+    /// record and lists the claim for settlement if it ends in the run.
     #[inline]
-    fn list(&mut self, rec: &mut Financing, i: usize, ends: i32) {
-        if !rec.listed && ends < self.end {
-            rec.listed = true;
-            let b = (ends - self.first) as usize;
-            if self.head[b] == u32::MAX {
-                self.head[b] = i as u32;
-            } else {
-                self.next[self.tail[b] as usize] = i as u32;
+    fn financed(&mut self, rec: &mut Financing, a: &Ask, first: bool) {
+        if first {
+            rec.exporter = a.exporter;
+            rec.denied = a.denied;
+            if a.end < self.end {
+                self.days.push(a.end, a.i);
             }
-            self.tail[b] = i as u32;
-        }
-    }
-
-    /// The claims ending on day `d`, into `out`.
-    fn due(&self, d: i32, out: &mut Vec<u32>) {
-        out.clear();
-        let mut k = self.head[(d - self.first) as usize];
-        while k != u32::MAX {
-            out.push(k);
-            k = self.next[k as usize];
         }
     }
 }
@@ -255,7 +338,9 @@ impl Finance {
         }
     }
 
-    /// Runs the mechanisms over one path's claims (in claim order).
+    /// Runs the mechanisms over one path's claims (in claim order). Not
+    /// inlined: once a path, and profiles then show the finance phase apart.
+    #[inline(never)]
     pub fn run<L: Ledger>(
         &mut self,
         w: &World,
@@ -272,8 +357,8 @@ impl Finance {
         }
         self.prepare(w, claims.len(), defaults);
         let mut b = std::mem::take(&mut self.buffers);
-        bucket_requests(w, claims, &mut b);
-        b.settle.reset(w.first, w.end, claims.len());
+        self.bucket_requests(w, claims, &mut b.requests);
+        b.settle.reset(w.first, w.end);
         // Defaults by day.
         let mut default_list: Vec<(i32, u32)> = self
             .defaulted_on
@@ -285,29 +370,33 @@ impl Finance {
         default_list.sort_unstable();
         let mut next_default = 0;
         for d in w.first..w.end {
-            self.settle_day(w, claims, d, &mut b, ledger);
+            self.settle_day(w, d, &mut b.settle, ledger);
             // (2) Defaults.
             while next_default < default_list.len() && default_list[next_default].0 == d {
                 let ei = default_list[next_default].1 as usize;
                 self.default_exporter(w, ei, d, ledger);
                 next_default += 1;
             }
-            self.serve_queues(w, claims, d, &mut b.settle, ledger);
-            // (4) New requests. Today's requests are scattered over the claims
-            // (claim order is by declaration day): touch their records first in
-            // one loop of independent loads, so that the cache misses overlap
-            // instead of stalling each offer in turn. Changes no value.
-            let k = (d - w.first) as usize;
-            let today = &b.requests[b.req_start[k] as usize..b.req_start[k + 1] as usize];
-            let warm = today.iter().fold(0.0, |acc, &i| {
-                let i = i as usize;
-                acc + claims[i].r + self.fin[i].amount
-            });
+            self.serve_queues(w, d, &mut b.settle, ledger);
+            // (4) New requests, in claim order. A claim asks once, on its
+            // trigger day, and nothing touches its record before: it is
+            // written afresh rather than read (today's requests are scattered
+            // over the claims; a read would wait for a cache miss, the write
+            // need not).
+            let today = b.requests.take(d);
+            // Touch the exporters' cells in one loop of independent loads
+            // first, so that their cache misses overlap instead of stalling
+            // each offer in turn. Changes no value.
+            let warm = today
+                .iter()
+                .fold(0, |acc, a| acc ^ w.cell_of(a.exporter as usize).0);
             std::hint::black_box(warm);
-            for &i in today {
-                let i = i as usize;
-                self.offer(w, i, &claims[i], d, 0, &mut b.settle, ledger);
+            for a in &today {
+                let rec = &mut self.fin[a.i as usize];
+                *rec = Financing::default();
+                offer(&mut self.pools, w, a, rec, d, 0, &mut b.settle, ledger);
             }
+            b.requests.give_back(d, today);
             for p in &mut self.pools {
                 p.end_of_day(d, d >= 0);
             }
@@ -315,25 +404,24 @@ impl Finance {
         self.buffers = b;
     }
 
-    /// (1) Settles the claims ending on day `d`: lists them, touches their
-    /// records in one loop (overlapping the cache misses), settles each.
+    /// (1) Settles the claims ending on day `d`: touches their records in
+    /// one loop (overlapping the cache misses), then settles each.
     fn settle_day<L: Ledger>(
         &mut self,
         w: &World,
-        claims: &[Claim],
         d: i32,
-        b: &mut Buffers,
+        settle: &mut Settlements,
         ledger: &mut L,
     ) {
-        b.settle.due(d, &mut b.settling);
-        let warm = b.settling.iter().fold(0.0, |acc, &k| {
-            let k = k as usize;
-            acc + claims[k].r + self.fin[k].amount
-        });
+        let due = settle.days.take(d);
+        let warm = due
+            .iter()
+            .fold(0.0, |acc, &i| acc + self.fin[i as usize].amount);
         std::hint::black_box(warm);
-        for &k in &b.settling {
-            self.settle(w, k as usize, &claims[k as usize], d, ledger);
+        for &i in &due {
+            self.settle(w, i as usize, d, ledger);
         }
+        settle.days.give_back(d, due);
     }
 
     /// (3) Serves each mechanism's waiting queue from its head: a claim that
@@ -341,19 +429,33 @@ impl Finance {
     fn serve_queues<L: Ledger>(
         &mut self,
         w: &World,
-        claims: &[Claim],
         d: i32,
         settle: &mut Settlements,
         ledger: &mut L,
     ) {
         for k in 0..self.pools.len() {
-            while let Some((i, served)) =
-                self.pools[k].next_waiting(w, d, claims, &mut self.fin, &self.defaulted_on, ledger)
+            while let Some((rq, served)) =
+                self.pools[k].next_waiting(w, d, &mut self.fin, &self.defaulted_on, ledger)
             {
+                let ei = rq.exporter;
+                let a = Ask {
+                    r: rq.r,
+                    i: rq.i as u32,
+                    exporter: ei as u32,
+                    end: rq.end,
+                    denied: rq.denied,
+                    allowed: self.allowed[ei],
+                };
+                let rec = &mut self.fin[rq.i];
                 if served {
-                    settle.list(&mut self.fin[i], i, claims[i].end());
+                    // A waiting claim has no claim-backed financing: it was
+                    // financed before only if it drew credit.
+                    let first = rec.credit <= 0.0;
+                    settle.financed(rec, &a, first);
                 }
-                self.offer(w, i, &claims[i], d, k + 1, settle, ledger);
+                if a.open(self.defaulted_on[ei], d) {
+                    offer(&mut self.pools, w, &a, rec, d, k + 1, settle, ledger);
+                }
             }
         }
     }
@@ -370,84 +472,53 @@ impl Finance {
         }
     }
 
-    /// Offers claim `i` on day `d` to the mechanisms `pools[start..]`, in
-    /// `finance.order`. Stops when it joins a queue or is fully financed.
-    #[allow(clippy::too_many_arguments)]
-    #[inline]
-    fn offer<L: Ledger>(
-        &mut self,
-        w: &World,
-        i: usize,
-        c: &Claim,
-        d: i32,
-        start: usize,
-        settle: &mut Settlements,
-        ledger: &mut L,
-    ) {
-        let ei = c.exporter as usize;
-        let defaulted = self.defaulted_on[ei] <= d;
-        let end = c.end();
-        // No mechanism takes a defaulted exporter's claim or one that has ended.
-        if !eligible(true, 0, &[true; 4], defaulted, end, d) {
-            return;
-        }
-        // Which mechanisms the exporter may use: none, and the offer changes nothing.
-        let allowed = self.allowed[ei];
-        if allowed == 0 {
-            return;
-        }
-        let g = w.cell_of(ei);
-        for (k, pool) in self.pools.iter_mut().enumerate().skip(start) {
-            let rec = &mut self.fin[i];
-            // Each mechanism finances at most the still-unfinanced part of R.
-            let unfinanced = c.r - rec.amount - rec.credit;
-            if unfinanced <= 0.0 {
-                return;
-            }
-            if allowed & (1 << k) == 0 || (rec.backed_by.is_some() && pool.kind().claim_backed()) {
-                continue;
-            }
-            let rq = Request {
-                i,
-                claim: c,
-                day: d,
-                g,
-                in_window: d >= 0,
-                unfinanced,
-            };
-            match pool.offer(w, &rq, rec, ledger) {
-                Outcome::Declined => {}
-                Outcome::Granted => settle.list(rec, i, end),
-                Outcome::Queued => return,
-            }
-        }
-    }
-
     /// Settles claim `i`, which ends on day `d`: repayments, fees, interest, losses.
-    fn settle<L: Ledger>(&mut self, w: &World, i: usize, c: &Claim, d: i32, ledger: &mut L) {
-        let g = w.cell_of(c.exporter as usize);
-        let in_window = (0..w.end).contains(&d);
+    fn settle<L: Ledger>(&mut self, w: &World, i: usize, d: i32, ledger: &mut L) {
         let f = self.fin[i];
-        let rq = Request {
+        let exporter = f.exporter as usize;
+        let g = w.cell_of(exporter);
+        let in_window = (0..w.end).contains(&d);
+        let st = Settlement {
             i,
-            claim: c,
+            exporter,
+            denied: f.denied,
             day: d,
             g,
             in_window,
-            unfinanced: 0.0,
         };
         let mut charges = 0.0;
         if let Some(k) = f.backed_by.and_then(|m| self.slot[m as usize]) {
-            charges += self.pools[k as usize].settle(w, &rq, &f, ledger);
+            charges += self.pools[k as usize].settle(w, &st, &f, ledger);
         }
         if f.credit > 0.0
             && !f.credit_lost
             && let Some(k) = self.slot[Mechanism::Credit as usize]
         {
-            charges += self.pools[k as usize].settle(w, &rq, &f, ledger);
+            charges += self.pools[k as usize].settle(w, &st, &f, ledger);
         }
         if in_window {
             ledger.flow(g, M::FinancingCost, charges);
+        }
+    }
+
+    /// Buckets the requests that some mechanism may take (the exporter may use
+    /// one, has not defaulted, the claim is live on its trigger day) by trigger
+    /// day, in claim order, in one pass over the claims. The requests left out
+    /// are those whose offer would change nothing.
+    fn bucket_requests(&self, w: &World, claims: &[Claim], requests: &mut DayLists<Ask>) {
+        let (first, end) = (w.first, w.end);
+        let trigger = w.scenario.finance.trigger;
+        requests.reset(first, end);
+        for (i, c) in claims.iter().enumerate() {
+            let t = trigger_day(trigger, c);
+            if t < first || t >= end {
+                continue;
+            }
+            let ei = c.exporter as usize;
+            let a = Ask::of(i, c, self.allowed[ei]);
+            if a.open(self.defaulted_on[ei], t) {
+                requests.push(t, a);
+            }
         }
     }
 
@@ -479,6 +550,12 @@ impl Finance {
                     c.r, f.amount, f.credit
                 ));
             }
+            if f.financed() && (f.exporter != c.exporter || f.denied != c.denied) {
+                return Err(format!(
+                    "financing record of a claim of {} is not its own",
+                    c.r
+                ));
+            }
             if f.backed_by.is_some_and(|m| self.pool(m).is_none()) {
                 return Err(format!("{:?} financing without the mechanism", f.backed_by));
             }
@@ -492,34 +569,43 @@ impl Finance {
     }
 }
 
-/// Buckets the claims' requests by trigger day, in claim order.
-fn bucket_requests(w: &World, claims: &[Claim], b: &mut Buffers) {
-    let (first, end) = (w.first, w.end);
-    let days = (end - first) as usize;
-    let trigger = w.scenario.finance.trigger;
-    let Buffers {
-        req_start,
-        requests,
-        ..
-    } = b;
-    refill(req_start, days + 1, 0);
-    for c in claims {
-        let t = trigger_day(trigger, c);
-        if t >= first && t < end {
-            req_start[(t - first) as usize + 1] += 1;
+/// Offers claim `a` (record `rec`) on day `d` to the mechanisms
+/// `pools[start..]`, in `finance.order`; the caller has checked that some
+/// mechanism may take it ([`Ask::open`]). Stops when it joins a queue or is
+/// fully financed.
+///
+/// Inlined (with the pools' offers) into the request loop, where the record
+/// was just written empty: the compiler then knows its fields instead of
+/// loading them back (measured: the turnover pool's offer, out of line,
+/// stalled on those loads).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn offer<L: Ledger>(
+    pools: &mut [AnyPool],
+    w: &World,
+    a: &Ask,
+    rec: &mut Financing,
+    d: i32,
+    start: usize,
+    settle: &mut Settlements,
+    ledger: &mut L,
+) {
+    let g = w.cell_of(a.exporter as usize);
+    for (k, pool) in pools.iter_mut().enumerate().skip(start) {
+        // Each mechanism finances at most the still-unfinanced part of R.
+        let unfinanced = a.r - rec.amount - rec.credit;
+        if unfinanced <= 0.0 {
+            break;
         }
-    }
-    for i in 0..days {
-        req_start[i + 1] += req_start[i];
-    }
-    let mut fill = req_start.clone();
-    refill(requests, req_start[days] as usize, 0);
-    for (i, c) in claims.iter().enumerate() {
-        let t = trigger_day(trigger, c);
-        if t >= first && t < end {
-            let b = (t - first) as usize;
-            requests[fill[b] as usize] = i as u32;
-            fill[b] += 1;
+        if a.allowed & (1 << k) == 0 || (rec.backed_by.is_some() && pool.kind().claim_backed()) {
+            continue;
+        }
+        let rq = a.request(d, g, d >= 0, unfinanced);
+        let first = !rec.financed();
+        match pool.offer(w, &rq, rec, ledger) {
+            Outcome::Declined => {}
+            Outcome::Granted => settle.financed(rec, a, first),
+            Outcome::Queued => break,
         }
     }
 }

@@ -116,8 +116,19 @@ pub struct Financing {
     pub credit_day: i32,
     /// Whether the draw was lost in a default.
     pub credit_lost: bool,
-    /// Whether the claim is in the settlement list.
-    pub(crate) listed: bool,
+    /// The claim's exporter and whether it is denied, copied when it is first
+    /// financed, so that settling it reads this record only (unset while
+    /// [`Financing::financed`] is false).
+    pub(crate) exporter: u32,
+    pub(crate) denied: bool,
+}
+
+impl Financing {
+    /// Whether any mechanism financed the claim (advance, loan or credit draw).
+    #[inline]
+    pub fn financed(&self) -> bool {
+        self.backed_by.is_some() || self.credit > 0.0
+    }
 }
 
 /// Calendar days / 365: the day count of every fee and interest (MODEL.md §13).

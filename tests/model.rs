@@ -954,6 +954,62 @@ fn scratch_reuse_does_not_leak_between_paths() {
     }
 }
 
+/// Credit before a queued turnover pool, and many defaults: a waiting claim may
+/// already hold a credit draw (its record is not empty when it leaves the
+/// queue) and its exporter may default while it waits. The books still balance,
+/// every financed record is its own claim's (the audit), some claims drew
+/// credit and then got an advance from the queue, and a reused scratch gives
+/// what a fresh one gives.
+#[test]
+fn credit_before_a_queued_pool_with_defaults_keeps_the_books() {
+    let s = shipped(
+        &[
+            "scenarios/guizhou-2016.toml",
+            "scenarios/policies/full-package.toml",
+        ],
+        &[
+            "scenario.paths=3",
+            "finance.order=[\"credit\", \"turnover\", \"guarantee\"]",
+            "credit_risk.pd_by_class=[0.2, 0.3, 0.4, 0.5]",
+            "pools.credit.line_cap=\"5万\"",
+            "pools.turnover.capital=\"300万\"",
+            "pools.turnover.max_wait_days=30",
+        ],
+    );
+    let model = Model::new(s);
+    let mut reused = Scratch::default();
+    engine::simulate_path(&model, 0, &mut reused);
+    let (a, fin) = engine::simulate_path_detailed(&model, 1, &mut reused);
+    fin.audit(&model.world(), reused.claims()).unwrap();
+    let w = model.world();
+    let credit_then_queue = fin
+        .fin
+        .iter()
+        .zip(reused.claims())
+        .filter(|(f, c)| {
+            f.backed_by == Some(Mechanism::Turnover)
+                && f.credit > 0.0
+                && f.cash_day > w.cal.add_workdays(c.t2, 3)
+        })
+        .count();
+    assert!(
+        credit_then_queue > 0,
+        "no claim drew credit and then waited for an advance"
+    );
+    assert!(a.metrics[M::CreditDefaults as usize] > 0.0);
+    assert!(
+        a.metrics[M::CreditLossFund as usize] > 0.0,
+        "defaults cost the credit fund"
+    );
+    let b = engine::simulate_path(&model, 1, &mut Scratch::default());
+    for (i, (x, y)) in a.metrics.iter().zip(&b.metrics).enumerate() {
+        assert!(
+            x == y || (x.is_nan() && y.is_nan()),
+            "metric {i}: {x} vs {y}"
+        );
+    }
+}
+
 /// Without mechanisms the finance phase only counts defaults (no day loop): the
 /// count in the window, by group, must equal the default days `default_days` drew.
 #[test]

@@ -4,7 +4,7 @@
 //! leverage, and repays with interest on the claim's end; a default loses its
 //! outstanding draws at `lgd`, shared between fund and bank.
 
-use super::{Outcome, Pool, Request, eligible, refill};
+use super::{Outcome, Pool, Request, Settlement, eligible, refill};
 use crate::ledger::{Cell, Claim, Financing, Ledger, World, years};
 use crate::metrics::M;
 use crate::scenario::{CreditSpec, Mechanism, Scenario};
@@ -24,6 +24,13 @@ pub fn credit_room(fund_leverage: f64, risk_fund: f64, losses_fund: f64, drawn: 
     fund_leverage * (risk_fund - losses_fund) - drawn
 }
 
+/// An exporter's credit line and its outstanding draws.
+#[derive(Debug, Default, Clone, Copy)]
+struct Line {
+    line: f64,
+    drawn: f64,
+}
+
 /// Credit lines on one path.
 #[derive(Debug, Default)]
 pub struct Credit {
@@ -32,8 +39,8 @@ pub struct Credit {
     pub drawn: f64,
     /// The risk fund's share of default losses.
     pub losses_fund: f64,
-    line: Vec<f64>,
-    exporter_drawn: Vec<f64>,
+    /// Per exporter: its line and what it has drawn (together: a draw reads both).
+    lines: Vec<Line>,
     /// Per exporter: the claims with live draws.
     live_draws: Vec<Vec<u32>>,
     drawn_sum: f64,
@@ -66,13 +73,11 @@ impl Pool for Credit {
         self.losses_fund = 0.0;
         self.drawn_sum = 0.0;
         let cs = &self.spec;
-        self.line.clear();
-        self.line.extend(
-            w.exporters
-                .iter()
-                .map(|e| credit_line(cs.line_share, cs.line_cap, e.annual_exports)),
-        );
-        refill(&mut self.exporter_drawn, n, 0.0);
+        self.lines.clear();
+        self.lines.extend(w.exporters.iter().map(|e| Line {
+            line: credit_line(cs.line_share, cs.line_cap, e.annual_exports),
+            drawn: 0.0,
+        }));
         self.live_draws.resize_with(n, Vec::new);
         self.live_draws.iter_mut().for_each(Vec::clear);
         refill(&mut self.series, w.end as usize, 0.0);
@@ -94,11 +99,11 @@ impl Pool for Credit {
         if rec.credit > 0.0 {
             return Outcome::Declined;
         }
-        let ei = rq.claim.exporter as usize;
+        let ei = rq.exporter;
         let cs = &self.spec;
         let draw = rq
             .unfinanced
-            .min(self.line[ei] - self.exporter_drawn[ei])
+            .min(self.lines[ei].line - self.lines[ei].drawn)
             .min(credit_room(
                 cs.fund_leverage,
                 cs.risk_fund,
@@ -109,14 +114,14 @@ impl Pool for Credit {
             return Outcome::Declined;
         }
         self.drawn += draw;
-        self.exporter_drawn[ei] += draw;
+        self.lines[ei].drawn += draw;
         self.live_draws[ei].push(rq.i as u32);
         rec.credit = draw;
         rec.credit_day = rq.day;
         if rq.in_window {
             ledger.flow(rq.g, M::CreditDraws, draw);
         }
-        ledger.held(rq.g, rq.day, rq.claim.end(), draw);
+        ledger.held(rq.g, rq.day, rq.end, draw);
         Outcome::Granted
     }
 
@@ -124,19 +129,19 @@ impl Pool for Credit {
     fn settle<L: Ledger>(
         &mut self,
         _w: &World,
-        rq: &Request,
+        st: &Settlement,
         f: &Financing,
         ledger: &mut L,
     ) -> f64 {
-        let ei = rq.claim.exporter as usize;
+        let ei = st.exporter;
         self.drawn -= f.credit;
-        self.exporter_drawn[ei] -= f.credit;
-        if let Some(p) = self.live_draws[ei].iter().position(|&x| x as usize == rq.i) {
+        self.lines[ei].drawn -= f.credit;
+        if let Some(p) = self.live_draws[ei].iter().position(|&x| x as usize == st.i) {
             self.live_draws[ei].swap_remove(p);
         }
-        let interest = f.credit * self.spec.rate * years(rq.day - f.credit_day);
-        if rq.in_window {
-            ledger.flow(rq.g, M::CreditInterest, interest);
+        let interest = f.credit * self.spec.rate * years(st.day - f.credit_day);
+        if st.in_window {
+            ledger.flow(st.g, M::CreditInterest, interest);
         }
         interest
     }
@@ -157,7 +162,7 @@ impl Pool for Credit {
             let fund = loss * self.spec.loss_share;
             f.credit_lost = true;
             self.drawn -= f.credit;
-            self.exporter_drawn[ei] -= f.credit;
+            self.lines[ei].drawn -= f.credit;
             self.losses_fund += fund;
             if d >= 0 {
                 ledger.flow(g, M::CreditLossFund, fund);

@@ -3,7 +3,7 @@
 //! losses)`, bears its `loss_share` of denial losses up to G, and is ruined once
 //! its losses reach G.
 
-use super::{Outcome, Pool, Request, eligible, grant, ratio, refill};
+use super::{Outcome, Pool, Request, Settlement, eligible, grant, ratio, refill};
 use crate::ledger::{Claim, Financing, Ledger, World, years};
 use crate::metrics::M;
 use crate::scenario::{GuaranteeSpec, Mechanism, Scenario};
@@ -125,7 +125,7 @@ impl Pool for Guarantee {
         if rq.in_window {
             self.requests += 1.0;
         }
-        let loan = (self.spec.loan_to_refund * rq.claim.r).min(rq.unfinanced);
+        let loan = (self.spec.loan_to_refund * rq.r).min(rq.unfinanced);
         if self.totals.ruined || loan <= 0.0 || self.room() < loan {
             if rq.in_window {
                 self.blocked += 1.0;
@@ -142,7 +142,7 @@ impl Pool for Guarantee {
     fn settle<L: Ledger>(
         &mut self,
         _w: &World,
-        rq: &Request,
+        st: &Settlement,
         f: &Financing,
         ledger: &mut L,
     ) -> f64 {
@@ -151,21 +151,21 @@ impl Pool for Guarantee {
             return 0.0;
         }
         let gs = &self.spec;
-        if rq.claim.denied {
+        if st.denied {
             let loss = f.amount * gs.loss_given_denial;
             let pool = self.book_loss(loss);
-            if rq.in_window {
-                ledger.flow(rq.g, M::GuaranteeLossPool, pool);
-                ledger.flow(rq.g, M::GuaranteeLossBank, loss - pool);
+            if st.in_window {
+                ledger.flow(st.g, M::GuaranteeLossPool, pool);
+                ledger.flow(st.g, M::GuaranteeLossBank, loss - pool);
             }
             0.0
         } else {
-            let yrs = years(rq.day - f.cash_day);
+            let yrs = years(st.day - f.cash_day);
             let interest = f.amount * gs.rate * yrs;
             let fee = f.amount * gs.guarantee_fee * yrs;
-            if rq.in_window {
-                ledger.flow(rq.g, M::GuaranteeInterest, interest);
-                ledger.flow(rq.g, M::GuaranteeFeeIncome, fee);
+            if st.in_window {
+                ledger.flow(st.g, M::GuaranteeInterest, interest);
+                ledger.flow(st.g, M::GuaranteeFeeIncome, fee);
             }
             interest + fee
         }

@@ -47,13 +47,22 @@ pub fn eligible(
     platform_ok && classes[pclass] && !defaulted && ends > day
 }
 
-/// One request (or settlement) of claim `i` on day `day`, as a mechanism sees it.
+/// One request (or settlement) of claim `i` on day `day`, as a mechanism sees it:
+/// the few facts of the claim the mechanisms use, copied (the day loop reads
+/// them from compact day lists, not from the claims, which it would reach in
+/// scattered order).
 #[derive(Debug, Clone, Copy)]
-pub struct Request<'c> {
+pub struct Request {
     /// Claim index (claim order).
     pub i: usize,
-    /// The claim.
-    pub claim: &'c Claim,
+    /// The claim's exporter (index).
+    pub exporter: usize,
+    /// The refund claimed, `R` (CNY).
+    pub r: f64,
+    /// The day the claim ends ([`Claim::end`]).
+    pub end: i32,
+    /// Whether the claim is denied.
+    pub denied: bool,
     /// The day.
     pub day: i32,
     /// The exporter's accumulation cell (where flows are booked).
@@ -62,6 +71,41 @@ pub struct Request<'c> {
     pub in_window: bool,
     /// The part of `R` no mechanism has financed yet.
     pub unfinanced: f64,
+}
+
+impl Request {
+    /// The request of claim `i` (`c`) on `day`, its exporter in cell `g`.
+    #[inline]
+    pub fn of(i: usize, c: &Claim, day: i32, g: Cell, in_window: bool, unfinanced: f64) -> Self {
+        Request {
+            i,
+            exporter: c.exporter as usize,
+            r: c.r,
+            end: c.end(),
+            denied: c.denied,
+            day,
+            g,
+            in_window,
+            unfinanced,
+        }
+    }
+}
+
+/// The settlement of financed claim `i`, which ends on `day`, as a mechanism sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Settlement {
+    /// Claim index (claim order).
+    pub i: usize,
+    /// The claim's exporter (index).
+    pub exporter: usize,
+    /// Whether the claim is denied (else paid today).
+    pub denied: bool,
+    /// The day.
+    pub day: i32,
+    /// The exporter's accumulation cell (where flows are booked).
+    pub g: Cell,
+    /// Whether the day is in the window.
+    pub in_window: bool,
 }
 
 /// What a mechanism did with an offer.
@@ -111,12 +155,12 @@ pub trait Pool: Default {
         rec: &mut Financing,
         ledger: &mut L,
     ) -> Outcome;
-    /// Settles its part of claim `rq.i`, which ends today; returns the interest
+    /// Settles its part of claim `st.i`, which ends today; returns the interest
     /// and fees the exporter pays (for `financing_cost`).
     fn settle<L: Ledger>(
         &mut self,
         w: &World,
-        rq: &Request,
+        st: &Settlement,
         rec: &Financing,
         ledger: &mut L,
     ) -> f64;
@@ -131,18 +175,17 @@ pub trait Pool: Default {
         _ledger: &mut L,
     ) {
     }
-    /// Serves its waiting queue on day `d`: the next claim that left the queue
-    /// (`true` if it was financed) and must be offered to the mechanisms after
-    /// this one; `None` when the queue is done for today.
+    /// Serves its waiting queue on day `d`: the request of the next claim that
+    /// left the queue, which must be offered to the mechanisms after this one,
+    /// and whether it was financed; `None` when the queue is done for today.
     fn next_waiting<L: Ledger>(
         &mut self,
         _w: &World,
         _d: i32,
-        _claims: &[Claim],
         _fin: &mut [Financing],
         _defaulted_on: &[i32],
         _ledger: &mut L,
-    ) -> Option<(usize, bool)> {
+    ) -> Option<(Request, bool)> {
         None
     }
     /// End of day `d`: its series value and window sums (`in_window`).
@@ -177,7 +220,7 @@ pub(crate) fn grant<P: Pool, L: Ledger>(
     ledger: &mut L,
 ) -> bool {
     let cash_day = w.cal.add_workdays(rq.day, lag);
-    let end = rq.claim.end();
+    let end = rq.end;
     let cancelled = end <= cash_day;
     rec.backed_by = Some(P::KIND);
     rec.amount = amount;
@@ -326,8 +369,8 @@ impl AnyPool {
         dispatch!(self, p => p.admits(w, ei))
     }
 
-    /// See [`Pool::offer`].
-    #[inline]
+    /// See [`Pool::offer`]. Always inlined: see `finance::offer`.
+    #[inline(always)]
     pub fn offer<L: Ledger>(
         &mut self,
         w: &World,
@@ -343,11 +386,11 @@ impl AnyPool {
     pub fn settle<L: Ledger>(
         &mut self,
         w: &World,
-        rq: &Request,
+        st: &Settlement,
         rec: &Financing,
         ledger: &mut L,
     ) -> f64 {
-        dispatch!(self, p => p.settle(w, rq, rec, ledger))
+        dispatch!(self, p => p.settle(w, st, rec, ledger))
     }
 
     /// See [`Pool::on_default`].
@@ -368,12 +411,11 @@ impl AnyPool {
         &mut self,
         w: &World,
         d: i32,
-        claims: &[Claim],
         fin: &mut [Financing],
         defaulted_on: &[i32],
         ledger: &mut L,
-    ) -> Option<(usize, bool)> {
-        dispatch!(self, p => p.next_waiting(w, d, claims, fin, defaulted_on, ledger))
+    ) -> Option<(Request, bool)> {
+        dispatch!(self, p => p.next_waiting(w, d, fin, defaulted_on, ledger))
     }
 
     /// See [`Pool::end_of_day`].

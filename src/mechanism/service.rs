@@ -11,7 +11,7 @@
 //! `population` stream under a key of their own (claim field
 //! [`CLIENT_KEY`]), so adding the company moves no other draw.
 
-use super::{Outcome, Pool, Request, grant, ratio, refill};
+use super::{Outcome, Pool, Request, Settlement, grant, ratio, refill};
 use crate::ledger::{Claim, Financing, Ledger, World};
 use crate::metrics::M;
 use crate::rng::{Purpose, Stream};
@@ -161,7 +161,7 @@ impl Pool for Service {
             self.requests += 1.0;
             ledger.flow(rq.g, M::ServiceRequests, 1.0);
         }
-        let a = service_advance(self.spec.advance_ratio, rq.claim.r, rq.unfinanced);
+        let a = service_advance(self.spec.advance_ratio, rq.r, rq.unfinanced);
         if a > 0.0 && self.balance() >= a {
             self.reserved += a;
             let lag = self.spec.lag;
@@ -178,7 +178,7 @@ impl Pool for Service {
     fn settle<L: Ledger>(
         &mut self,
         _w: &World,
-        rq: &Request,
+        st: &Settlement,
         f: &Financing,
         ledger: &mut L,
     ) -> f64 {
@@ -186,18 +186,18 @@ impl Pool for Service {
         if f.cancelled {
             return 0.0;
         }
-        if rq.claim.denied {
+        if st.denied {
             let loss = f.amount * self.spec.loss_given_denial;
             self.losses += loss;
-            if rq.in_window {
-                ledger.flow(rq.g, M::ServiceLoss, loss);
+            if st.in_window {
+                ledger.flow(st.g, M::ServiceLoss, loss);
             }
             0.0
         } else {
-            let fee = fee(&self.spec, f.amount, rq.day - f.cash_day);
+            let fee = fee(&self.spec, f.amount, st.day - f.cash_day);
             self.fees += fee;
-            if rq.in_window {
-                ledger.flow(rq.g, M::ServiceFeeIncome, fee);
+            if st.in_window {
+                ledger.flow(st.g, M::ServiceFeeIncome, fee);
             }
             fee
         }

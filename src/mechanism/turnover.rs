@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 
-use super::{Outcome, Pool, Request, eligible, grant, ratio, refill};
+use super::{Outcome, Pool, Request, Settlement, eligible, grant, ratio, refill};
 use crate::ledger::{Claim, Financing, Ledger, World};
 use crate::metrics::M;
 use crate::scenario::{Mechanism, Scenario, TurnoverSpec};
@@ -43,12 +43,31 @@ pub struct Turnover {
     /// Fees collected.
     pub fees: f64,
     exporter_outstanding: Vec<f64>,
-    /// Waiting requests: (claim, request day).
-    queue: VecDeque<(u32, i32)>,
+    /// Waiting requests, in order.
+    queue: VecDeque<Waiting>,
     /// Whether some request found the balance short today.
     empty_today: bool,
     win: Window,
     series: Vec<f64>,
+}
+
+/// A waiting request: what serving it needs of the claim, copied when it
+/// joins the queue (so that serving the queue reads no claim), and its day.
+#[derive(Debug, Clone, Copy)]
+struct Waiting {
+    r: f64,
+    /// The unfinanced part of `R` when it joined (and still: nothing
+    /// finances a waiting claim).
+    unfinanced: f64,
+    i: u32,
+    exporter: u32,
+    end: i32,
+    /// Request day.
+    day: i32,
+    denied: bool,
+    /// Whether its financing record was empty when it joined (and so still
+    /// is: nothing changes it while it waits).
+    fresh: bool,
 }
 
 /// Window statistics that are not flows by group.
@@ -79,7 +98,7 @@ impl Turnover {
         ledger: &mut L,
     ) {
         self.reserved += a;
-        self.exporter_outstanding[rq.claim.exporter as usize] += a;
+        self.exporter_outstanding[rq.exporter] += a;
         grant::<Turnover, L>(w, rq, rec, a, self.spec.lag, M::TurnoverAdvanced, ledger);
     }
 }
@@ -123,7 +142,8 @@ impl Pool for Turnover {
         eligible(e.pilot, e.pclass, &self.spec.eligible, false, 1, 0)
     }
 
-    #[inline]
+    // Always inlined: most requests meet the queue here (see `finance::offer`).
+    #[inline(always)]
     fn offer<L: Ledger>(
         &mut self,
         w: &World,
@@ -138,9 +158,9 @@ impl Pool for Turnover {
         let t = &self.spec;
         let a = turnover_advance(
             t.advance_ratio,
-            rq.claim.r,
+            rq.r,
             t.max_per_exporter,
-            self.exporter_outstanding[rq.claim.exporter as usize],
+            self.exporter_outstanding[rq.exporter],
         )
         .min(rq.unfinanced);
         let free = self.queue.is_empty();
@@ -160,7 +180,16 @@ impl Pool for Turnover {
         // With max_wait_days = 0 a request may only be served today: it falls
         // through at once, exactly as without a queue.
         if a > 0.0 && self.spec.queue_fifo && self.spec.max_wait_days > 0 {
-            self.queue.push_back((rq.i as u32, rq.day));
+            self.queue.push_back(Waiting {
+                r: rq.r,
+                unfinanced: rq.unfinanced,
+                i: rq.i as u32,
+                exporter: rq.exporter as u32,
+                end: rq.end,
+                day: rq.day,
+                denied: rq.denied,
+                fresh: !rec.financed(),
+            });
             return Outcome::Queued;
         }
         Outcome::Declined
@@ -170,50 +199,60 @@ impl Pool for Turnover {
         &mut self,
         w: &World,
         d: i32,
-        claims: &[Claim],
         fin: &mut [Financing],
         defaulted_on: &[i32],
         ledger: &mut L,
-    ) -> Option<(usize, bool)> {
-        while let Some(&(i, rday)) = self.queue.front() {
-            let i = i as usize;
-            let c = &claims[i];
-            let ei = c.exporter as usize;
-            if c.end() <= d || defaulted_on[ei] <= d {
+    ) -> Option<(Request, bool)> {
+        while let Some(&q) = self.queue.front() {
+            let ei = q.exporter as usize;
+            if q.end <= d || defaulted_on[ei] <= d {
                 self.queue.pop_front();
                 continue;
             }
             let t = &self.spec;
             let a = turnover_advance(
                 t.advance_ratio,
-                c.r,
+                q.r,
                 t.max_per_exporter,
                 self.exporter_outstanding[ei],
             )
-            .min(c.r - fin[i].credit);
+            .min(q.unfinanced);
+            let rq = |a| Request {
+                i: q.i as usize,
+                exporter: ei,
+                r: q.r,
+                end: q.end,
+                denied: q.denied,
+                day: d,
+                g: w.cell_of(ei),
+                in_window: d >= 0,
+                unfinanced: a,
+            };
+            // The claim leaves the queue: an empty record is written afresh
+            // rather than read (the write need not wait for a cache miss).
+            let rec = &mut fin[q.i as usize];
             if a > 0.0 && self.balance() >= a {
                 self.queue.pop_front();
-                let rq = Request {
-                    i,
-                    claim: c,
-                    day: d,
-                    g: w.cell_of(ei),
-                    in_window: d >= 0,
-                    unfinanced: a,
-                };
-                self.advance(w, &rq, &mut fin[i], a, ledger);
-                if rday >= 0 {
-                    self.win.wait_sum += (d - rday) as f64;
+                if q.fresh {
+                    *rec = Financing::default();
+                }
+                let rq = rq(a);
+                self.advance(w, &rq, rec, a, ledger);
+                if q.day >= 0 {
+                    self.win.wait_sum += (d - q.day) as f64;
                     self.win.served += 1.0;
                 }
-                return Some((i, true));
+                return Some((rq, true));
             }
             if a > 0.0 {
                 self.empty_today = true;
             }
-            if a <= 0.0 || d >= rday + self.spec.max_wait_days {
+            if a <= 0.0 || d >= q.day + self.spec.max_wait_days {
                 self.queue.pop_front();
-                return Some((i, false));
+                if q.fresh {
+                    *rec = Financing::default();
+                }
+                return Some((rq(a), false));
             }
             return None;
         }
@@ -224,28 +263,28 @@ impl Pool for Turnover {
     fn settle<L: Ledger>(
         &mut self,
         _w: &World,
-        rq: &Request,
+        st: &Settlement,
         f: &Financing,
         ledger: &mut L,
     ) -> f64 {
         let t = &self.spec;
         self.reserved -= f.amount;
-        self.exporter_outstanding[rq.claim.exporter as usize] -= f.amount;
+        self.exporter_outstanding[st.exporter] -= f.amount;
         if f.cancelled {
             return 0.0;
         }
-        if rq.claim.denied {
+        if st.denied {
             let loss = f.amount * t.loss_given_denial;
             self.losses += loss;
-            if rq.in_window {
-                ledger.flow(rq.g, M::TurnoverLoss, loss);
+            if st.in_window {
+                ledger.flow(st.g, M::TurnoverLoss, loss);
             }
             0.0
         } else {
-            let fee = super::advance_fee(f.amount, t.fee_flat, t.fee_rate, rq.day - f.cash_day);
+            let fee = super::advance_fee(f.amount, t.fee_flat, t.fee_rate, st.day - f.cash_day);
             self.fees += fee;
-            if rq.in_window {
-                ledger.flow(rq.g, M::TurnoverFeeIncome, fee);
+            if st.in_window {
+                ledger.flow(st.g, M::TurnoverFeeIncome, fee);
             }
             fee
         }
