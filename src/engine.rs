@@ -432,16 +432,7 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
     sc.acc.reset(h, model.cells, max_days, budget_on);
     sc.claims.clear();
 
-    // Path-level demand factor: lognormal with mean 1, or fixed for a stress year
-    // (economy.demand_factor). It has its own stream, so fixing it shifts no other draw.
-    let demand = match s.economy.demand_factor {
-        Some(f) => f,
-        None => {
-            let sigma = s.economy.demand_sigma;
-            let z = Stream::new(s.seed, Purpose::Demand, path as u64, 0, 0).normal();
-            (sigma * z - 0.5 * sigma * sigma).exp()
-        }
-    };
+    let demand = demand_factor(s, path);
     let defaults = crate::defaults::default_days(s, &model.exporters, model.end, path);
     // Phase 1: shipments and claim stages, exporter by exporter.
     draw_claims(model, path, demand, defaults.as_deref(), sc);
@@ -499,6 +490,20 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
     }
     let result = finish(model, &sc.acc, &fin, claims_simulated);
     (result, fin)
+}
+
+/// A path's demand factor: lognormal with mean 1, or fixed for a stress year
+/// (`economy.demand_factor`). It has its own stream, so fixing it shifts no
+/// other draw.
+fn demand_factor(s: &Scenario, path: u32) -> f64 {
+    match s.economy.demand_factor {
+        Some(f) => f,
+        None => {
+            let sigma = s.economy.demand_sigma;
+            let z = Stream::new(s.seed, Purpose::Demand, path as u64, 0, 0).normal();
+            (sigma * z - 0.5 * sigma * sigma).exp()
+        }
+    }
 }
 
 /// Phase 1 of a path: each exporter's shipments (a Poisson process scaled by the
@@ -928,15 +933,8 @@ pub fn run_strided(
     cancel: &AtomicBool,
 ) -> Result<RunOutput, Cancelled> {
     let pool = thread_pool(threads);
-    let paths = simulate_paths(
-        &pool,
-        (index.min(n)..n)
-            .into_par_iter()
-            .step_by(count.max(1) as usize),
-        model,
-        on_path,
-        cancel,
-    )?;
+    let mine: Vec<u32> = (index.min(n)..n).step_by(count.max(1) as usize).collect();
+    let paths = simulate_paths(&pool, &mine, model, on_path, cancel)?;
     let claims_simulated = paths.iter().map(|p| p.claims_simulated).sum();
     Ok(RunOutput {
         paths,
@@ -952,29 +950,50 @@ fn simulate_range(
     on_path: &(dyn Fn() + Sync),
     cancel: &AtomicBool,
 ) -> Result<Vec<PathResult>, Cancelled> {
-    simulate_paths(pool, range.into_par_iter(), model, on_path, cancel)
+    let paths: Vec<u32> = range.collect();
+    simulate_paths(pool, &paths, model, on_path, cancel)
 }
 
-/// Simulates the paths `paths` yields on `pool`, results in their order.
+/// Simulates `paths` on `pool`, results in their order. The paths are started
+/// busiest first (by their demand factor, which scales their claims), so that
+/// the last paths to finish are short ones and no thread waits long for
+/// another at the end; each path's result depends only on its index.
 fn simulate_paths(
     pool: &rayon::ThreadPool,
-    paths: impl IndexedParallelIterator<Item = u32>,
+    paths: &[u32],
     model: &Model,
     on_path: &(dyn Fn() + Sync),
     cancel: &AtomicBool,
 ) -> Result<Vec<PathResult>, Cancelled> {
-    let results: Vec<Option<PathResult>> = pool.install(|| {
-        paths
-            .map_init(Scratch::default, |sc, p| {
-                if cancel.load(Ordering::Relaxed) {
-                    return None;
-                }
-                let r = simulate_path(model, p, sc);
-                on_path();
-                Some(r)
-            })
-            .collect()
+    let mut schedule: Vec<(f64, usize)> = paths
+        .iter()
+        .enumerate()
+        .map(|(k, &p)| (demand_factor(&model.scenario, p), k))
+        .collect();
+    schedule.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    // Each thread takes the next path of the schedule until none is left.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done: Vec<Vec<(usize, Option<PathResult>)>> = pool.broadcast(|_| {
+        let mut sc = Scratch::default();
+        let mut mine = Vec::new();
+        loop {
+            let j = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&(_, k)) = schedule.get(j) else {
+                break;
+            };
+            if cancel.load(Ordering::Relaxed) {
+                mine.push((k, None));
+                continue;
+            }
+            mine.push((k, Some(simulate_path(model, paths[k], &mut sc))));
+            on_path();
+        }
+        mine
     });
+    let mut results: Vec<Option<PathResult>> = vec![None; paths.len()];
+    for (k, r) in done.into_iter().flatten() {
+        results[k] = r;
+    }
     results
         .into_iter()
         .collect::<Option<Vec<_>>>()
