@@ -321,7 +321,6 @@ pub struct Scratch {
 #[derive(Default)]
 pub struct Acc {
     h: usize,
-    cells: usize,
     /// Difference arrays of gross tied-up refunds, `cells × (h + 1)`.
     gross: Vec<f64>,
     /// Difference arrays of financing cash held against pending claims.
@@ -346,7 +345,6 @@ pub struct Acc {
 impl Acc {
     fn reset(&mut self, h: usize, cells: usize, max_days: usize, budget: bool) {
         self.h = h;
-        self.cells = cells;
         self.max_days = max_days;
         self.binding_months = 0.0;
         for (v, n) in [
@@ -439,8 +437,7 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
     let claims_simulated = sc.claims.len() as u64;
 
     // Phase 2: claim order (t0, exporter, shipment number) by a stable counting sort.
-    let need_order = s.policy.quota.is_some() || finance::active(s);
-    if need_order {
+    if needs_claim_order(s) {
         // Every t0 is in `first .. end`, so every claim lands in a day bucket.
         counting_sort(
             &sc.claims,
@@ -492,6 +489,12 @@ pub fn simulate_path_detailed(model: &Model, path: u32, sc: &mut Scratch) -> (Pa
     (result, fin)
 }
 
+/// Whether a path's claims are put in claim order (the budget queue and the
+/// mechanisms read them so); only then are they counted by declaration day.
+fn needs_claim_order(s: &Scenario) -> bool {
+    s.policy.quota.is_some() || finance::active(s)
+}
+
 /// A path's demand factor: lognormal with mean 1, or fixed for a stress year
 /// (`economy.demand_factor`). It has its own stream, so fixing it shifts no
 /// other draw.
@@ -515,6 +518,7 @@ fn draw_claims(model: &Model, path: u32, demand: f64, defaults: Option<&[i32]>, 
     let value_sigma = s.exporters.shipment_value_sigma;
     let total_intensity = *model.season_cum.last().expect("non-empty");
     let budget_on = s.policy.quota.is_some();
+    let ordered = needs_claim_order(s);
     sc.by_t0.reset(model.first, model.end);
     sc.by_t4.reset(model.first, model.end);
 
@@ -569,8 +573,12 @@ fn draw_claims(model: &Model, path: u32, demand: f64, defaults: Option<&[i32]>, 
             }
             let mut st = Stream::claim(claim_key, k);
             let stg = model.timeline.stages(&model.cal, e, t0, &mut st);
-            sc.by_t0.count(t0);
-            sc.by_t4.count(stg.t4);
+            if ordered {
+                sc.by_t0.count(t0);
+            }
+            if budget_on {
+                sc.by_t4.count(stg.t4);
+            }
             sc.claims.push(Claim {
                 t0,
                 t2: stg.t2,
@@ -895,6 +903,17 @@ pub struct RunOutput {
     pub claims_simulated: u64,
 }
 
+impl RunOutput {
+    /// The run made of these paths' results (in path order).
+    fn of(paths: Vec<PathResult>) -> Self {
+        let claims_simulated = paths.iter().map(|p| p.claims_simulated).sum();
+        RunOutput {
+            paths,
+            claims_simulated,
+        }
+    }
+}
+
 /// Runs paths `0 .. n` on `threads` threads. `on_path` is called after each path
 /// (for a progress bar); setting `cancel` stops the run between paths.
 pub fn run(
@@ -906,11 +925,7 @@ pub fn run(
 ) -> Result<RunOutput, Cancelled> {
     let pool = thread_pool(threads);
     let paths = simulate_range(&pool, 0..n, model, on_path, cancel)?;
-    let claims_simulated = paths.iter().map(|p| p.claims_simulated).sum();
-    Ok(RunOutput {
-        paths,
-        claims_simulated,
-    })
+    Ok(RunOutput::of(paths))
 }
 
 fn thread_pool(threads: usize) -> rayon::ThreadPool {
@@ -935,11 +950,7 @@ pub fn run_strided(
     let pool = thread_pool(threads);
     let mine: Vec<u32> = (index.min(n)..n).step_by(count.max(1) as usize).collect();
     let paths = simulate_paths(&pool, &mine, model, on_path, cancel)?;
-    let claims_simulated = paths.iter().map(|p| p.claims_simulated).sum();
-    Ok(RunOutput {
-        paths,
-        claims_simulated,
-    })
+    Ok(RunOutput::of(paths))
 }
 
 /// Simulates paths `range` on `pool`, results in path order.
@@ -1059,11 +1070,7 @@ pub fn run_with_claims(
         from = to;
     }
     paths.extend(simulate_range(&pool, visited..n, model, on_path, cancel)?);
-    let claims_simulated = paths.iter().map(|p| p.claims_simulated).sum();
-    Ok(RunOutput {
-        paths,
-        claims_simulated,
-    })
+    Ok(RunOutput::of(paths))
 }
 
 #[cfg(test)]

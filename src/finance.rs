@@ -108,6 +108,19 @@ impl Ask {
         }
     }
 
+    /// The ask of a request a mechanism's queue gives back.
+    #[inline]
+    fn of_request(rq: &Request, allowed: u8) -> Self {
+        Ask {
+            r: rq.r,
+            i: rq.i as u32,
+            exporter: rq.exporter as u32,
+            end: rq.end,
+            denied: rq.denied,
+            allowed,
+        }
+    }
+
     /// The request a mechanism sees on `day`.
     #[inline]
     fn request(&self, day: i32, g: Cell, in_window: bool, unfinanced: f64) -> Request {
@@ -384,13 +397,6 @@ impl Finance {
             // over the claims; a read would wait for a cache miss, the write
             // need not).
             let today = b.requests.take(d);
-            // Touch the exporters' cells in one loop of independent loads
-            // first, so that their cache misses overlap instead of stalling
-            // each offer in turn. Changes no value.
-            let warm = today
-                .iter()
-                .fold(0, |acc, a| acc ^ w.cell_of(a.exporter as usize).0);
-            std::hint::black_box(warm);
             for a in &today {
                 let rec = &mut self.fin[a.i as usize];
                 *rec = Financing::default();
@@ -438,14 +444,7 @@ impl Finance {
                 self.pools[k].next_waiting(w, d, &mut self.fin, &self.defaulted_on, ledger)
             {
                 let ei = rq.exporter;
-                let a = Ask {
-                    r: rq.r,
-                    i: rq.i as u32,
-                    exporter: ei as u32,
-                    end: rq.end,
-                    denied: rq.denied,
-                    allowed: self.allowed[ei],
-                };
+                let a = Ask::of_request(&rq, self.allowed[ei]);
                 let rec = &mut self.fin[rq.i];
                 if served {
                     // A waiting claim has no claim-backed financing: it was
