@@ -16,7 +16,7 @@
 
 use crate::calendar::NEVER;
 use crate::ledger::{Cell, Claim, Financing, Ledger, World};
-use crate::mechanism::{self, AnyPool, Mechanism, Outcome, Request, Settlement, eligible, refill};
+use crate::mechanism::{self, AnyPool, Mechanism, Outcome, Request, Settlement, live, refill};
 use crate::metrics::{M, METRICS, Source};
 use crate::scenario::{Scenario, Trigger};
 
@@ -141,7 +141,7 @@ impl Ask {
     /// one, has not defaulted (on `defaulted_on`), and the claim is live.
     #[inline]
     fn open(&self, defaulted_on: i32, d: i32) -> bool {
-        self.allowed != 0 && eligible(true, 0, &[true; 4], defaulted_on <= d, self.end, d)
+        self.allowed != 0 && live(defaulted_on <= d, self.end, d)
     }
 }
 

@@ -4,7 +4,7 @@
 //! leverage, and repays with interest on the claim's end; a default loses its
 //! outstanding draws at `lgd`, shared between fund and bank.
 
-use super::{Outcome, Pool, Request, Settlement, eligible, refill};
+use super::{Outcome, Pool, Request, Settlement, admits, refill};
 use crate::ledger::{Cell, Claim, Financing, Ledger, World, years};
 use crate::metrics::M;
 use crate::scenario::{CreditSpec, Mechanism, Scenario};
@@ -85,7 +85,7 @@ impl Pool for Credit {
 
     fn admits(&self, w: &World, ei: usize) -> bool {
         let e = &w.exporters[ei];
-        eligible(e.pilot, e.pclass, &self.spec.eligible, false, 1, 0)
+        admits(e.pilot, e.pclass, &self.spec.eligible)
     }
 
     #[inline]

@@ -3,7 +3,7 @@
 //! losses)`, bears its `loss_share` of denial losses up to G, and is ruined once
 //! its losses reach G.
 
-use super::{Outcome, Pool, Request, Settlement, eligible, grant, ratio, refill};
+use super::{Outcome, Pool, Request, Settlement, admits, grant, ratio, refill};
 use crate::ledger::{Claim, Financing, Ledger, World, years};
 use crate::metrics::M;
 use crate::scenario::{GuaranteeSpec, Mechanism, Scenario};
@@ -111,7 +111,7 @@ impl Pool for Guarantee {
 
     fn admits(&self, w: &World, ei: usize) -> bool {
         let e = &w.exporters[ei];
-        eligible(e.pilot, e.pclass, &self.spec.eligible, false, 1, 0)
+        admits(e.pilot, e.pclass, &self.spec.eligible)
     }
 
     #[inline]

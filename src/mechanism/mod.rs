@@ -31,20 +31,19 @@ pub fn advance_fee(amount: f64, fee_flat: f64, fee_rate: f64, days: i32) -> f64 
     amount * (fee_flat + fee_rate * crate::ledger::years(days))
 }
 
-/// Whether a mechanism can take the request at all (pure): the exporter's
-/// platform may use it (`platform_ok`: a pilot platform, for the public
-/// schemes), its processing class `pclass` is served, it has not defaulted, and
-/// the claim has not ended by `day`.
+/// Whether a mechanism serves an exporter at all (pure): its platform may use
+/// it (`platform_ok`: a pilot platform, for the public schemes) and its
+/// processing class `pclass` is served.
 #[inline]
-pub fn eligible(
-    platform_ok: bool,
-    pclass: usize,
-    classes: &[bool; 4],
-    defaulted: bool,
-    ends: i32,
-    day: i32,
-) -> bool {
-    platform_ok && classes[pclass] && !defaulted && ends > day
+pub fn admits(platform_ok: bool, pclass: usize, classes: &[bool; 4]) -> bool {
+    platform_ok && classes[pclass]
+}
+
+/// Whether a claim can still be financed on `day` (pure): its exporter has not
+/// defaulted and the claim has not ended by then.
+#[inline]
+pub fn live(defaulted: bool, ends: i32, day: i32) -> bool {
+    !defaulted && ends > day
 }
 
 /// One request (or settlement) of claim `i` on day `day`, as a mechanism sees it:
@@ -470,18 +469,12 @@ mod tests {
     #[test]
     fn eligibility_needs_platform_class_no_default_and_a_live_claim() {
         let classes = [true, true, false, false];
-        assert!(eligible(true, 0, &classes, false, 10, 9));
-        assert!(!eligible(false, 0, &classes, false, 10, 9), "platform");
-        assert!(
-            !eligible(true, 2, &classes, false, 10, 9),
-            "class III not served"
-        );
-        assert!(!eligible(true, 1, &classes, true, 10, 9), "defaulted");
-        assert!(
-            !eligible(true, 1, &classes, false, 10, 10),
-            "ends on the request day"
-        );
-        assert!(!eligible(true, 1, &classes, false, 8, 10), "already ended");
+        assert!(admits(true, 0, &classes) && live(false, 10, 9));
+        assert!(!admits(false, 0, &classes), "platform");
+        assert!(!admits(true, 2, &classes), "class III not served");
+        assert!(!live(true, 10, 9), "defaulted");
+        assert!(!live(false, 10, 10), "ends on the request day");
+        assert!(!live(false, 8, 10), "already ended");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 
-use super::{Outcome, Pool, Request, Settlement, eligible, grant, ratio, refill};
+use super::{Outcome, Pool, Request, Settlement, admits, grant, ratio, refill};
 use crate::ledger::{Claim, Financing, Ledger, World};
 use crate::metrics::M;
 use crate::scenario::{Mechanism, Scenario, TurnoverSpec};
@@ -139,7 +139,7 @@ impl Pool for Turnover {
 
     fn admits(&self, w: &World, ei: usize) -> bool {
         let e = &w.exporters[ei];
-        eligible(e.pilot, e.pclass, &self.spec.eligible, false, 1, 0)
+        admits(e.pilot, e.pclass, &self.spec.eligible)
     }
 
     // Always inlined: most requests meet the queue here (see `finance::offer`).
