@@ -11,7 +11,7 @@
 //! `population` stream under a key of their own (claim field
 //! [`CLIENT_KEY`]), so adding the company moves no other draw.
 
-use super::{Outcome, Pool, Request, Settlement, grant, ratio, refill};
+use super::{Outcome, Pool, Request, Settlement, admits, grant, ratio, refill};
 use crate::ledger::{Claim, Financing, Ledger, World};
 use crate::metrics::M;
 use crate::rng::{Purpose, Stream};
@@ -146,7 +146,7 @@ impl Pool for Service {
 
     fn admits(&self, w: &World, ei: usize) -> bool {
         // Every platform, pilot or not: only the client draw and the class count.
-        self.clients[ei] && self.spec.eligible[w.exporters[ei].pclass]
+        admits(self.clients[ei], w.exporters[ei].pclass, &self.spec.eligible)
     }
 
     #[inline]
