@@ -44,7 +44,7 @@ use crate::engine::{self, Cancelled, Model, RunOutput};
 use crate::metrics::{M, METRICS, N_METRICS};
 use crate::report::{ALL_GROUP, Columns, PILOT_GROUP, RunInfo, num};
 use crate::scenario::Scenario;
-use crate::stats::{Summary, Z95};
+use crate::stats::{Summary, Z95, mean_ci95};
 
 /// A `--reform` argument that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -524,10 +524,11 @@ impl Measure {
     /// The mean of per-path values (NaN left out) and its normal 95% interval.
     fn mean_of(v: impl IntoIterator<Item = f64>) -> Measure {
         let s = Summary::of(v);
+        let (ci_low, ci_high) = mean_ci95(&s, false);
         Measure {
             value: s.mean,
-            ci_low: s.mean - s.ci95(),
-            ci_high: s.mean + s.ci95(),
+            ci_low,
+            ci_high,
         }
     }
 }

@@ -260,12 +260,16 @@ pub enum SweepError {
     Corrupt(PathBuf, String),
 }
 
-/// The fingerprint a sweep folder is resumed by: the plan's, and for shard
-/// `I/N` that plus the shard, so shards never resume each other's folders.
-fn study_fingerprint(plan: &Plan, shard: Option<Shard>) -> String {
+/// The folder kind and fingerprint a sweep folder is resumed by: the plan's,
+/// and for shard `I/N` a `sweep-shard` with the shard in its fingerprint, so
+/// shards never resume each other's folders.
+fn kind_and_fingerprint(plan: &Plan, shard: Option<Shard>) -> (&'static str, String) {
     match shard {
-        None => plan.fingerprint.clone(),
-        Some(s) => format!("{}/shard-{}-of-{}", plan.fingerprint, s.index, s.count),
+        None => ("sweep", plan.fingerprint.clone()),
+        Some(s) => (
+            "sweep-shard",
+            format!("{}/shard-{}-of-{}", plan.fingerprint, s.index, s.count),
+        ),
     }
 }
 
@@ -274,13 +278,9 @@ fn study_fingerprint(plan: &Plan, shard: Option<Shard>) -> String {
 fn manifest(plan: &Plan, complete: bool, shard: Option<Shard>) -> String {
     let first = &plan.points[0].1;
     let (population, population_zh) = crate::naming::population(first);
+    let (kind, fingerprint) = kind_and_fingerprint(plan, shard);
     SweepManifest {
-        kind: if shard.is_some() {
-            "sweep-shard"
-        } else {
-            "sweep"
-        }
-        .into(),
+        kind: kind.into(),
         refundsim_version: env!("CARGO_PKG_VERSION").into(),
         scenario_name: first.name.clone(),
         title: first.title.clone(),
@@ -302,7 +302,7 @@ fn manifest(plan: &Plan, complete: bool, shard: Option<Shard>) -> String {
             })
             .collect(),
         generator: crate::rng::GENERATOR.into(),
-        fingerprint: study_fingerprint(plan, shard),
+        fingerprint,
         exceed: plan.exceed.iter().map(|t| t.text()).collect(),
         complete,
         shard,
@@ -323,12 +323,8 @@ pub fn check_dir_shard(
     force: bool,
     shard: Option<Shard>,
 ) -> Result<bool, SweepError> {
-    let kind = if shard.is_some() {
-        "sweep-shard"
-    } else {
-        "sweep"
-    };
-    check_study_dir(dir, kind, &study_fingerprint(plan, shard), force)
+    let (kind, fingerprint) = kind_and_fingerprint(plan, shard);
+    check_study_dir(dir, kind, &fingerprint, force)
 }
 
 /// Whether `dir` may hold a resumable study of this `kind` (`sweep`, `size`,
@@ -394,12 +390,8 @@ pub fn run_shard(
     cancel: &AtomicBool,
     shard: Option<Shard>,
 ) -> Result<PathBuf, SweepError> {
-    let kind = if shard.is_some() {
-        "sweep-shard"
-    } else {
-        "sweep"
-    };
-    let points_dir = open_study_dir(dir, kind, &study_fingerprint(plan, shard), force)?;
+    let (kind, fingerprint) = kind_and_fingerprint(plan, shard);
+    let points_dir = open_study_dir(dir, kind, &fingerprint, force)?;
     output::write_file(
         &dir.join("manifest.json"),
         manifest(plan, false, shard).as_bytes(),

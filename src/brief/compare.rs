@@ -14,6 +14,7 @@ use super::labels;
 use super::load::{Compare, Delta, Run};
 use super::run::{self, text};
 use super::{Block, BriefError, Cell, Doc, L, Lang, Num, Q, Section, Table, fmt};
+use crate::compare::EFFECT_METRICS;
 
 /// Metrics whose rows are shown in bold: what the decision turns on.
 const KEY: [&str; 3] = ["tied_up_net_avg", "days_to_cash_avg", "fiscal_cost"];
@@ -333,16 +334,6 @@ fn from_file(c: &Compare, arm: &str) -> Option<[Tri; 6]> {
             .unwrap_or(NAN3)
     }))
 }
-
-/// The columns of effectiveness.csv (MODEL.md §11), in order.
-const EFFECT_METRICS: [&str; 6] = [
-    "released_net_avg",
-    "released_net_peak",
-    "days_to_cash_saved",
-    "fiscal_cost_net",
-    "released_per_fiscal_yuan",
-    "exporter_net_benefit",
-];
 
 /// How a reform is named: its name in delta.csv, else its files and policy name.
 fn reform_name(c: &Compare, arm: &str) -> L {

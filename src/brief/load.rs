@@ -835,14 +835,19 @@ pub fn sweep(dir: &Path, manifest: Value) -> Result<Sweep, BriefError> {
             .collect(),
     };
     let key_idx: Vec<usize> = keys.iter().map(|k| csv.col(k)).collect::<Result<_, _>>()?;
-    let mut metric_cols = Vec::new();
-    for h in &csv.header {
-        if let Some(m) = h.strip_suffix("_mean") {
-            let lo = csv.col(&format!("{m}_ci_low"))?;
-            let hi = csv.col(&format!("{m}_ci_high"))?;
-            metric_cols.push((m.to_string(), csv.col(h)?, lo, hi));
+    // The columns `{name}{suffix}` with their `{name}_ci_low` and `{name}_ci_high`.
+    let with_ci = |suffix: &str| -> Result<Vec<(String, usize, usize, usize)>, BriefError> {
+        let mut out = Vec::new();
+        for h in &csv.header {
+            if let Some(m) = h.strip_suffix(suffix) {
+                let lo = csv.col(&format!("{m}_ci_low"))?;
+                let hi = csv.col(&format!("{m}_ci_high"))?;
+                out.push((m.to_string(), csv.col(h)?, lo, hi));
+            }
         }
-    }
+        Ok(out)
+    };
+    let metric_cols = with_ci("_mean")?;
     // Appended columns: percentiles of each metric, shares of --exceed targets.
     let mut pct_cols = Vec::new();
     for (m, ..) in &metric_cols {
@@ -851,14 +856,7 @@ pub fn sweep(dir: &Path, manifest: Value) -> Result<Sweep, BriefError> {
             pct_cols.push((m.clone(), a, b, c));
         }
     }
-    let mut exceed_cols = Vec::new();
-    for h in &csv.header {
-        if let Some(t) = h.strip_suffix("_share") {
-            let lo = csv.col(&format!("{t}_ci_low"))?;
-            let hi = csv.col(&format!("{t}_ci_high"))?;
-            exceed_cols.push((t.to_string(), csv.col(h)?, lo, hi));
-        }
-    }
+    let exceed_cols = with_ci("_share")?;
     let mut points = Vec::new();
     for (line, r) in &csv.rows {
         let n = |i: usize| {

@@ -170,11 +170,15 @@ fn long_table(s: &Sweep) -> Table {
 
 /// The point's label: its grid values, `key = value` joined.
 fn point_label(s: &Sweep, p: &Point) -> L {
-    let parts: Vec<(L, L)> = s
-        .keys
+    assignments(&s.keys, &p.values)
+}
+
+/// Grid keys with their values, `key = value` joined, in both languages.
+fn assignments<V: AsRef<str>>(keys: &[String], values: &[V]) -> L {
+    let parts: Vec<(L, L)> = keys
         .iter()
-        .zip(&p.values)
-        .map(|(k, v)| (labels::key(k), value(v, k)))
+        .zip(values)
+        .map(|(k, v)| (labels::key(k), value(v.as_ref(), k)))
         .collect();
     L::new(
         parts
@@ -342,23 +346,7 @@ fn curves(s: &Sweep, metric: &str, lang: Lang) -> Option<Result<super::Chart, St
             let label = if id.is_empty() {
                 labels::metric(metric)
             } else {
-                let parts: Vec<(L, L)> = s.keys[1..]
-                    .iter()
-                    .zip(id)
-                    .map(|(k, v)| (labels::key(k), value(v, k)))
-                    .collect();
-                L::new(
-                    parts
-                        .iter()
-                        .map(|(k, v)| format!("{} = {}", k.zh, v.zh))
-                        .collect::<Vec<_>>()
-                        .join("，"),
-                    parts
-                        .iter()
-                        .map(|(k, v)| format!("{} = {}", k.en, v.en))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                )
+                assignments(&s.keys[1..], id)
             };
             let points = s
                 .points
@@ -439,32 +427,21 @@ fn headlines(s: &Sweep) -> Vec<L> {
         .filter(|v| v.is_finite())
         .fold(f64::NEG_INFINITY, f64::max);
     if let Some((p, (m, lo, hi))) = best {
-        let at: Vec<(L, L)> = s
-            .keys
-            .iter()
-            .zip(&p.values)
-            .map(|(k, v)| (labels::key(k), value(v, k)))
-            .collect();
+        let at = point_label(s, p);
         let n = Num::ci(m, Q::Cny, (hi - lo) / 2.0);
         out.push(L::new(
             format!(
                 "营运资金日均占用在 {} 至 {} 之间；最低的组合是 {}：{}。",
                 fmt::cny(m, true),
                 fmt::cny(worst, true),
-                at.iter()
-                    .map(|(k, v)| format!("{} = {}", k.zh, v.zh))
-                    .collect::<Vec<_>>()
-                    .join("，"),
+                at.zh,
                 fmt::one(&n, true)
             ),
             format!(
                 "Working capital tied up ranges from {} to {} across the grid; lowest at {}: {}.",
                 fmt::cny(m, false),
                 fmt::cny(worst, false),
-                at.iter()
-                    .map(|(k, v)| format!("{} = {}", k.en, v.en))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                at.en,
                 fmt::one(&n, false)
             ),
         ));
