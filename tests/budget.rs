@@ -234,30 +234,26 @@ fn without_a_budget_nothing_waits_and_with_an_ample_one_nothing_binds() {
 #[test]
 fn a_bad_monthly_list_or_demand_factor_is_refused_with_file_line_and_key() {
     let sb = Sandbox::new().fixture("ok/tiny.toml", "tiny.toml");
-    std::fs::write(
-        sb.path("stress.toml"),
+    // Validates tiny.toml with an overlay `name` holding `text`: the error text.
+    let overlay_rejected = |name: &str, text: &str| {
+        std::fs::write(sb.path(name), text).unwrap();
+        rejected(&sb.output(&["validate", "tiny.toml", name]))
+    };
+    let stderr = overlay_rejected(
+        "stress.toml",
         "[economy]\ndemand_factor = 0\n\n[policy.quota]\nmonthly = [\"1亿\", \"1亿\", \"1亿\", \"lots\", \"1亿\", \"1亿\", \"1亿\", \"1亿\", \"1亿\", \"1亿\", \"1亿\", -5]\n",
-    )
-    .unwrap();
-    let stderr = rejected(&sb.output(&["validate", "tiny.toml", "stress.toml"]));
+    );
     assert_problem(&stderr, "stress.toml", 2, "economy.demand_factor");
     assert_problem(&stderr, "stress.toml", 5, "policy.quota.monthly[3]");
     assert_problem(&stderr, "stress.toml", 5, "policy.quota.monthly[11]");
     assert!(stderr.contains("a list of 12 such amounts"), "{stderr}");
-    std::fs::write(
-        sb.path("short.toml"),
-        "[policy.quota]\nmonthly = [1, 2, 3]\n",
-    )
-    .unwrap();
-    let stderr = rejected(&sb.output(&["validate", "tiny.toml", "short.toml"]));
+    let stderr = overlay_rejected("short.toml", "[policy.quota]\nmonthly = [1, 2, 3]\n");
     assert_problem(&stderr, "short.toml", 2, "policy.quota.monthly");
     assert!(stderr.contains("expected a list of 12 values"), "{stderr}");
-    std::fs::write(
-        sb.path("zero.toml"),
+    let stderr = overlay_rejected(
+        "zero.toml",
         "[policy.quota]\nmonthly = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]\n",
-    )
-    .unwrap();
-    let stderr = rejected(&sb.output(&["validate", "tiny.toml", "zero.toml"]));
+    );
     assert_problem(&stderr, "zero.toml", 2, "policy.quota.monthly");
     assert!(stderr.contains("never pays a refund"), "{stderr}");
 }

@@ -146,7 +146,11 @@ impl Pool for Service {
 
     fn admits(&self, w: &World, ei: usize) -> bool {
         // Every platform, pilot or not: only the client draw and the class count.
-        admits(self.clients[ei], w.exporters[ei].pclass, &self.spec.eligible)
+        admits(
+            self.clients[ei],
+            w.exporters[ei].pclass,
+            &self.spec.eligible,
+        )
     }
 
     #[inline]
