@@ -486,18 +486,31 @@ pub fn study_shards(
         }
     }
     let count = first.shard.count;
-    parts.sort_by_key(|p| p.shard.index);
+    one_of_each(&mut parts, count, |p| (p.shard, &p.dir))?;
+    Ok(parts)
+}
+
+/// Sorts `parts` by shard index and checks that each of shards `1..=count`
+/// is given exactly once (`shard` gives a part's shard and folder). Shared by
+/// run shards and study shards.
+fn one_of_each<T>(
+    parts: &mut [T],
+    count: u32,
+    shard: impl Fn(&T) -> (Shard, &Path),
+) -> Result<(), MergeError> {
+    parts.sort_by_key(|p| shard(p).0.index);
     for w in parts.windows(2) {
-        if w[0].shard.index == w[1].shard.index {
+        let ((s, a), (t, b)) = (shard(&w[0]), shard(&w[1]));
+        if s.index == t.index {
             return Err(MergeError::Duplicate {
-                shard: w[0].shard,
-                a: w[0].dir.clone(),
-                b: w[1].dir.clone(),
+                shard: s,
+                a: a.to_path_buf(),
+                b: b.to_path_buf(),
             });
         }
     }
     let missing: Vec<u32> = (1..=count)
-        .filter(|i| !parts.iter().any(|p| p.shard.index == *i))
+        .filter(|i| !parts.iter().any(|p| shard(p).0.index == *i))
         .collect();
     if !missing.is_empty() {
         return Err(MergeError::Missing {
@@ -505,12 +518,15 @@ pub fn study_shards(
             count,
             have: parts
                 .iter()
-                .map(|p| format!("{} in {}", p.shard, p.dir.display()))
+                .map(|p| {
+                    let (s, dir) = shard(p);
+                    format!("{s} in {}", dir.display())
+                })
                 .collect::<Vec<_>>()
                 .join(", "),
         });
     }
-    Ok(parts)
+    Ok(())
 }
 
 /// Writes the files of the merged run of `set` into `staging` under `sub`
@@ -685,30 +701,7 @@ impl ShardSet {
         }
         let count = f.shard.count;
         let (n, layout) = (f.paths, f.layout);
-        parts.sort_by_key(|p| p.manifest.shard.index);
-        for w in parts.windows(2) {
-            if w[0].manifest.shard.index == w[1].manifest.shard.index {
-                return Err(MergeError::Duplicate {
-                    shard: w[0].manifest.shard,
-                    a: w[0].dir.clone(),
-                    b: w[1].dir.clone(),
-                });
-            }
-        }
-        let missing: Vec<u32> = (1..=count)
-            .filter(|i| !parts.iter().any(|p| p.manifest.shard.index == *i))
-            .collect();
-        if !missing.is_empty() {
-            return Err(MergeError::Missing {
-                missing,
-                count,
-                have: parts
-                    .iter()
-                    .map(|p| format!("{} in {}", p.manifest.shard, p.dir.display()))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
-        }
+        one_of_each(&mut parts, count, |p| (p.manifest.shard, &p.dir))?;
         Ok(ShardSet {
             parts,
             n,

@@ -29,6 +29,29 @@ fn manifest_sans_timing(dir: &std::path::Path) -> serde_json::Value {
     v
 }
 
+/// The run files of `a` and `b` are byte-identical and so are their manifests,
+/// timing aside (`what` names the pair in a failure).
+fn same_run(a: &std::path::Path, b: &std::path::Path, what: &str) {
+    for f in RUN_FILES {
+        assert!(
+            fs::read(a.join(f)).unwrap() == fs::read(b.join(f)).unwrap(),
+            "{what}/{f} differs"
+        );
+    }
+    assert_eq!(manifest_sans_timing(a), manifest_sans_timing(b), "{what}");
+}
+
+/// Each of `files` reads the same in folders `full` and `merged`.
+fn same_text(sb: &Sandbox, files: &[&str]) {
+    for f in files {
+        assert_eq!(
+            fs::read_to_string(sb.path("full").join(f)).unwrap(),
+            fs::read_to_string(sb.path("merged").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
 /// Runs the three shards of a 12-path run with `seed` into `shard-I`.
 fn shards(sb: &Sandbox, seed: &str, prefix: &str) {
     for i in 1..=3 {
@@ -66,18 +89,7 @@ fn three_shards_of_a_12_path_run_merge_to_the_unsharded_files() {
         "--threads",
         "1",
     ]));
-    for f in RUN_FILES {
-        let a = fs::read(sb.path("full").join(f)).unwrap();
-        let b = fs::read(sb.path("merged").join(f)).unwrap();
-        assert!(
-            a == b,
-            "{f} differs between the unsharded and the merged run"
-        );
-    }
-    assert_eq!(
-        manifest_sans_timing(&sb.path("full")),
-        manifest_sans_timing(&sb.path("merged"))
-    );
+    same_run(&sb.path("full"), &sb.path("merged"), "merged");
     // A merged run is a run: brief reads it.
     succeeded(&sb.output(&["brief", "merged", "--lang", "en"]));
 }
@@ -103,13 +115,7 @@ fn a_2x2_sweep_in_two_shards_merges_to_the_unsharded_sweep() {
     sweep(&["--shard", "1/2", "--out", "s1"]);
     sweep(&["--shard", "2/2", "--out", "s2"]);
     succeeded(&sb.output(&["merge", "s2", "s1", "--out", "merged"]));
-    for f in ["sweep.csv", "manifest.json"] {
-        assert_eq!(
-            fs::read_to_string(sb.path("full").join(f)).unwrap(),
-            fs::read_to_string(sb.path("merged").join(f)).unwrap(),
-            "{f}"
-        );
-    }
+    same_text(&sb, &["sweep.csv", "manifest.json"]);
     for i in 0..4 {
         let p = format!("points/{i}/paths.csv");
         assert_eq!(
@@ -306,26 +312,14 @@ fn a_tornado_in_two_shards_merges_to_the_unsharded_study() {
     assert_eq!((s1.len(), s2.len()), (3, 2), "{s1:?} {s2:?}");
     assert!(!sb.path("t1/tornado.csv").exists(), "a shard has no table");
     succeeded(&sb.output(&["merge", "t2", "t1", "--out", "merged"]));
-    for f in ["tornado.csv", "manifest.json"] {
-        assert_eq!(
-            fs::read_to_string(sb.path("full").join(f)).unwrap(),
-            fs::read_to_string(sb.path("merged").join(f)).unwrap(),
-            "{f}"
-        );
-    }
+    same_text(&sb, &["tornado.csv", "manifest.json"]);
     assert_eq!(support::entries(&sb.path("merged/points")), full);
     for id in &full {
-        let (a, b) = (
-            sb.path("full/points").join(id),
-            sb.path("merged/points").join(id),
+        same_run(
+            &sb.path("full/points").join(id),
+            &sb.path("merged/points").join(id),
+            &format!("points/{id}"),
         );
-        for f in RUN_FILES {
-            assert!(
-                fs::read(a.join(f)).unwrap() == fs::read(b.join(f)).unwrap(),
-                "points/{id}/{f} differs"
-            );
-        }
-        assert_eq!(manifest_sans_timing(&a), manifest_sans_timing(&b), "{id}");
     }
     // A merged study is a study: brief reads it.
     succeeded(&sb.output(&["brief", "merged", "--lang", "en"]));
@@ -394,22 +388,13 @@ fn a_compare_with_two_reforms_in_three_shards_merges_to_the_unsharded_compare() 
         "--threads",
         "1",
     ]));
-    for f in ["delta.csv", "effectiveness.csv"] {
-        assert_eq!(
-            fs::read_to_string(sb.path("full").join(f)).unwrap(),
-            fs::read_to_string(sb.path("merged").join(f)).unwrap(),
-            "{f}"
-        );
-    }
+    same_text(&sb, &["delta.csv", "effectiveness.csv"]);
     for arm in ["base", "reforms/1", "reforms/2"] {
-        let (a, b) = (sb.path("full").join(arm), sb.path("merged").join(arm));
-        for f in RUN_FILES {
-            assert!(
-                fs::read(a.join(f)).unwrap() == fs::read(b.join(f)).unwrap(),
-                "{arm}/{f} differs"
-            );
-        }
-        assert_eq!(manifest_sans_timing(&a), manifest_sans_timing(&b), "{arm}");
+        same_run(
+            &sb.path("full").join(arm),
+            &sb.path("merged").join(arm),
+            arm,
+        );
     }
     assert_eq!(
         manifest_sans_timing(&sb.path("full")),
@@ -450,13 +435,7 @@ fn a_morris_study_in_three_shards_merges_to_the_unsharded_study() {
         morris(&["--shard", &format!("{i}/3"), "--out", &format!("m{i}")]);
     }
     succeeded(&sb.output(&["merge", "m1", "m2", "m3", "--out", "merged"]));
-    for f in ["morris.csv", "manifest.json"] {
-        assert_eq!(
-            fs::read_to_string(sb.path("full").join(f)).unwrap(),
-            fs::read_to_string(sb.path("merged").join(f)).unwrap(),
-            "{f}"
-        );
-    }
+    same_text(&sb, &["morris.csv", "manifest.json"]);
     assert_eq!(
         support::entries(&sb.path("merged/points")),
         support::entries(&sb.path("full/points"))

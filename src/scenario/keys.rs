@@ -35,10 +35,29 @@ pub enum Shape {
     ValueOrSection,
 }
 
-/// The type of a key's value, as declared. Each has a marker type in [`kind`]
-/// that the builder reads it with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ty {
+/// Declares [`Ty`] and, in [`kind`], one marker type per variant, from one list.
+macro_rules! types {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        /// The type of a key's value, as declared. Each has a marker type in [`kind`]
+        /// that the builder reads it with.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Ty {
+            $($(#[$doc])* $name,)*
+        }
+
+        /// Marker types of [`Ty`], one per variant: `Key<kind::Amount>` is read as an
+        /// amount and nothing else.
+        pub mod kind {
+            $(
+                #[doc = concat!("Marker of [`super::Ty::", stringify!($name), "`].")]
+                #[derive(Debug, Clone, Copy)]
+                pub struct $name;
+            )*
+        }
+    };
+}
+
+types! {
     /// A table of further keys.
     Section,
     /// An array of tables addressed by `name`.
@@ -85,43 +104,6 @@ pub enum Ty {
     OptFactor,
     /// One amount for every month, or a list of 12 amounts.
     MonthlyAmounts,
-}
-
-/// Marker types of [`Ty`], one per variant: `Key<kind::Amount>` is read as an
-/// amount and nothing else.
-pub mod kind {
-    macro_rules! markers {
-        ($($name:ident),*) => {$(
-            #[doc = concat!("Marker of [`super::Ty::", stringify!($name), "`].")]
-            #[derive(Debug, Clone, Copy)]
-            pub struct $name;
-        )*};
-    }
-    markers!(
-        Section,
-        Tables,
-        Number,
-        Amount,
-        OptAmount,
-        Integer,
-        Seed,
-        Bool,
-        Text,
-        Date,
-        DateRanges,
-        Dates,
-        Path,
-        Choice,
-        Distribution,
-        Numbers4,
-        Dists4,
-        Season,
-        Classes,
-        Mechanisms,
-        NumberOrTable,
-        OptFactor,
-        MonthlyAmounts
-    );
 }
 
 /// One documented key.
